@@ -1,0 +1,455 @@
+import type { Doc } from './doc.js';
+import { ConflictError, NotFoundError, SerializationError, ShardMapError, ValidationError, WaffleError } from './errors.js';
+import { uuidv7 } from './id.js';
+import { MAX_ENTITY_NAME, checkId, checkName, describe } from './names.js';
+import type { Predicate } from './predicate.js';
+import { Query, type QuerySource, type SelectOptions } from './query.js';
+import type { Index, RowValues } from './secondary-index.js';
+import { ShardByPrimaryKey } from './shard-strategy.js';
+import type { EntityTableSpec, IndexRow, RecordRow, Serializer, Shard, ShardStrategy, TableSpec } from './types.js';
+
+/** Options of an {@link Entity}. */
+export interface EntityOptions<T> {
+  /** Where records live: shards (sharded by the hash of the id) or a strategy. */
+  readonly shards: readonly Shard[] | ShardStrategy;
+  /** Secondary indices kept up to date on every write. */
+  readonly indices?: readonly Index<T, any>[];
+  /** Encodes values for storage, e.g. `json()` from `@waffle/serializer-json`. */
+  readonly serializer: Serializer;
+}
+
+/** Options of {@link Entity.update}. */
+export interface UpdateOptions {
+  /** How many times to retry after a {@link ConflictError} (default 5). */
+  readonly retries?: number;
+}
+
+/** Options of {@link Entity.scan}. */
+export interface ScanOptions {
+  /** Records read per statement (default 500). */
+  readonly batchSize?: number;
+}
+
+/** Index rows of one record for one index, and where they go. */
+interface PlannedRows {
+  readonly index: Index<any, any>;
+  readonly add: RowValues[];
+  readonly remove: RowValues[];
+}
+
+const identity = (value: object) => JSON.stringify(value);
+
+/**
+ * A kind of document, stored schema-less over shards and found through its
+ * indices. See the package README for the guarantees of each method.
+ */
+export class Entity<T> {
+  readonly name: string;
+  readonly strategy: ShardStrategy;
+  readonly indices: readonly Index<T, any>[];
+  readonly serializer: Serializer;
+  /** @internal */
+  readonly table: EntityTableSpec;
+  private checked: Promise<void> | undefined;
+  private readonly source: QuerySource<T>;
+
+  constructor(name: string, options: EntityOptions<T>) {
+    this.name = checkName('entity', name, MAX_ENTITY_NAME);
+    if (typeof options !== 'object' || options === null) {
+      throw new ValidationError(`Entity "${name}": options are required ({ shards, serializer, indices? })`);
+    }
+    this.strategy = Array.isArray(options.shards)
+      ? new ShardByPrimaryKey(options.shards)
+      : (options.shards as ShardStrategy);
+    if (!this.strategy || typeof this.strategy.shardOf !== 'function') {
+      throw new ValidationError(`Entity "${name}": shards must be an array of shards or a ShardStrategy`);
+    }
+    const serializer = options.serializer;
+    if (!serializer || typeof serializer.encode !== 'function' || typeof serializer.decode !== 'function') {
+      throw new ValidationError(`Entity "${name}": a serializer is required, e.g. json() from @waffle/serializer-json`);
+    }
+    this.serializer = serializer;
+    this.indices = [...(options.indices ?? [])];
+    const names = new Set([name]);
+    for (const index of this.indices) {
+      if (typeof index?.rowsOf !== 'function') {
+        throw new ValidationError(`Entity "${name}": indices must be Index objects, got ${describe(index)}`);
+      }
+      if (names.has(index.name)) {
+        throw new ValidationError(`Entity "${name}": the name "${index.name}" is used twice (tables share one namespace)`);
+      }
+      names.add(index.name);
+    }
+    this.table = { kind: 'entity', name };
+    this.source = {
+      name,
+      indices: this.indices,
+      fetch: (ids) => this.fetch(ids),
+      ready: () => this.ready(),
+    };
+  }
+
+  /** Every (shard, table, identity) this entity relies on. */
+  private placements(): { shard: Shard; table: TableSpec; identity: string }[] {
+    const out = this.strategy.shards.map((shard, position) => ({
+      shard,
+      table: this.table as TableSpec,
+      identity: identity({ kind: 'entity', layout: this.strategy.layout, position }),
+    }));
+    for (const index of this.indices) {
+      index.strategy.shards.forEach((shard, position) => {
+        out.push({
+          shard,
+          table: index.table,
+          identity: identity({ kind: 'index', entity: this.name, layout: index.strategy.layout, position }),
+        });
+      });
+    }
+    return out;
+  }
+
+  private mismatch(shard: Shard, table: string, stored: string, expected: string): ShardMapError {
+    return new ShardMapError(
+      `Shard ${shard.name} holds table "${table}" as ${stored}, but it was given as ${expected}: ` +
+        'shards must be given in the same order and number as when the data was created',
+    );
+  }
+
+  /**
+   * Creates the entity's table and its indices' tables on every shard where
+   * they are missing, and records each shard's identity. Idempotent; refuses
+   * shards given in another order or number than before.
+   */
+  async create(): Promise<void> {
+    const placements = this.placements();
+    const byShard = new Map<Shard, TableSpec[]>();
+    for (const p of placements) {
+      const tables = byShard.get(p.shard) ?? [];
+      if (!tables.includes(p.table)) tables.push(p.table);
+      byShard.set(p.shard, tables);
+    }
+    await Promise.all([...byShard].map(([shard, tables]) => shard.createTables(tables)));
+    // One shard at a time per table, so one database given twice is caught rather than raced.
+    for (const p of placements) {
+      const stored = await p.shard.writeMeta(p.table.name, p.identity);
+      if (stored !== p.identity) throw this.mismatch(p.shard, p.table.name, stored, p.identity);
+    }
+    this.checked = Promise.resolve();
+  }
+
+  /** @internal Checks once that every shard holds what this entity expects. */
+  ready(): Promise<void> {
+    this.checked ??= this.check().catch((error) => {
+      this.checked = undefined;
+      throw error;
+    });
+    return this.checked;
+  }
+
+  private async check(): Promise<void> {
+    const placements = this.placements();
+    const keysByShard = new Map<Shard, string[]>();
+    for (const p of placements) keysByShard.set(p.shard, [...(keysByShard.get(p.shard) ?? []), p.table.name]);
+    const metas = new Map(
+      await Promise.all([...keysByShard].map(async ([shard, keys]) => [shard, await shard.readMeta(keys)] as const)),
+    );
+    for (const p of placements) {
+      const stored = metas.get(p.shard)!.get(p.table.name);
+      if (stored === undefined) {
+        throw new ShardMapError(`Shard ${p.shard.name} has no table "${p.table.name}" yet: run create() first`);
+      }
+      if (stored !== p.identity) throw this.mismatch(p.shard, p.table.name, stored, p.identity);
+    }
+  }
+
+  /** A new, unsaved record (version 0) with a time-ordered id unless `id` is given. */
+  new(value: T, options: { id?: string } = {}): Doc<T> {
+    const id = options.id === undefined ? uuidv7() : checkId(options.id);
+    const now = new Date();
+    return { id, value, version: 0, createdAt: now, updatedAt: now };
+  }
+
+  private shardOfId(id: string): Shard {
+    return this.strategy.shards[this.strategy.shardOf({ id })]!;
+  }
+
+  private encode(doc: Doc<T>): string | Uint8Array {
+    let body: string | Uint8Array;
+    try {
+      body = this.serializer.encode(doc.value);
+    } catch (error) {
+      if (WaffleError.is(error)) throw error;
+      throw new SerializationError(`Record "${doc.id}" of ${this.name} cannot be encoded with ${this.serializer.codec}`, {
+        cause: error,
+      });
+    }
+    if (typeof body !== 'string' && !(body instanceof Uint8Array)) {
+      throw new SerializationError(`Serializer ${this.serializer.codec} returned ${describe(body)}, not a string or bytes`);
+    }
+    return body;
+  }
+
+  private decode(row: RecordRow): Doc<T> {
+    if (row.codec !== this.serializer.codec) {
+      throw new SerializationError(
+        `Record "${row.id}" of ${this.name} was written with codec "${row.codec}", which is not configured (this entity uses "${this.serializer.codec}")`,
+      );
+    }
+    let value: T;
+    try {
+      value = this.serializer.decode(row.body) as T;
+    } catch (error) {
+      if (WaffleError.is(error)) throw error;
+      throw new SerializationError(`Record "${row.id}" of ${this.name} cannot be decoded with ${row.codec}`, {
+        cause: error,
+      });
+    }
+    return {
+      id: row.id,
+      value,
+      version: row.version,
+      createdAt: new Date(row.createdAt),
+      updatedAt: new Date(row.updatedAt),
+    };
+  }
+
+  private checkDoc(doc: Doc<T>, what: string): void {
+    if (typeof doc !== 'object' || doc === null) {
+      throw new ValidationError(`${this.name}.${what}(): expected a record made by new() or get(), got ${describe(doc)}`);
+    }
+    checkId(doc.id);
+    if (!Number.isSafeInteger(doc.version) || doc.version < 0) {
+      throw new ValidationError(`${this.name}.${what}(): record "${doc.id}" has an invalid version ${describe(doc.version)}`);
+    }
+  }
+
+  /** The rows to add and remove per index when a record goes from `before` to `after`. */
+  private planRows(before: Doc<T> | undefined, after: Doc<T> | undefined): PlannedRows[] {
+    return this.indices.map((index) => {
+      const oldRows = before ? index.rowsOf(before) : [];
+      const newRows = after ? index.rowsOf(after) : [];
+      return {
+        index,
+        add: newRows.filter((r) => !oldRows.some((o) => index.sameValues(o, r))),
+        remove: oldRows.filter((r) => !newRows.some((n) => index.sameValues(n, r))),
+      };
+    });
+  }
+
+  /** Runs `write` once per (index, shard) group of rows, all groups in parallel. */
+  private async writeRows(
+    id: string,
+    planned: readonly PlannedRows[],
+    pick: (p: PlannedRows) => RowValues[],
+    version: number,
+    write: (shard: Shard, index: Index<any, any>, rows: IndexRow[]) => Promise<void>,
+  ): Promise<void> {
+    const work: Promise<void>[] = [];
+    for (const p of planned) {
+      const groups = new Map<number, IndexRow[]>();
+      for (const values of pick(p)) {
+        const position = p.index.strategy.shardOf({ id, row: p.index.rowObject(values) });
+        const group = groups.get(position) ?? [];
+        group.push({ id, values, version });
+        groups.set(position, group);
+      }
+      for (const [position, rows] of groups) work.push(write(p.index.strategy.shards[position]!, p.index, rows));
+    }
+    await settleAll(work);
+  }
+
+  /**
+   * Inserts a new record (version 0 → 1) or updates a stored one at the
+   * version it was read (v → v + 1); updates `record.version` and
+   * `record.updatedAt` in place and returns the record. Throws
+   * {@link ConflictError} when the stored version differs, or when a new
+   * record's id exists. Index rows are written before the record and old ones
+   * removed after it, so an index query never misses a committed record.
+   */
+  async save(record: Doc<T>): Promise<Doc<T>> {
+    this.checkDoc(record, 'save');
+    const body = this.encode(record);
+    const shard = this.shardOfId(record.id);
+    const isNew = record.version === 0;
+    // Check the new rows before anything touches a database.
+    const newRows = this.indices.map((index) => index.rowsOf(record));
+    await this.ready();
+    let stored: Doc<T> | undefined;
+    if (!isNew) {
+      const [row] = await shard.getRecords(this.table, [record.id]);
+      if (!row || row.version !== record.version) throw new ConflictError(record.id, record.version, row?.version);
+      stored = this.decode(row);
+    }
+    const planned = this.planRows(stored, record).map((p, i) => ({ ...p, add: isNew ? newRows[i]! : p.add }));
+    const version = record.version + 1;
+    const now = Date.now();
+    const row: RecordRow = {
+      id: record.id,
+      version,
+      codec: this.serializer.codec,
+      body,
+      createdAt: stored ? stored.createdAt.getTime() : now,
+      updatedAt: now,
+    };
+    await this.writeRows(record.id, planned, (p) => p.add, version, (s, ix, rows) => s.putIndexRows(ix.table, rows));
+    const written = isNew
+      ? await shard.insertRecord(this.table, row)
+      : await shard.updateRecord(this.table, row, record.version);
+    if (!written) {
+      const [current] = await shard.getRecords(this.table, [record.id]);
+      throw new ConflictError(record.id, record.version, current?.version);
+    }
+    await this.writeRows(record.id, planned, (p) => p.remove, version, (s, ix, rows) => s.deleteIndexRows(ix.table, rows));
+    record.version = version;
+    record.createdAt = new Date(row.createdAt);
+    record.updatedAt = new Date(now);
+    return record;
+  }
+
+  /**
+   * Saves many records, in parallel. Every record is checked (ids distinct,
+   * values encodable, mapper rows valid) before any is written; all writes are
+   * then attempted, and the first error, if any, is thrown after they settle.
+   */
+  async saveMany(records: readonly Doc<T>[]): Promise<Doc<T>[]> {
+    if (!Array.isArray(records)) {
+      throw new ValidationError(`${this.name}.saveMany(): expected an array of records, got ${describe(records)}`);
+    }
+    const ids = new Set<string>();
+    for (const record of records) {
+      this.checkDoc(record, 'saveMany');
+      if (ids.has(record.id)) throw new ValidationError(`${this.name}.saveMany(): record "${record.id}" appears twice`);
+      ids.add(record.id);
+      this.encode(record);
+      for (const index of this.indices) index.rowsOf(record);
+    }
+    await settleAll(records.map((r) => this.save(r)));
+    return [...records];
+  }
+
+  /** The record with this id, or `undefined`. */
+  async get(id: string): Promise<Doc<T> | undefined> {
+    checkId(id);
+    await this.ready();
+    const [row] = await this.shardOfId(id).getRecords(this.table, [id]);
+    return row ? this.decode(row) : undefined;
+  }
+
+  /** One entry per id asked (duplicates included), in order; `undefined` where missing. */
+  async getMany(ids: readonly string[]): Promise<(Doc<T> | undefined)[]> {
+    if (!Array.isArray(ids)) throw new ValidationError(`${this.name}.getMany(): expected an array of ids, got ${describe(ids)}`);
+    ids.forEach(checkId);
+    const found = await this.fetch(ids);
+    return ids.map((id) => found.get(id));
+  }
+
+  private async fetch(ids: readonly string[]): Promise<Map<string, Doc<T>>> {
+    await this.ready();
+    const byShard = new Map<number, string[]>();
+    for (const id of new Set(ids)) {
+      const position = this.strategy.shardOf({ id });
+      byShard.set(position, [...(byShard.get(position) ?? []), id]);
+    }
+    const found = new Map<string, Doc<T>>();
+    await Promise.all(
+      [...byShard].map(async ([position, group]) => {
+        for (const row of await this.strategy.shards[position]!.getRecords(this.table, group)) {
+          found.set(row.id, this.decode(row));
+        }
+      }),
+    );
+    return found;
+  }
+
+  /**
+   * Deletes a record and its index rows; returns false when there was none.
+   * With `expectedVersion`, deletes only that version (else {@link ConflictError}).
+   */
+  async delete(id: string, options: { expectedVersion?: number } = {}): Promise<boolean> {
+    checkId(id);
+    const expected = options.expectedVersion;
+    if (expected !== undefined && (!Number.isSafeInteger(expected) || expected < 1)) {
+      throw new ValidationError(`${this.name}.delete(): expectedVersion must be a positive integer, got ${describe(expected)}`);
+    }
+    await this.ready();
+    const shard = this.shardOfId(id);
+    for (;;) {
+      const [row] = await shard.getRecords(this.table, [id]);
+      if (!row) {
+        if (expected !== undefined) throw new ConflictError(id, expected, undefined);
+        return false;
+      }
+      if (expected !== undefined && row.version !== expected) throw new ConflictError(id, expected, row.version);
+      const stored = this.decode(row);
+      const planned = this.planRows(stored, undefined);
+      if (!(await shard.deleteRecord(this.table, id, row.version))) continue; // changed meanwhile: read again
+      // Rows tagged with a version up to the deleted one go; a later writer's rows stay.
+      await this.writeRows(id, planned, (p) => p.remove, row.version + 1, (s, ix, rows) =>
+        s.deleteIndexRows(ix.table, rows),
+      );
+      return true;
+    }
+  }
+
+  /**
+   * Reads a record, replaces its value with `fn(value)` and saves it, retrying
+   * from the read when another writer got there first. Throws
+   * {@link NotFoundError} when the record does not exist, and the last
+   * {@link ConflictError} when the retries run out.
+   */
+  async update(id: string, fn: (value: T) => T | Promise<T>, options: UpdateOptions = {}): Promise<Doc<T>> {
+    checkId(id);
+    const retries = options.retries ?? 5;
+    if (!Number.isSafeInteger(retries) || retries < 0) {
+      throw new ValidationError(`${this.name}.update(): retries must be a non-negative integer, got ${describe(retries)}`);
+    }
+    for (let attempt = 0; ; attempt++) {
+      const record = await this.get(id);
+      if (!record) throw new NotFoundError(`${this.name}.update(): record "${id}" does not exist`);
+      record.value = await fn(record.value);
+      try {
+        return await this.save(record);
+      } catch (error) {
+        if (!ConflictError.is(error) || attempt >= retries) throw error;
+      }
+    }
+  }
+
+  /**
+   * Records matching `where` through one index, verified against the current
+   * records. Await it for an array, iterate it with `for await`, or call `page()`.
+   */
+  select(where?: Predicate, options: SelectOptions = {}): Query<T> {
+    return new Query(this.source, where, options);
+  }
+
+  /** Number of records matching `where` (each verified, as by `select`). */
+  count(where: Predicate): Promise<number> {
+    return new Query(this.source, where).count();
+  }
+
+  /** Every record, shard by shard in id order, read in batches. */
+  async *scan(options: ScanOptions = {}): AsyncGenerator<Doc<T>> {
+    const batchSize = options.batchSize ?? 500;
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+      throw new ValidationError(`${this.name}.scan(): batchSize must be a positive integer, got ${describe(batchSize)}`);
+    }
+    await this.ready();
+    for (const shard of this.strategy.shards) {
+      let after: string | undefined;
+      for (;;) {
+        const rows = await shard.scanRecords(this.table, after, batchSize);
+        for (const row of rows) yield this.decode(row);
+        if (rows.length < batchSize) break;
+        after = rows[rows.length - 1]!.id;
+      }
+    }
+  }
+}
+
+/** Waits for every promise, then throws the first rejection, if any. */
+async function settleAll(work: readonly Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(work);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}

@@ -1,0 +1,42 @@
+const utf8 = new TextEncoder();
+
+/**
+ * MurmurHash3, x86 32-bit variant (Austin Appleby's public-domain reference),
+ * over the UTF-8 bytes of a string or over raw bytes. Its output is fixed by
+ * that reference, so bucket assignment never changes between processes,
+ * platforms or releases.
+ */
+export function murmur3(input: string | Uint8Array, seed = 0): number {
+  const data = typeof input === 'string' ? utf8.encode(input) : input;
+  const c1 = 0xcc9e2d51;
+  const c2 = 0x1b873593;
+  let h = seed >>> 0;
+  const blocks = data.length & ~3;
+  for (let i = 0; i < blocks; i += 4) {
+    let k = data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
+    k = Math.imul(k, c1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, c2);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  const tail = data.length & 3;
+  if (tail > 0) {
+    let k = 0;
+    if (tail === 3) k ^= data[blocks + 2]! << 16;
+    if (tail >= 2) k ^= data[blocks + 1]! << 8;
+    k ^= data[blocks]!;
+    k = Math.imul(k, c1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, c2);
+    h ^= k;
+  }
+  h ^= data.length;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}

@@ -1,0 +1,317 @@
+import type { ColumnValue } from './columns.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import type { Doc } from './doc.js';
+import { ValidationError } from './errors.js';
+import { describe } from './names.js';
+import { type KeyPart, afterKey, compareKeys, compareRows, rowKey, toIndexOrder } from './order.js';
+import {
+  type ColumnRef,
+  type OrderTerm,
+  type Predicate,
+  evaluate,
+  forEachColumn,
+  isPredicate,
+} from './predicate.js';
+import type { Index, RowValues } from './secondary-index.js';
+import type { IndexRow } from './types.js';
+
+/** Options of `Entity.select`. */
+export interface SelectOptions {
+  /** Sort terms on the index's columns (`index.c.time.desc()`); ties are broken by record id. */
+  readonly orderBy?: OrderTerm | readonly OrderTerm[];
+  /** At most this many records (a positive integer). */
+  readonly limit?: number;
+  /** Resume after the page whose `next` cursor this is. */
+  readonly after?: string;
+}
+
+/** One page of results and the cursor of the next one (`undefined` after the last page). */
+export interface Page<T> {
+  readonly records: Doc<T>[];
+  readonly next: string | undefined;
+}
+
+/** What a query reads from its entity. */
+export interface QuerySource<T> {
+  readonly name: string;
+  readonly indices: readonly Index<T, any>[];
+  /** Fetches records by id (missing ids absent), batched per shard. */
+  fetch(ids: readonly string[]): Promise<Map<string, Doc<T>>>;
+  /** Resolves when the shards' identities have been checked. */
+  ready(): Promise<void>;
+}
+
+/** A planned query: one index, its predicate, its total order. */
+interface Plan<T> {
+  readonly index: Index<T, any>;
+  readonly where: Predicate | undefined;
+  /** The order of records: the orderBy terms, then the id. */
+  readonly recordParts: readonly KeyPart[];
+  /** The order of index rows: record order, then the remaining index columns, so that it is total. */
+  readonly rowParts: readonly KeyPart[];
+  readonly limit: number | undefined;
+  readonly signature: string;
+}
+
+function plan<T>(source: QuerySource<T>, where: Predicate | undefined, options: SelectOptions): Plan<T> {
+  const what = `${source.name}.select()`;
+  if (where !== undefined && !isPredicate(where)) {
+    throw new ValidationError(`${what}: the first argument must be a predicate, got ${describe(where)}`);
+  }
+  if (typeof options !== 'object' || options === null) {
+    throw new ValidationError(`${what}: options must be an object, got ${describe(options)}`);
+  }
+  const terms: OrderTerm[] =
+    options.orderBy === undefined ? [] : Array.isArray(options.orderBy) ? [...options.orderBy] : [options.orderBy as OrderTerm];
+  const refs: ColumnRef[] = [];
+  if (where) forEachColumn(where, (ref) => refs.push(ref));
+  for (const term of terms) {
+    if (typeof term !== 'object' || term === null || !term.column || (term.direction !== 'asc' && term.direction !== 'desc')) {
+      throw new ValidationError(`${what}: orderBy takes terms such as index.c.time.desc(), got ${describe(term)}`);
+    }
+    refs.push(term.column);
+  }
+  if (refs.length === 0) {
+    throw new ValidationError(`${what}: give a predicate or an orderBy on an index's columns, to choose the index`);
+  }
+  const owner = refs[0]!.owner;
+  const other = refs.find((r) => r.owner !== owner);
+  if (other) {
+    throw new ValidationError(
+      `${what}: a query uses the columns of one index, but this one uses "${owner.name}" and "${other.owner.name}"`,
+    );
+  }
+  const index = source.indices.find((ix) => ix === owner);
+  if (!index) {
+    throw new ValidationError(`${what}: index "${owner.name}" is not one of this entity's indices`);
+  }
+  for (const ref of refs) {
+    if (index.c[ref.name] !== ref) {
+      throw new ValidationError(`${what}: index "${index.name}" has no column "${ref.name}"`);
+    }
+  }
+  const limit = options.limit;
+  if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1)) {
+    throw new ValidationError(`${what}: limit must be a positive integer, got ${describe(limit)}`);
+  }
+  const positionOf = (ref: ColumnRef) => index.columnNames.indexOf(ref.name);
+  const ordered = terms.length
+    ? terms.map((t) => ({ ref: t.column, position: positionOf(t.column), direction: t.direction }))
+    : index.columnNames.map((name) => ({ ref: index.c[name] as ColumnRef, position: positionOf(index.c[name]), direction: 'asc' as const }));
+  const seen = new Set<number>();
+  const recordParts: KeyPart[] = [];
+  for (const part of ordered) {
+    if (!seen.has(part.position)) recordParts.push(part);
+    seen.add(part.position);
+  }
+  const lastDirection = recordParts[recordParts.length - 1]!.direction;
+  recordParts.push({ ref: index.idRef, position: -1, direction: lastDirection });
+  const rowParts = [
+    ...recordParts,
+    ...index.columnNames
+      .map((name, position) => ({ ref: index.c[name] as ColumnRef, position, direction: 'asc' as const }))
+      .filter((p) => !seen.has(p.position)),
+  ];
+  const signature = `${index.name}:${recordParts.map((p) => `${p.ref.name}${p.direction === 'desc' ? '-' : '+'}`).join(',')}`;
+  return { index, where, recordParts, rowParts, limit, signature };
+}
+
+function conjunction(items: (Predicate | undefined)[]): Predicate | undefined {
+  const present = items.filter((p): p is Predicate => p !== undefined);
+  if (present.length === 0) return undefined;
+  return present.length === 1 ? present[0] : { op: 'and', items: present };
+}
+
+/** Index rows of one shard, read page by page in the plan's row order. */
+class ShardStream {
+  private buffer: IndexRow[] = [];
+  private offset = 0;
+  private done = false;
+  private last: IndexRow | undefined;
+
+  constructor(
+    private readonly read: (where: Predicate | undefined, limit: number) => Promise<IndexRow[]>,
+    private readonly parts: readonly KeyPart[],
+    private readonly base: Predicate | undefined,
+    private readonly pageSize: number,
+  ) {}
+
+  /** The next row without consuming it, reading a page when needed; undefined at the end. */
+  async peek(): Promise<IndexRow | undefined> {
+    if (this.offset < this.buffer.length) return this.buffer[this.offset];
+    if (this.done) return undefined;
+    const resume = this.last ? afterKey(this.parts, rowKey(this.parts, this.last)) : undefined;
+    if (this.last && !resume) {
+      this.done = true;
+      return undefined;
+    }
+    this.buffer = await this.read(conjunction([this.base, resume]), this.pageSize);
+    this.offset = 0;
+    if (this.buffer.length < this.pageSize) this.done = true;
+    this.last = this.buffer[this.buffer.length - 1] ?? this.last;
+    return this.buffer[0];
+  }
+
+  take(): void {
+    this.offset++;
+  }
+}
+
+/** Merges shard streams into one stream in row order. */
+async function* mergeStreams(streams: ShardStream[], parts: readonly KeyPart[]): AsyncGenerator<IndexRow> {
+  while (true) {
+    const heads = await Promise.all(streams.map((s) => s.peek()));
+    let best = -1;
+    for (let i = 0; i < heads.length; i++) {
+      const head = heads[i];
+      if (head && (best < 0 || compareRows(parts, head, heads[best]!) < 0)) best = i;
+    }
+    if (best < 0) return;
+    streams[best]!.take();
+    yield heads[best]!;
+  }
+}
+
+interface Hit<T> {
+  readonly doc: Doc<T>;
+  readonly key: ColumnValue[];
+}
+
+async function* execute<T>(source: QuerySource<T>, p: Plan<T>, after: ColumnValue[] | undefined, limit: number | undefined): AsyncGenerator<Hit<T>> {
+  await source.ready();
+  const { index, where, recordParts, rowParts } = p;
+  const positions = index.strategy.shardsFor(where);
+  const base = conjunction([where, after ? afterKey(recordParts, after) : undefined]);
+  if (after && !afterKey(recordParts, after)) return;
+  const pageSize = Math.min(Math.max(limit ?? 500, 16), 1000);
+  const order = toIndexOrder(rowParts);
+  const streams = positions.map((pos) => {
+    const shard = index.strategy.shards[pos]!;
+    return new ShardStream((w, n) => shard.queryIndex(index.table, { where: w, orderBy: order, limit: n }), rowParts, base, pageSize);
+  });
+  const rows = mergeStreams(streams, rowParts);
+  const emitted = new Set<string>();
+  const mapped = new Map<string, RowValues[]>();
+  let remaining = limit ?? Number.POSITIVE_INFINITY;
+  const chunkSize = limit === undefined ? 256 : Math.min(limit, 1000);
+  let exhausted = false;
+  while (remaining > 0 && !exhausted) {
+    const chunk: IndexRow[] = [];
+    while (chunk.length < Math.min(remaining, chunkSize)) {
+      const next = await rows.next();
+      if (next.done) {
+        exhausted = true;
+        break;
+      }
+      if (!emitted.has(next.value.id)) chunk.push(next.value);
+    }
+    if (chunk.length === 0) return;
+    const docs = await source.fetch([...new Set(chunk.map((r) => r.id))]);
+    for (const row of chunk) {
+      if (emitted.has(row.id)) continue;
+      const doc = docs.get(row.id);
+      if (!doc) continue; // the record is gone: a stale row
+      let current = mapped.get(row.id);
+      if (!current) {
+        current = index.rowsOf(doc);
+        mapped.set(row.id, current);
+      }
+      const key = rowKey(recordParts, row);
+      if (!isFirstMatch(index, where, recordParts, row.id, current, key)) continue;
+      emitted.add(row.id);
+      remaining--;
+      yield { doc, key };
+      if (remaining === 0) return;
+    }
+  }
+}
+
+/**
+ * Verification: true when the record's current rows (from its mapper) include
+ * one that matches the predicate, and the first such row in query order has
+ * exactly `key`. A stale row (the record changed) fails; so does a later row
+ * of a record already returned at its first matching row, which keeps every
+ * record exactly once across pages.
+ */
+function isFirstMatch<T>(
+  index: Index<T, any>,
+  where: Predicate | undefined,
+  parts: readonly KeyPart[],
+  id: string,
+  current: readonly RowValues[],
+  key: readonly ColumnValue[],
+): boolean {
+  let best: ColumnValue[] | undefined;
+  for (const values of current) {
+    if (where && evaluate(where, (ref) => (ref.name === '__id' ? id : values[index.columnNames.indexOf(ref.name)]!)) !== true) {
+      continue;
+    }
+    const candidate = rowKey(parts, { id, values });
+    if (!best || compareKeys(parts, candidate, best) < 0) best = candidate;
+  }
+  return best !== undefined && compareKeys(parts, best, key) === 0;
+}
+
+/**
+ * The result of `Entity.select`: await it for an array of records, iterate it
+ * with `for await` to stream them, or call {@link Query.page} for a page and
+ * the cursor of the next.
+ */
+export class Query<T> implements PromiseLike<Doc<T>[]>, AsyncIterable<Doc<T>> {
+  private readonly plan: Plan<T>;
+  private readonly after: ColumnValue[] | undefined;
+
+  /** @internal */
+  constructor(
+    private readonly source: QuerySource<T>,
+    where: Predicate | undefined,
+    options: SelectOptions = {},
+  ) {
+    this.plan = plan(source, where, options);
+    this.after = options.after === undefined ? undefined : decodeCursor(options.after, this.plan.signature, this.plan.recordParts);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Doc<T>> {
+    for await (const hit of execute(this.source, this.plan, this.after, this.plan.limit)) yield hit.doc;
+  }
+
+  /** All matching records (up to `limit`), in order. */
+  async toArray(): Promise<Doc<T>[]> {
+    const out: Doc<T>[] = [];
+    for await (const doc of this) out.push(doc);
+    return out;
+  }
+
+  // biome-ignore lint/suspicious/noThenProperty: a query is awaitable by design
+  then<A = Doc<T>[], B = never>(
+    onFulfilled?: ((value: Doc<T>[]) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    return this.toArray().then(onFulfilled, onRejected);
+  }
+
+  /**
+   * The first `limit` records (all, without a limit) and `next`, the cursor to
+   * pass as `after` for the following page; `next` is undefined after the last page.
+   */
+  async page(): Promise<Page<T>> {
+    const { limit } = this.plan;
+    const hits: Hit<T>[] = [];
+    for await (const hit of execute(this.source, this.plan, this.after, limit === undefined ? undefined : limit + 1)) {
+      hits.push(hit);
+    }
+    if (limit === undefined || hits.length <= limit) return { records: hits.map((h) => h.doc), next: undefined };
+    const page = hits.slice(0, limit);
+    return {
+      records: page.map((h) => h.doc),
+      next: encodeCursor(this.plan.signature, this.plan.recordParts, page[page.length - 1]!.key),
+    };
+  }
+
+  /** Counts the matching records (verifying each, like a select). */
+  async count(): Promise<number> {
+    let n = 0;
+    for await (const _ of execute(this.source, this.plan, this.after, this.plan.limit)) n++;
+    return n;
+  }
+}

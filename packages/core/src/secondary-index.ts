@@ -1,0 +1,160 @@
+import { type ColumnKind, type ColumnType, type ColumnValue, type ColumnValues, compareValues } from './columns.js';
+import { ValidationError } from './errors.js';
+import { checkName, describe } from './names.js';
+import { ColumnRef } from './predicate.js';
+import { ShardByPrimaryKey } from './shard-strategy.js';
+import type { IndexTableSpec, Shard, ShardStrategy } from './types.js';
+import { INDEX_ID_COLUMN } from './types.js';
+import type { Doc } from './doc.js';
+
+/** The columns of an index: name → type. */
+export type Columns = { readonly [name: string]: ColumnType };
+
+type ValueOf<T> = T extends ColumnType<infer K, infer N> ? ColumnValues[K] | (N extends true ? null : never) : never;
+type KindOf<T> = T extends ColumnType<infer K, boolean> ? K : never;
+
+/** One row a mapper returns: a value for every column of the index. */
+export type MapperRow<C extends Columns> = string extends keyof C
+  ? { readonly [name: string]: unknown }
+  : { readonly [K in keyof C]: ValueOf<C[K]> };
+
+/** `index.c`: a {@link ColumnRef} per column. Loosely typed when the columns are not inferred. */
+export type ColumnRefs<C extends Columns> = string extends keyof C
+  ? // biome-ignore lint/suspicious/noExplicitAny: columns unknown to the type system (Index<T> without C)
+    any
+  : { readonly [K in keyof C]: ColumnRef<KindOf<C[K]>> };
+
+/** Options of an {@link Index}. */
+export interface IndexOptions<T, C extends Columns> {
+  /** Column name → type, in key order: the first column sorts first. */
+  readonly columns: C;
+  /** Where the index rows live: a strategy, or shards (sharded by the record id). */
+  readonly shard: ShardStrategy | readonly Shard[];
+  /**
+   * Computes the index rows of a record: zero, one or many. Must be pure and
+   * deterministic: reads re-run it to verify hits, and repair to rebuild rows.
+   */
+  readonly mapper: (record: Doc<T>) => Iterable<MapperRow<C>>;
+}
+
+/** A normalised index row: values in column order. */
+export type RowValues = readonly ColumnValue[];
+
+/**
+ * A secondary index: a table of rows the application computes from each record
+ * with `mapper`, spread over shards by `shard`. Queries go through `index.c`.
+ */
+export class Index<T = unknown, C extends Columns = Columns> {
+  readonly name: string;
+  readonly columns: C;
+  readonly strategy: ShardStrategy;
+  readonly mapper: (record: Doc<T>) => Iterable<MapperRow<C>>;
+  /** Column references for predicates and ordering: `index.c.time.gte(…)`. */
+  readonly c: ColumnRefs<C>;
+  /** @internal The table each shard holds. */
+  readonly table: IndexTableSpec;
+  /** @internal Column names in key order. */
+  readonly columnNames: readonly string[];
+  /** @internal Column kinds in key order. */
+  readonly columnKinds: readonly ColumnKind[];
+  /** @internal The reference to the entity id, for ordering and cursors. */
+  readonly idRef: ColumnRef<'text'>;
+
+  constructor(name: string, options: IndexOptions<T, C>) {
+    this.name = checkName('index', name);
+    if (typeof options !== 'object' || options === null) {
+      throw new ValidationError(`Index "${name}": options are required ({ columns, shard, mapper })`);
+    }
+    const { columns, shard, mapper } = options;
+    if (typeof columns !== 'object' || columns === null || Object.keys(columns).length === 0) {
+      throw new ValidationError(`Index "${name}": columns must name at least one column`);
+    }
+    if (typeof mapper !== 'function') {
+      throw new ValidationError(`Index "${name}": mapper must be a function, got ${describe(mapper)}`);
+    }
+    const refs: Record<string, ColumnRef> = {};
+    for (const [column, type] of Object.entries(columns)) {
+      checkName('column', column);
+      if (typeof type !== 'object' || type === null || typeof (type as ColumnType).normalize !== 'function') {
+        throw new ValidationError(
+          `Index "${name}": column "${column}" needs a column type such as integer() or text(), got ${describe(type)}`,
+        );
+      }
+      refs[column] = new ColumnRef(this, column, type);
+    }
+    this.columns = columns;
+    this.columnNames = Object.keys(columns);
+    this.columnKinds = this.columnNames.map((c) => columns[c]!.kind);
+    this.strategy = Array.isArray(shard) ? new ShardByPrimaryKey(shard) : (shard as ShardStrategy);
+    if (!this.strategy || typeof this.strategy.shardOf !== 'function') {
+      throw new ValidationError(`Index "${name}": shard must be a ShardStrategy or an array of shards`);
+    }
+    for (const column of this.strategy.columns ?? []) {
+      if (!(column in columns)) {
+        throw new ValidationError(`Index "${name}": its shard strategy reads column "${column}", which it does not have`);
+      }
+    }
+    this.mapper = mapper;
+    this.c = refs as ColumnRefs<C>;
+    this.idRef = new ColumnRef(this, INDEX_ID_COLUMN, { kind: 'text', isNullable: false } as ColumnType<'text'>);
+    this.table = {
+      kind: 'index',
+      name,
+      columns: this.columnNames.map((c) => ({ name: c, kind: columns[c]!.kind, nullable: columns[c]!.isNullable })),
+    };
+  }
+
+  /**
+   * Runs the mapper on a record and checks its rows: every column present with
+   * a value of its type, no unknown column. Duplicate rows are merged.
+   * Throws {@link ValidationError} naming the index, the row and the column.
+   */
+  rowsOf(record: Doc<T>): RowValues[] {
+    const produced = this.mapper(record);
+    if (produced === null || typeof produced !== 'object' || typeof (produced as any)[Symbol.iterator] !== 'function') {
+      throw new ValidationError(
+        `Index "${this.name}": the mapper must return an array (or iterable) of rows, got ${describe(produced)} for record "${record.id}"`,
+      );
+    }
+    const rows: RowValues[] = [];
+    let n = 0;
+    for (const row of produced) {
+      const where = `Index "${this.name}", mapper row ${n} of record "${record.id}"`;
+      n++;
+      if (typeof row !== 'object' || row === null || Array.isArray(row)) {
+        throw new ValidationError(`${where}: expected an object of column values, got ${describe(row)}`);
+      }
+      for (const key of Object.keys(row)) {
+        if (!(key in this.columns)) {
+          throw new ValidationError(
+            `${where}: unknown column "${key}" (the index has ${this.columnNames.map((c) => `"${c}"`).join(', ')})`,
+          );
+        }
+      }
+      const values = this.columnNames.map((column) => {
+        const value = (row as Record<string, unknown>)[column];
+        if (value === undefined) throw new ValidationError(`${where}: missing column "${column}"`);
+        return this.columns[column]!.normalize(value, `${where}, column "${column}"`);
+      });
+      if (!rows.some((r) => this.sameValues(r, values))) rows.push(values);
+    }
+    return rows;
+  }
+
+  /** @internal True when two rows have equal values in every column. */
+  sameValues(a: RowValues, b: RowValues): boolean {
+    for (let i = 0; i < this.columnKinds.length; i++) {
+      if (compareValues(this.columnKinds[i]!, a[i]!, b[i]!) !== 0) return false;
+    }
+    return true;
+  }
+
+  /** @internal The row as `{ column: value }`, for shard strategies. */
+  rowObject(values: RowValues): Record<string, ColumnValue> {
+    const out: Record<string, ColumnValue> = {};
+    this.columnNames.forEach((c, i) => {
+      out[c] = values[i]!;
+    });
+    return out;
+  }
+}

@@ -1,0 +1,86 @@
+import { SerializationError, type Serializer } from '@waffle/core';
+
+/** Options of {@link json}. */
+export interface JsonOptions {
+  /** The codec tag stored with each row (default `json`). */
+  readonly codec?: string;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function unrepresentable(value: unknown): string | undefined {
+  switch (typeof value) {
+    case 'bigint':
+      return 'a BigInt';
+    case 'function':
+      return 'a function';
+    case 'symbol':
+      return 'a symbol';
+    case 'number':
+      return Number.isFinite(value) ? undefined : `the number ${value}`;
+    case 'object':
+      if (value instanceof Map) return 'a Map';
+      if (value instanceof Set) return 'a Set';
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
+function check(_key: string, value: unknown): unknown {
+  if (unrepresentable(value)) throw new Found();
+  return value;
+}
+
+class Found extends Error {}
+
+/** Walks a value to say what JSON cannot hold and where (`$.a.b[2]`). */
+function findProblem(value: unknown, path: string, seen: Set<object>): string | undefined {
+  const what = unrepresentable(value);
+  if (what) return `${what} at ${path}`;
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (seen.has(value)) return `a circular reference at ${path}`;
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return undefined;
+  seen.add(value);
+  const entries = Array.isArray(value) ? value.map((v, i) => [`[${i}]`, v] as const) : Object.entries(value).map(([k, v]) => [/^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`, v] as const);
+  for (const [step, child] of entries) {
+    const problem = findProblem(child, path + step, seen);
+    if (problem) return problem;
+  }
+  seen.delete(value);
+  return undefined;
+}
+
+/**
+ * The JSON codec: text bodies, readable from any language and from SQL.
+ * Values JSON cannot hold exactly (BigInt, functions, symbols, NaN and
+ * ±Infinity, Map, Set, cycles, `undefined` at the top) are refused with a
+ * {@link SerializationError} that says what and where, rather than silently
+ * changed. As with `JSON.stringify`, object properties that are `undefined` are
+ * omitted and a Date is stored as its ISO string.
+ */
+export function json(options: JsonOptions = {}): Serializer {
+  const codec = options.codec ?? 'json';
+  return {
+    codec,
+    format: 'text',
+    encode(value: unknown): string {
+      let text: string | undefined;
+      try {
+        text = JSON.stringify(value, check);
+      } catch (error) {
+        const problem = findProblem(value, '$', new Set());
+        throw new SerializationError(`JSON cannot represent ${problem ?? 'this value'}`, { cause: error });
+      }
+      if (text === undefined) throw new SerializationError(`JSON cannot represent ${String(value)} at $`);
+      return text;
+    },
+    decode(body: string | Uint8Array): unknown {
+      try {
+        return JSON.parse(typeof body === 'string' ? body : utf8.decode(body));
+      } catch (error) {
+        throw new SerializationError(`Stored body is not valid ${codec}`, { cause: error });
+      }
+    },
+  };
+}
