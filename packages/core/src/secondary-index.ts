@@ -95,7 +95,7 @@ export class Index<T = unknown, C extends Columns = Columns> {
       }
     }
     this.mapper = mapper;
-    this.c = refs as ColumnRefs<C>;
+    this.c = columnProxy(name, refs) as ColumnRefs<C>;
     this.idRef = new ColumnRef(this, INDEX_ID_COLUMN, { kind: 'text', isNullable: false } as ColumnType<'text'>);
     this.table = {
       kind: 'index',
@@ -157,4 +157,21 @@ export class Index<T = unknown, C extends Columns = Columns> {
     });
     return out;
   }
+}
+
+/** Properties that tools (test matchers, loggers, await) probe on any object: answered, never an error. */
+const PROBED = new Set(['then', 'toJSON', 'constructor', 'asymmetricMatch', 'nodeType', 'tagName', 'inspect', 'valueOf', 'toString', '$$typeof']);
+
+/** `index.c`: the column references, and a clear error for a column the index does not have. */
+function columnProxy(index: string, refs: Record<string, ColumnRef>): Record<string, ColumnRef> {
+  return new Proxy(Object.freeze(refs), {
+    get(target, property, receiver) {
+      if (typeof property === 'string' && !(property in target) && !PROBED.has(property) && !property.startsWith('@@')) {
+        throw new ValidationError(
+          `Index "${index}" has no column "${property}" (its columns: ${Object.keys(target).map((c) => `"${c}"`).join(', ')})`,
+        );
+      }
+      return Reflect.get(target, property, receiver);
+    },
+  });
 }

@@ -1,0 +1,55 @@
+import { type Doc, Entity, Index, integer, real, type Shard, ShardByColumn, text } from '@waffle/core';
+import { afterEach } from 'vitest';
+import { type ConformanceOptions, uniqueName } from './options.js';
+
+/** Opens shards through the options and closes every one after each test. */
+export function shardPool(options: ConformanceOptions): (count: number) => Promise<Shard[]> {
+  const open: Shard[] = [];
+  afterEach(async () => {
+    const closing = open.splice(0);
+    await Promise.all(closing.map((s) => s.close()));
+  });
+  return async (count) => {
+    const shards = await options.openShards(count);
+    open.push(...shards);
+    return shards;
+  };
+}
+
+/** The document of the suite's blog-like entity. */
+export interface Post {
+  title: string;
+  author: string;
+  group: number;
+  score: number | null;
+  tags: string[];
+  rank: number;
+}
+
+/**
+ * A blog entity over `shards`: `byGroup` (one row per record, beside the
+ * records) and `byTag` (one row per tag, 0..n, sharded by tag on `tagShards`).
+ */
+export function blog(options: ConformanceOptions, shards: Shard[], tagShards: Shard[] = shards) {
+  const byGroup = new Index(uniqueName('by_group'), {
+    columns: { group: integer(), title: text(), score: real().nullable() },
+    shard: shards,
+    mapper: (post: Doc<Post>) => [{ group: post.value.group, title: post.value.title, score: post.value.score }],
+  });
+  const byTag = new Index(uniqueName('by_tag'), {
+    columns: { tag: text(), rank: integer() },
+    shard: new ShardByColumn('tag', tagShards),
+    mapper: (post: Doc<Post>) => post.value.tags.map((tag) => ({ tag, rank: post.value.rank })),
+  });
+  const posts = new Entity<Post>(uniqueName('post'), {
+    shards,
+    indices: [byGroup, byTag],
+    serializer: options.serializer,
+  });
+  return { posts, byGroup, byTag };
+}
+
+/** A post with defaults for the fields a test does not care about. */
+export function post(fields: Partial<Post> = {}): Post {
+  return { title: 't', author: 'ann', group: 0, score: null, tags: [], rank: 0, ...fields };
+}

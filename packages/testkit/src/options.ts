@@ -1,0 +1,25 @@
+import type { Serializer, Shard } from '@waffle/core';
+
+/** How the conformance suite reaches an adapter. */
+export interface ConformanceOptions {
+  /** A label for the suite, e.g. `libsql` or `postgres`. */
+  readonly name: string;
+  /**
+   * Opens `count` shards, each on a database distinct from the others in the
+   * same call. Databases may be reused across tests: every test uses table
+   * names of its own. The suite closes the shards it opened.
+   */
+  openShards(count: number): Promise<Shard[]>;
+  /** The serializer entities use in the suite, e.g. `json()`. */
+  readonly serializer: Serializer;
+  /** Scale of the randomized tests (default 1; 0.2 for a quick run). */
+  readonly scale?: number;
+}
+
+let counter = 0;
+
+/** A table name no other test uses: `prefix_<time><counter>`. */
+export function uniqueName(prefix: string): string {
+  counter++;
+  return `${prefix}_${Date.now().toString(36)}${counter.toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
+}

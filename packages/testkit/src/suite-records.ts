@@ -1,0 +1,228 @@
+import { ConflictError, Entity, NotFoundError, ShardMapError, ValidationError } from '@waffle/core';
+import { describe, expect, it } from 'vitest';
+import { blog, type Post, post, shardPool } from './fixtures.js';
+import { type ConformanceOptions, uniqueName } from './options.js';
+
+/** Records: create, save, get, getMany, delete, update, scan, conflicts and shard identity. */
+export function recordSuite(options: ConformanceOptions): void {
+  const open = shardPool(options);
+
+  describe('records', () => {
+    it('round-trips records over three shards, versions growing by one', async () => {
+      const { posts } = blog(options, await open(3));
+      await posts.create();
+      await posts.create(); // idempotent
+      const saved = [];
+      for (let i = 0; i < 30; i++) {
+        const p = posts.new(post({ title: `post ${i}`, tags: ['a', 'b'], score: i / 2 }));
+        expect(p.version).toBe(0);
+        const result = await posts.save(p);
+        expect(result).toBe(p);
+        expect(p.version).toBe(1);
+        saved.push(p);
+      }
+      for (const p of saved) {
+        const got = await posts.get(p.id);
+        expect(got?.value).toEqual(p.value);
+        expect(got?.version).toBe(1);
+        expect(got?.createdAt.getTime()).toBe(p.createdAt.getTime());
+      }
+      const first = saved[0]!;
+      const createdAt = first.createdAt.getTime();
+      first.value.title = 'changed';
+      await posts.save(first);
+      expect(first.version).toBe(2);
+      first.value.rank = 7;
+      await posts.save(first);
+      expect(first.version).toBe(3);
+      const reread = await posts.get(first.id);
+      expect(reread?.value).toEqual({ ...first.value });
+      expect(reread?.version).toBe(3);
+      expect(reread?.createdAt.getTime()).toBe(createdAt);
+      expect(reread!.updatedAt.getTime()).toBeGreaterThanOrEqual(createdAt);
+    });
+
+    it('getMany keeps the order asked, duplicates included, undefined for missing ids', async () => {
+      const { posts } = blog(options, await open(3));
+      await posts.create();
+      const a = await posts.save(posts.new(post({ title: 'a' }), { id: 'a' }));
+      const b = await posts.save(posts.new(post({ title: 'b' }), { id: 'b' }));
+      const c = await posts.save(posts.new(post({ title: 'c' }), { id: 'c' }));
+      const got = await posts.getMany(['c', 'missing', 'a', 'b', 'a']);
+      expect(got.map((r) => r?.value.title)).toEqual(['c', undefined, 'a', 'b', 'a']);
+      expect(got[0]?.id).toBe(c.id);
+      expect(await posts.getMany([])).toEqual([]);
+      expect([a.version, b.version]).toEqual([1, 1]);
+    });
+
+    it('deletes records and their index rows', async () => {
+      const { posts, byTag, byGroup } = blog(options, await open(2));
+      await posts.create();
+      const p = await posts.save(posts.new(post({ tags: ['gone'], group: 4 })));
+      expect(await posts.select(byTag.c.tag.eq('gone'))).toHaveLength(1);
+      expect(await posts.delete(p.id)).toBe(true);
+      expect(await posts.get(p.id)).toBeUndefined();
+      expect(await posts.delete(p.id)).toBe(false);
+      expect(await posts.select(byTag.c.tag.eq('gone'))).toHaveLength(0);
+      expect(await posts.select(byGroup.c.group.eq(4))).toHaveLength(0);
+      const tagShard = byTag.strategy.shards[byTag.strategy.shardOf({ id: p.id, row: { tag: 'gone', rank: 0 } })]!;
+      const rows = await tagShard.queryIndex(byTag.table, {
+        where: byTag.c.tag.eq('gone'),
+        orderBy: [{ column: '__id', direction: 'asc' }],
+        limit: 10,
+      });
+      expect(rows).toEqual([]);
+    });
+
+    it('refuses a stale write with ConflictError carrying the current version', async () => {
+      const { posts } = blog(options, await open(2));
+      await posts.create();
+      const p = await posts.save(posts.new(post({ title: 'v1' })));
+      const copy = (await posts.get(p.id))!;
+      p.value.title = 'v2';
+      await posts.save(p);
+      copy.value.title = 'lost update';
+      const error = await posts.save(copy).catch((e) => e);
+      expect(error).toBeInstanceOf(ConflictError);
+      expect(ConflictError.is(error)).toBe(true);
+      expect(error).toMatchObject({ id: p.id, expectedVersion: 1, currentVersion: 2 });
+      expect(error.message).toContain('stored version is 2');
+      expect(copy.version).toBe(1);
+      expect((await posts.get(p.id))?.value.title).toBe('v2');
+    });
+
+    it('refuses to insert an id that exists', async () => {
+      const { posts } = blog(options, await open(2));
+      await posts.create();
+      await posts.save(posts.new(post({ title: 'first' }), { id: 'same' }));
+      const error = await posts.save(posts.new(post({ title: 'second' }), { id: 'same' })).catch((e) => e);
+      expect(error).toBeInstanceOf(ConflictError);
+      expect(error).toMatchObject({ id: 'same', expectedVersion: 0, currentVersion: 1 });
+      expect(error.message).toContain('insert of a new record');
+      expect((await posts.get('same'))?.value.title).toBe('first');
+    });
+
+    it('refuses an update of a deleted record', async () => {
+      const { posts } = blog(options, await open(1));
+      await posts.create();
+      const p = await posts.save(posts.new(post()));
+      await posts.delete(p.id);
+      const error = await posts.save(p).catch((e) => e);
+      expect(error).toBeInstanceOf(ConflictError);
+      expect(error.currentVersion).toBeUndefined();
+      expect(error.message).toContain('does not exist');
+    });
+
+    it('delete with an expected version', async () => {
+      const { posts } = blog(options, await open(1));
+      await posts.create();
+      const p = await posts.save(posts.new(post()));
+      await posts.save(p);
+      const error = await posts.delete(p.id, { expectedVersion: 1 }).catch((e) => e);
+      expect(error).toBeInstanceOf(ConflictError);
+      expect(error).toMatchObject({ expectedVersion: 1, currentVersion: 2 });
+      expect(await posts.delete(p.id, { expectedVersion: 2 })).toBe(true);
+    });
+
+    it('update() applies a function and retries on conflicts', async () => {
+      const { posts } = blog(options, await open(2));
+      await posts.create();
+      const p = await posts.save(posts.new(post({ rank: 0 })));
+      await Promise.all(Array.from({ length: 10 }, () => posts.update(p.id, (v) => ({ ...v, rank: v.rank + 1 }), { retries: 50 })));
+      const final = await posts.get(p.id);
+      expect(final?.value.rank).toBe(10);
+      expect(final?.version).toBe(11);
+      const missing = await posts.update('nope', (v) => v).catch((e) => e);
+      expect(missing).toBeInstanceOf(NotFoundError);
+      expect(missing.message).toContain('"nope" does not exist');
+      let calls = 0;
+      const exhausted = await posts
+        .update(
+          p.id,
+          async (v) => {
+            calls++;
+            const other = (await posts.get(p.id))!;
+            await posts.save(other); // another writer gets in first, every time
+            return v;
+          },
+          { retries: 2 },
+        )
+        .catch((e) => e);
+      expect(exhausted).toBeInstanceOf(ConflictError);
+      expect(calls).toBe(3);
+    });
+
+    it('saveMany writes all records, and none when one is invalid', async () => {
+      const { posts, byGroup } = blog(options, await open(3));
+      await posts.create();
+      const many = Array.from({ length: 50 }, (_, i) => posts.new(post({ group: i % 5, title: `m${i}` })));
+      await posts.saveMany(many);
+      expect(many.every((r) => r.version === 1)).toBe(true);
+      expect(await posts.count(byGroup.c.group.eq(3))).toBe(10);
+      const bad = [posts.new(post({ group: 9 })), posts.new({ ...post(), group: 'x' as unknown as number })];
+      const error = await posts.saveMany(bad).catch((e) => e);
+      expect(error).toBeInstanceOf(ValidationError);
+      expect(error.message).toContain('column "group"');
+      expect(await posts.get(bad[0]!.id)).toBeUndefined();
+      const twice = await posts.saveMany([many[0]!, many[0]!]).catch((e) => e);
+      expect(twice).toBeInstanceOf(ValidationError);
+      expect(twice.message).toContain('appears twice');
+    });
+
+    it('a bad mapper row is refused before anything is written', async () => {
+      const { posts } = blog(options, await open(2));
+      await posts.create();
+      const p = posts.new({ ...post(), score: Number.NaN });
+      const error = await posts.save(p).catch((e) => e);
+      expect(error).toBeInstanceOf(ValidationError);
+      expect(error.message).toMatch(/column "score".*finite number/);
+      expect(await posts.get(p.id)).toBeUndefined();
+      expect(p.version).toBe(0);
+      const stored = await posts.save(posts.new(post({ title: 'ok' })));
+      stored.value.title = undefined as unknown as string;
+      const missing = await posts.save(stored).catch((e) => e);
+      expect(missing).toBeInstanceOf(ValidationError);
+      expect(missing.message).toContain('missing column "title"');
+      expect((await posts.get(stored.id))?.value.title).toBe('ok');
+    });
+
+    it('scan() returns every record once', async () => {
+      const { posts } = blog(options, await open(3));
+      await posts.create();
+      const ids = new Set<string>();
+      for (let i = 0; i < 45; i++) ids.add((await posts.save(posts.new(post({ rank: i })))).id);
+      const seen: string[] = [];
+      for await (const r of posts.scan({ batchSize: 7 })) seen.push(r.id);
+      expect(seen).toHaveLength(45);
+      expect(new Set(seen)).toEqual(ids);
+    });
+
+    it('refuses shards given in another order or number, and tables not created', async () => {
+      const shards = await open(3);
+      const name = uniqueName('layout');
+      const make = (s: typeof shards) => new Entity<Post>(name, { shards: s, serializer: options.serializer });
+      const uncreated = await make(shards).get('x').catch((e) => e);
+      expect(uncreated).toBeInstanceOf(ShardMapError);
+      expect(uncreated.message).toContain('run create() first');
+      const entity = make(shards);
+      await entity.create();
+      await entity.save(entity.new(post(), { id: 'x' }));
+      const swapped = await make([shards[1]!, shards[0]!, shards[2]!]).get('x').catch((e) => e);
+      expect(swapped).toBeInstanceOf(ShardMapError);
+      expect(swapped.message).toContain('same order and number');
+      const fewer = make([shards[0]!, shards[1]!]);
+      expect(await fewer.create().catch((e) => e)).toBeInstanceOf(ShardMapError);
+      expect(await fewer.get('x').catch((e) => e)).toBeInstanceOf(ShardMapError);
+      expect((await make(shards).get('x'))?.id).toBe('x');
+    });
+
+    it('stores ids of every allowed form', async () => {
+      const { posts } = blog(options, await open(2));
+      await posts.create();
+      const ids = ['a', 'A', 'a b', "o'neil", 'x"y', '%_', 'é', '𝒳', 'ann@example.com', 'z'.repeat(255), '日本'.repeat(42)];
+      for (const id of ids) await posts.save(posts.new(post({ title: id }), { id }));
+      const got = await posts.getMany(ids);
+      expect(got.map((r) => r?.value.title)).toEqual(ids);
+    });
+  });
+}
