@@ -1,0 +1,71 @@
+import { SerializationError } from '@waffle/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { json } from '../src/index.js';
+
+describe('json()', () => {
+  const codec = json();
+
+  it('is a text codec tagged json', () => {
+    expect(codec.codec).toBe('json');
+    expect(codec.format).toBe('text');
+    expect(json({ codec: 'json2' }).codec).toBe('json2');
+  });
+
+  it('round-trips every JSON value', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        const body = codec.encode(value);
+        expect(typeof body).toBe('string');
+        expect(codec.decode(body)).toEqual(value);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('decodes UTF-8 bytes as well as strings', () => {
+    expect(codec.decode(new TextEncoder().encode('{"a":"é𝒳"}'))).toEqual({ a: 'é𝒳' });
+  });
+
+  it.each([
+    [{ a: 1n }, 'a BigInt at $.a'],
+    [{ list: [1, () => 1] }, 'a function at $.list[1]'],
+    [{ s: Symbol('x') }, 'a symbol at $.s'],
+    [{ deep: { n: Number.NaN } }, 'the number NaN at $.deep.n'],
+    [[Number.POSITIVE_INFINITY], 'the number Infinity at $[0]'],
+    [{ m: new Map() }, 'a Map at $.m'],
+    [{ 'odd key': new Set() }, 'a Set at $["odd key"]'],
+    [undefined, 'undefined at $'],
+  ])('refuses %s with a SerializationError saying what and where', (value, message) => {
+    const error = (() => {
+      try {
+        codec.encode(value);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(SerializationError);
+    expect(SerializationError.is(error)).toBe(true);
+    expect((error as Error).message).toBe(`JSON cannot represent ${message}`);
+  });
+
+  it('refuses circular references', () => {
+    const value: Record<string, unknown> = { a: { b: 1 } };
+    (value.a as Record<string, unknown>).self = value;
+    expect(() => codec.encode(value)).toThrow('JSON cannot represent a circular reference at $.a.self');
+  });
+
+  it('reports a body that is not JSON as a SerializationError with the cause', () => {
+    const error = (() => {
+      try {
+        codec.decode('{not json');
+      } catch (e) {
+        return e as SerializationError;
+      }
+    })();
+    expect(error).toBeInstanceOf(SerializationError);
+    expect(error?.message).toBe('Stored body is not valid json');
+    expect(error?.cause).toBeInstanceOf(SyntaxError);
+    expect(() => codec.decode(new Uint8Array([0xff, 0xfe]))).toThrow(SerializationError);
+  });
+});
