@@ -23,7 +23,8 @@ const INT32_MAX = 2 ** 31 - 1;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 /** Timestamps are kept to the millisecond; this range fits every dialect's native type. */
-const TIMESTAMP_MIN = Date.UTC(1, 0, 1);
+// Not Date.UTC(1, 0, 1): Date.UTC maps years 0..99 to 1900..1999, which would give 1901-01-01.
+const TIMESTAMP_MIN = Date.parse('0001-01-01T00:00:00.000Z');
 const TIMESTAMP_MAX = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /**

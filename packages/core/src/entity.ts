@@ -223,11 +223,14 @@ export class Entity<T> {
     }
   }
 
-  /** The rows to add and remove per index when a record goes from `before` to `after`. */
-  private planRows(before: Doc<T> | undefined, after: Doc<T> | undefined): PlannedRows[] {
-    return this.indices.map((index) => {
+  /**
+   * The rows to add and remove per index when a record goes from `before` (its
+   * stored value, if any) to rows `after` (one list per index, in index order).
+   */
+  private planRows(before: Doc<T> | undefined, after: readonly RowValues[][]): PlannedRows[] {
+    return this.indices.map((index, i) => {
       const oldRows = before ? index.rowsOf(before) : [];
-      const newRows = after ? index.rowsOf(after) : [];
+      const newRows = after[i] ?? [];
       return {
         index,
         add: newRows.filter((r) => !oldRows.some((o) => index.sameValues(o, r))),
@@ -280,7 +283,7 @@ export class Entity<T> {
       if (!row || row.version !== record.version) throw new ConflictError(record.id, record.version, row?.version);
       stored = this.decode(row);
     }
-    const planned = this.planRows(stored, record).map((p, i) => ({ ...p, add: isNew ? newRows[i]! : p.add }));
+    const planned = this.planRows(stored, newRows);
     const version = record.version + 1;
     const now = Date.now();
     const row: RecordRow = {
@@ -381,7 +384,7 @@ export class Entity<T> {
       }
       if (expected !== undefined && row.version !== expected) throw new ConflictError(id, expected, row.version);
       const stored = this.decode(row);
-      const planned = this.planRows(stored, undefined);
+      const planned = this.planRows(stored, []);
       if (!(await shard.deleteRecord(this.table, id, row.version))) continue; // changed meanwhile: read again
       // Rows tagged with a version up to the deleted one go; a later writer's rows stay.
       await this.writeRows(id, planned, (p) => p.remove, row.version + 1, (s, ix, rows) =>

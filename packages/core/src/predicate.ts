@@ -193,6 +193,11 @@ export function evaluate(predicate: Predicate, read: RowReader): boolean | null 
     }
     case 'isNull':
       return read(predicate.column) === null;
+    case 'in':
+      // An empty list is an empty disjunction: false even for a null column, as in
+      // SQL (`NULL IN ()` is 0 in SQLite, `NULL = ANY('{}')` false in PostgreSQL).
+      if (predicate.values.length === 0) return false;
+      break;
     default:
       break;
   }

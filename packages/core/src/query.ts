@@ -181,8 +181,9 @@ async function* execute<T>(source: QuerySource<T>, p: Plan<T>, after: ColumnValu
   await source.ready();
   const { index, where, recordParts, rowParts } = p;
   const positions = index.strategy.shardsFor(where);
-  const base = conjunction([where, after ? afterKey(recordParts, after) : undefined]);
-  if (after && !afterKey(recordParts, after)) return;
+  const resume = after && afterKey(recordParts, after);
+  if (after && !resume) return; // the previous page ended at the last possible key
+  const base = conjunction([where, resume]);
   const pageSize = Math.min(Math.max(limit ?? 500, 16), 1000);
   const order = toIndexOrder(rowParts);
   const streams = positions.map((pos) => {

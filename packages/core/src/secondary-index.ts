@@ -90,7 +90,7 @@ export class Index<T = unknown, C extends Columns = Columns> {
       throw new ValidationError(`Index "${name}": shard must be a ShardStrategy or an array of shards`);
     }
     for (const column of this.strategy.columns ?? []) {
-      if (!(column in columns)) {
+      if (!Object.hasOwn(columns, column)) {
         throw new ValidationError(`Index "${name}": its shard strategy reads column "${column}", which it does not have`);
       }
     }
@@ -125,7 +125,7 @@ export class Index<T = unknown, C extends Columns = Columns> {
         throw new ValidationError(`${where}: expected an object of column values, got ${describe(row)}`);
       }
       for (const key of Object.keys(row)) {
-        if (!(key in this.columns)) {
+        if (!Object.hasOwn(this.columns, key)) {
           throw new ValidationError(
             `${where}: unknown column "${key}" (the index has ${this.columnNames.map((c) => `"${c}"`).join(', ')})`,
           );

@@ -102,7 +102,7 @@ export class ShardByColumn implements ShardStrategy {
 
   shardOf(key: ShardKey): number {
     const row = key.row;
-    if (!row || !(this.column in row)) {
+    if (!row || !Object.hasOwn(row, this.column)) {
       throw new ValidationError(`ShardByColumn("${this.column}"): the row has no column "${this.column}"`);
     }
     return shardOfBucket(bucketOfValue(row[this.column] ?? null), this.shards.length);

@@ -79,7 +79,8 @@ describe('real()', () => {
     expect(Object.is(t.normalize(-0, W), 0)).toBe(true);
   });
   it('rejects NaN, infinities and non-numbers', () => {
-    for (const v of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) invalid(t, v, 'expected real', 'a finite number');
+    for (const v of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY])
+      invalid(t, v, 'expected real', 'a finite number');
     for (const v of ['1.5', 1n, false, {}]) invalid(t, v, 'expected real');
   });
 });
@@ -87,7 +88,8 @@ describe('real()', () => {
 describe('text()', () => {
   const t = text();
   it('accepts well-formed strings, astral characters included', () => {
-    for (const v of ['', 'abc', 'héllo', '😀', '\u{10FFFF}', '%_', 'a\u0001b', '\uFFFF']) expect(t.normalize(v, W)).toBe(v);
+    for (const v of ['', 'abc', 'héllo', '😀', '\u{10FFFF}', '%_', 'a\u0001b', '\uFFFF'])
+      expect(t.normalize(v, W)).toBe(v);
   });
   it('rejects NUL and lone surrogates', () => {
     for (const v of ['\u0000', 'a\u0000b', '\ud800', 'a\udc00', '\udc00\ud800', '😀\ud83d']) {
@@ -160,7 +162,8 @@ describe('bytes()', () => {
     expect((t.normalize(new Uint8Array(0), W) as Uint8Array).length).toBe(0);
   });
   it('rejects other values', () => {
-    for (const v of [[1, 2], new ArrayBuffer(2), new Uint16Array(2), 'abc', 5]) invalid(t, v, 'expected bytes', 'a Uint8Array');
+    for (const v of [[1, 2], new ArrayBuffer(2), new Uint16Array(2), 'abc', 5])
+      invalid(t, v, 'expected bytes', 'a Uint8Array');
   });
 });
 
@@ -235,7 +238,7 @@ describe('compareText', () => {
     fc.assert(
       fc.property(trickyString, trickyString, (a, b) => {
         expect(sign(compareText(a, b))).toBe(textOracle(a, b));
-        expect(sign(compareText(b, a))).toBe(-textOracle(a, b));
+        expect(sign(compareText(b, a))).toBe(textOracle(b, a));
       }),
       { numRuns: 3000 },
     );

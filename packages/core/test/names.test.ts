@@ -9,8 +9,8 @@ import {
   MAX_ID_BYTES,
   MAX_NAME,
   ShardByColumn,
-  ValidationError,
   uuidv7,
+  ValidationError,
 } from '../src/index.js';
 import { expectError, fakeShards, jsonSerializer } from './helpers.js';
 
@@ -22,7 +22,21 @@ const makeIndex = (name: string) =>
 const makeColumn = (name: string) =>
   new Index('ix', { columns: { [name]: integer() }, shard: shards, mapper: () => [] });
 
-const BAD_CHARACTERS = ['a;drop', 'a"b', 'a b', 'a-b', '1abc', 'é', 'naïve', '日本', 'a.b', "a'b", 'a`b', 'a\nb', 'a\u0000'];
+const BAD_CHARACTERS = [
+  'a;drop',
+  'a"b',
+  'a b',
+  'a-b',
+  '1abc',
+  'é',
+  'naïve',
+  '日本',
+  'a.b',
+  "a'b",
+  'a`b',
+  'a\nb',
+  'a\u0000',
+];
 
 describe('checkName', () => {
   it('accepts identifiers made of ASCII letters, digits and _', () => {
@@ -38,8 +52,20 @@ describe('checkName', () => {
   });
 
   it('rejects the empty name and non-strings', () => {
-    expectError(() => checkName('index', ''), ValidationError, 'VALIDATION', 'Invalid index name ""', 'non-empty string');
-    expectError(() => checkName('index', 42), ValidationError, 'VALIDATION', 'Invalid index name 42', 'non-empty string');
+    expectError(
+      () => checkName('index', ''),
+      ValidationError,
+      'VALIDATION',
+      'Invalid index name ""',
+      'non-empty string',
+    );
+    expectError(
+      () => checkName('index', 42),
+      ValidationError,
+      'VALIDATION',
+      'Invalid index name 42',
+      'non-empty string',
+    );
     expectError(() => checkName('index', undefined), ValidationError, 'VALIDATION', 'non-empty string');
   });
 
@@ -57,7 +83,13 @@ describe('checkName', () => {
 
   it('rejects names starting with __ (reserved for waffle)', () => {
     for (const name of ['__', '__id', '__waffle_meta', '___x']) {
-      expectError(() => checkName('index', name), ValidationError, 'VALIDATION', `"${name}"`, 'reserved for waffle');
+      expectError(
+        () => checkName('index', name),
+        ValidationError,
+        'VALIDATION',
+        `"${name}"`,
+        'reserved for waffle',
+      );
     }
     expect(checkName('index', '_x_')).toBe('_x_');
   });
@@ -70,7 +102,12 @@ describe('checkName', () => {
       `${MAX_NAME + 1} characters, at most ${MAX_NAME} allowed`,
     );
     expect(checkName('entity', 'x'.repeat(10), 10)).toBe('x'.repeat(10));
-    expectError(() => checkName('entity', 'x'.repeat(11), 10), ValidationError, 'VALIDATION', 'at most 10 allowed');
+    expectError(
+      () => checkName('entity', 'x'.repeat(11), 10),
+      ValidationError,
+      'VALIDATION',
+      'at most 10 allowed',
+    );
   });
 });
 
@@ -82,11 +119,28 @@ describe('entity, index and column names', () => {
 
   it('entity names: rejected when bad, up to 48 characters', () => {
     expect(makeEntity('e'.repeat(48)).name).toBe('e'.repeat(48));
-    expectError(() => makeEntity('e'.repeat(49)), ValidationError, 'VALIDATION', 'Invalid entity name', '49 characters, at most 48');
+    expectError(
+      () => makeEntity('e'.repeat(49)),
+      ValidationError,
+      'VALIDATION',
+      'Invalid entity name',
+      '49 characters, at most 48',
+    );
     expectError(() => makeEntity(''), ValidationError, 'VALIDATION', 'Invalid entity name ""');
-    expectError(() => makeEntity('__blog'), ValidationError, 'VALIDATION', 'Invalid entity name "__blog"', 'reserved');
+    expectError(
+      () => makeEntity('__blog'),
+      ValidationError,
+      'VALIDATION',
+      'Invalid entity name "__blog"',
+      'reserved',
+    );
     for (const name of BAD_CHARACTERS) {
-      expectError(() => makeEntity(name), ValidationError, 'VALIDATION', `Invalid entity name ${JSON.stringify(name)}`);
+      expectError(
+        () => makeEntity(name),
+        ValidationError,
+        'VALIDATION',
+        `Invalid entity name ${JSON.stringify(name)}`,
+      );
     }
     expect(makeEntity('select').name).toBe('select');
     expect(makeEntity('order').name).toBe('order');
@@ -94,30 +148,69 @@ describe('entity, index and column names', () => {
 
   it('index names: rejected when bad, up to 63 characters', () => {
     expect(makeIndex('i'.repeat(63)).name).toBe('i'.repeat(63));
-    expectError(() => makeIndex('i'.repeat(64)), ValidationError, 'VALIDATION', 'Invalid index name', '64 characters, at most 63');
+    expectError(
+      () => makeIndex('i'.repeat(64)),
+      ValidationError,
+      'VALIDATION',
+      'Invalid index name',
+      '64 characters, at most 63',
+    );
     expectError(() => makeIndex(''), ValidationError, 'VALIDATION', 'Invalid index name ""');
-    expectError(() => makeIndex('__ix'), ValidationError, 'VALIDATION', 'Invalid index name "__ix"', 'reserved');
+    expectError(
+      () => makeIndex('__ix'),
+      ValidationError,
+      'VALIDATION',
+      'Invalid index name "__ix"',
+      'reserved',
+    );
     for (const name of BAD_CHARACTERS) {
-      expectError(() => makeIndex(name), ValidationError, 'VALIDATION', `Invalid index name ${JSON.stringify(name)}`);
+      expectError(
+        () => makeIndex(name),
+        ValidationError,
+        'VALIDATION',
+        `Invalid index name ${JSON.stringify(name)}`,
+      );
     }
     expect(makeIndex('order').name).toBe('order');
   });
 
   it('column names: rejected when bad, up to 63 characters', () => {
     expect(makeColumn('c'.repeat(63)).columnNames).toEqual(['c'.repeat(63)]);
-    expectError(() => makeColumn('c'.repeat(64)), ValidationError, 'VALIDATION', 'Invalid column name', '64 characters, at most 63');
+    expectError(
+      () => makeColumn('c'.repeat(64)),
+      ValidationError,
+      'VALIDATION',
+      'Invalid column name',
+      '64 characters, at most 63',
+    );
     expectError(() => makeColumn(''), ValidationError, 'VALIDATION', 'Invalid column name ""');
-    expectError(() => makeColumn('__id'), ValidationError, 'VALIDATION', 'Invalid column name "__id"', 'reserved');
+    expectError(
+      () => makeColumn('__id'),
+      ValidationError,
+      'VALIDATION',
+      'Invalid column name "__id"',
+      'reserved',
+    );
     expectError(() => makeColumn('__version'), ValidationError, 'VALIDATION', 'reserved');
     for (const name of BAD_CHARACTERS) {
-      expectError(() => makeColumn(name), ValidationError, 'VALIDATION', `Invalid column name ${JSON.stringify(name)}`);
+      expectError(
+        () => makeColumn(name),
+        ValidationError,
+        'VALIDATION',
+        `Invalid column name ${JSON.stringify(name)}`,
+      );
     }
     expect(makeColumn('select').columnNames).toEqual(['select']);
     expect(makeColumn('order').columnNames).toEqual(['order']);
   });
 
   it('the column of a ShardByColumn is checked too', () => {
-    expectError(() => new ShardByColumn('a;drop', shards), ValidationError, 'VALIDATION', 'Invalid column name "a;drop"');
+    expectError(
+      () => new ShardByColumn('a;drop', shards),
+      ValidationError,
+      'VALIDATION',
+      'Invalid column name "a;drop"',
+    );
     expectError(() => new ShardByColumn('__id', shards), ValidationError, 'VALIDATION', 'reserved');
     expectError(() => new ShardByColumn('c'.repeat(64), shards), ValidationError, 'VALIDATION', 'at most 63');
   });
@@ -125,25 +218,57 @@ describe('entity, index and column names', () => {
 
 describe('checkId', () => {
   it('accepts unicode, emoji, email-like and uuid ids', () => {
-    const ids = ['a', 'ann@example.com', 'user:42', 'héllo wörld', '日本語', '😀', '👩‍👩‍👧', 'a b', 'a/b?c=d&e', uuidv7(), '%_'];
+    const ids = [
+      'a',
+      'ann@example.com',
+      'user:42',
+      'héllo wörld',
+      '日本語',
+      '😀',
+      '👩‍👩‍👧',
+      'a b',
+      'a/b?c=d&e',
+      uuidv7(),
+      '%_',
+    ];
     for (const id of ids) expect(checkId(id)).toBe(id);
   });
 
   it('rejects the empty id and non-strings', () => {
     expectError(() => checkId(''), ValidationError, 'VALIDATION', 'Invalid record id', 'non-empty string');
-    expectError(() => checkId(42), ValidationError, 'VALIDATION', 'Invalid record id 42 (number)', 'non-empty string');
+    expectError(
+      () => checkId(42),
+      ValidationError,
+      'VALIDATION',
+      'Invalid record id 42 (number)',
+      'non-empty string',
+    );
     expectError(() => checkId(null), ValidationError, 'VALIDATION', 'Invalid record id null');
     expectError(() => checkId(undefined), ValidationError, 'VALIDATION', 'Invalid record id undefined');
   });
 
   it('rejects control characters', () => {
     for (const id of ['\u0000', 'a\u0000b', 'a\nb', 'a\tb', 'a\rb', '\u001f', 'x\u007f']) {
-      expectError(() => checkId(id), ValidationError, 'VALIDATION', 'Invalid record id', 'control characters and lone surrogates');
+      expectError(
+        () => checkId(id),
+        ValidationError,
+        'VALIDATION',
+        'Invalid record id',
+        'control characters and lone surrogates',
+      );
     }
   });
 
   it('rejects lone surrogates, accepts pairs', () => {
-    for (const id of ['\ud800', 'a\udbff', '\udc00', 'a\udfffb', '\udc00\ud800', '\ud83d\ud83d', '😀\ud800']) {
+    for (const id of [
+      '\ud800',
+      'a\udbff',
+      '\udc00',
+      'a\udfffb',
+      '\udc00\ud800',
+      '\ud83d\ud83d',
+      '😀\ud800',
+    ]) {
       expectError(() => checkId(id), ValidationError, 'VALIDATION', 'Invalid record id', 'lone surrogates');
     }
     expect(checkId('\ud83d\ude00')).toBe('😀');
@@ -152,7 +277,12 @@ describe('checkId', () => {
   it('allows at most 255 UTF-8 bytes', () => {
     expect(MAX_ID_BYTES).toBe(255);
     expect(checkId('x'.repeat(255))).toHaveLength(255);
-    expectError(() => checkId('x'.repeat(256)), ValidationError, 'VALIDATION', 'longer than 255 bytes of UTF-8');
+    expectError(
+      () => checkId('x'.repeat(256)),
+      ValidationError,
+      'VALIDATION',
+      'longer than 255 bytes of UTF-8',
+    );
     // 2-byte characters: 127 × 2 + 1 = 255 bytes is fine, 128 × 2 = 256 is not.
     expect(checkId(`${'é'.repeat(127)}x`)).toBeTruthy();
     expectError(() => checkId('é'.repeat(128)), ValidationError, 'VALIDATION', 'longer than 255 bytes');
@@ -166,6 +296,11 @@ describe('checkId', () => {
     expect(entity.new({}, { id: 'ann@example.com' }).id).toBe('ann@example.com');
     expectError(() => entity.new({}, { id: '' }), ValidationError, 'VALIDATION', 'Invalid record id');
     expectError(() => entity.new({}, { id: 'a\u0000' }), ValidationError, 'VALIDATION', 'control characters');
-    expectError(() => entity.new({}, { id: 'y'.repeat(256) }), ValidationError, 'VALIDATION', 'longer than 255');
+    expectError(
+      () => entity.new({}, { id: 'y'.repeat(256) }),
+      ValidationError,
+      'VALIDATION',
+      'longer than 255',
+    );
   });
 });

@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ConflictError,
+  NotFoundError,
+  QueryError,
+  SerializationError,
+  ShardMapError,
+  ShardUnavailableError,
+  ValidationError,
+  WaffleError,
+} from '../src/index.js';
+
+const cause = new Error('driver said no');
+
+const samples = {
+  WaffleError: new WaffleError('base'),
+  ValidationError: new ValidationError('bad'),
+  ConflictError: new ConflictError('r1', 2, 3),
+  NotFoundError: new NotFoundError('gone'),
+  SerializationError: new SerializationError('codec'),
+  ShardMapError: new ShardMapError('map'),
+  QueryError: new QueryError('failed', { sql: 'select 1', params: [1], shard: 'sqlite:memory', cause }),
+  ShardUnavailableError: new ShardUnavailableError('down'),
+};
+const CODES = {
+  WaffleError: 'WAFFLE_ERROR',
+  ValidationError: 'VALIDATION',
+  ConflictError: 'CONFLICT',
+  NotFoundError: 'NOT_FOUND',
+  SerializationError: 'SERIALIZATION',
+  ShardMapError: 'SHARD_MAP',
+  QueryError: 'QUERY',
+  ShardUnavailableError: 'SHARD_UNAVAILABLE',
+} as const;
+const CLASSES = {
+  WaffleError,
+  ValidationError,
+  ConflictError,
+  NotFoundError,
+  SerializationError,
+  ShardMapError,
+  QueryError,
+  ShardUnavailableError,
+};
+type Name = keyof typeof CLASSES;
+const NAMES = Object.keys(CLASSES) as Name[];
+
+describe('error hierarchy', () => {
+  it.each(NAMES)('%s: code, name, instanceof Error and WaffleError', (name) => {
+    const error = samples[name];
+    expect(error.code).toBe(CODES[name]);
+    expect(error.name).toBe(name);
+    expect(error).toBeInstanceOf(Error);
+    expect(error).toBeInstanceOf(WaffleError);
+    expect(error).toBeInstanceOf(CLASSES[name]);
+    expect(error.stack).toContain(name);
+  });
+
+  it('WaffleError.is is true for every waffle error, false for anything else', () => {
+    for (const name of NAMES) expect(WaffleError.is(samples[name])).toBe(true);
+    for (const other of [
+      new Error('x'),
+      new TypeError('x'),
+      null,
+      undefined,
+      'WaffleError',
+      { code: 'VALIDATION' },
+      42,
+    ]) {
+      expect(WaffleError.is(other)).toBe(false);
+    }
+  });
+
+  it('each subclass’s is() recognises exactly its own kind', () => {
+    for (const checker of NAMES.filter((n) => n !== 'WaffleError')) {
+      for (const name of NAMES) expect(CLASSES[checker].is(samples[name])).toBe(name === checker);
+      expect(CLASSES[checker].is(new Error('x'))).toBe(false);
+      expect(CLASSES[checker].is(null)).toBe(false);
+    }
+    expect(ConflictError.is(samples.ConflictError)).toBe(true);
+    expect(ConflictError.is(samples.ValidationError)).toBe(false);
+    expect(ValidationError.is(samples.ConflictError)).toBe(false);
+  });
+
+  it('is() works across installed copies of @waffle/core (tag + code, not instanceof)', () => {
+    const foreign = Object.assign(new Error('from another copy'), {
+      code: 'CONFLICT',
+      [Symbol.for('@waffle/core/error')]: true,
+    });
+    expect(foreign instanceof WaffleError).toBe(false);
+    expect(WaffleError.is(foreign)).toBe(true);
+    expect(ConflictError.is(foreign)).toBe(true);
+    expect(ValidationError.is(foreign)).toBe(false);
+    // A look-alike without the tag is not a waffle error.
+    expect(ConflictError.is(Object.assign(new Error('x'), { code: 'CONFLICT' }))).toBe(false);
+  });
+
+  it('keeps cause', () => {
+    expect(new WaffleError('x', { cause }).cause).toBe(cause);
+    expect(new SerializationError('x', { cause }).cause).toBe(cause);
+    expect(new ShardUnavailableError('x', { cause: 'timeout' }).cause).toBe('timeout');
+    expect(samples.QueryError.cause).toBe(cause);
+    expect(new ValidationError('x').cause).toBeUndefined();
+    expect(new ValidationError('msg').message).toBe('msg');
+  });
+});
+
+describe('ConflictError', () => {
+  it('a stale version', () => {
+    const e = new ConflictError('post-1', 2, 3);
+    expect(e.id).toBe('post-1');
+    expect(e.expectedVersion).toBe(2);
+    expect(e.currentVersion).toBe(3);
+    expect(e.message).toBe(
+      'Conflict on record "post-1": write based on version 2, but the stored version is 3',
+    );
+  });
+
+  it('an insert of an existing id', () => {
+    const e = new ConflictError('post-1', 0, 1);
+    expect(e.expectedVersion).toBe(0);
+    expect(e.currentVersion).toBe(1);
+    expect(e.message).toBe(
+      'Conflict on record "post-1": insert of a new record, but the stored version is 1',
+    );
+  });
+
+  it('an update of a deleted record', () => {
+    const e = new ConflictError('post-1', 4, undefined);
+    expect(e.currentVersion).toBeUndefined();
+    expect(e.message).toBe(
+      'Conflict on record "post-1": write based on version 4, but the record does not exist',
+    );
+  });
+});
+
+describe('QueryError', () => {
+  it('carries the SQL, parameters and shard, and says them', () => {
+    const e = samples.QueryError;
+    expect(e.sql).toBe('select 1');
+    expect(e.params).toEqual([1]);
+    expect(e.shard).toBe('sqlite:memory');
+    expect(e.message).toBe('failed [shard sqlite:memory] (select 1)');
+  });
+});
