@@ -30,7 +30,7 @@ export { murmur3 } from './hash.js';
 export { uuidv7 } from './id.js';
 export { checkId, checkName, isWellFormed, MAX_ENTITY_NAME, MAX_ID_BYTES, MAX_NAME } from './names.js';
 export type { CompareOp, OrderTerm, Predicate, RowReader } from './predicate.js';
-export { and, ColumnRef, evaluate, isPredicate, not, or, prefixRange } from './predicate.js';
+export { and, ColumnRef, evaluate, forEachColumn, isPredicate, not, or, prefixRange } from './predicate.js';
 export type { Page, SelectOptions } from './query.js';
 export { Query } from './query.js';
 export type { ColumnRefs, Columns, IndexOptions, MapperRow } from './secondary-index.js';
