@@ -1,0 +1,54 @@
+/**
+ * The options of {@link libsqlShard} and the shard's display name, which must
+ * never carry a secret.
+ */
+import type { Client } from '@libsql/client';
+
+/** Options shared by both ways of opening a libSQL shard. */
+export interface LibsqlCommonOptions {
+  /**
+   * How long, in milliseconds, a local file database waits for a lock held by
+   * another connection or process before failing with `SQLITE_BUSY`. Default 5000.
+   */
+  readonly busyTimeout?: number;
+  /** A name for messages instead of the one derived from the URL. Must not contain secrets. */
+  readonly name?: string;
+}
+
+/** Open a database by URL: `:memory:`, `file:path.db`, `libsql://…`, `http(s)://…`, `ws(s)://…`. */
+export interface LibsqlUrlOptions extends LibsqlCommonOptions {
+  readonly url: string;
+  /** Token for a remote server; never shown in names or messages. */
+  readonly authToken?: string;
+}
+
+/**
+ * Use a client the caller created with `createClient` from `@libsql/client`.
+ * The shard never closes it. For a local file database pass `timeout` to
+ * `createClient` so every connection of its pool waits for locks.
+ */
+export interface LibsqlClientOptions extends LibsqlCommonOptions {
+  readonly client: Client;
+}
+
+/** Options of {@link libsqlShard}: a URL (the shard owns the client) or an existing client. */
+export type LibsqlShardOptions = LibsqlUrlOptions | LibsqlClientOptions;
+
+/** Default busy timeout for local file databases, in milliseconds. */
+export const DEFAULT_BUSY_TIMEOUT = 5000;
+
+/**
+ * Removes everything that can hold a secret from a database URL: the query
+ * string (`?authToken=…`), the fragment and any `user:password@`.
+ */
+export function redactUrl(url: string): string {
+  const bare = url.replace(/[?#].*$/s, '');
+  return bare.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/]*@/, '$1');
+}
+
+/** The shard's name: `libsql:` and the redacted URL, or the caller's name. */
+export function shardName(options: LibsqlShardOptions): string {
+  if (options.name !== undefined) return options.name;
+  if ('client' in options) return `libsql:client(${options.client.protocol})`;
+  return `libsql:${redactUrl(options.url)}`;
+}

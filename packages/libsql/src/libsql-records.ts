@@ -1,0 +1,119 @@
+/**
+ * Reads and writes records in an entity table: text bodies in `body`, binary
+ * bodies in `bin`, versions compared and set in single statements.
+ */
+import type { RecordRow } from '@waffle/core';
+import { and, asc, eq, gt, inArray } from 'drizzle-orm';
+import type { Executor } from './libsql-exec.js';
+import type { EntityTable } from './libsql-tables.js';
+import { toBytes, toNumber } from './libsql-values.js';
+
+function selectRecords(exec: Executor, t: EntityTable) {
+  return exec.db
+    .select({
+      id: t.id,
+      body: t.body,
+      bin: t.bin,
+      codec: t.codec,
+      version: t.version,
+      createdAt: t.createdAt,
+      updatedAt: t.updatedAt,
+    })
+    .from(t.table);
+}
+
+function decodeRecord(row: ArrayLike<unknown>): RecordRow {
+  const bin = row[2];
+  return {
+    id: String(row[0]),
+    body: bin === null || bin === undefined ? String(row[1] ?? '') : toBytes(bin),
+    codec: String(row[3]),
+    version: toNumber(row[4]),
+    createdAt: toNumber(row[5]),
+    updatedAt: toNumber(row[6]),
+  };
+}
+
+function encodeRecord(record: RecordRow) {
+  const text = typeof record.body === 'string';
+  return {
+    id: record.id,
+    body: text ? record.body : null,
+    bin: text ? null : record.body,
+    codec: record.codec,
+    version: record.version,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+  };
+}
+
+/** Reads the records with the given ids, at most `maxParameters` ids per statement. */
+export async function getRecords(
+  exec: Executor,
+  t: EntityTable,
+  ids: readonly string[],
+  maxParameters: number,
+): Promise<RecordRow[]> {
+  const unique = [...new Set(ids)];
+  const found: RecordRow[] = [];
+  for (let i = 0; i < unique.length; i += maxParameters) {
+    const chunk = unique.slice(i, i + maxParameters);
+    const rows = await exec.rows(selectRecords(exec, t).where(inArray(t.id, chunk)));
+    for (const row of rows) found.push(decodeRecord(row));
+  }
+  return found;
+}
+
+/** Inserts a record unless its id exists; returns whether it did. */
+export async function insertRecord(exec: Executor, t: EntityTable, record: RecordRow): Promise<boolean> {
+  const changed = await exec.run(
+    exec.db
+      .insert(t.table)
+      .values(encodeRecord(record) as never)
+      .onConflictDoNothing(),
+  );
+  return changed === 1;
+}
+
+/** Replaces a record stored at `expectedVersion`; returns whether it did. */
+export async function updateRecord(
+  exec: Executor,
+  t: EntityTable,
+  record: RecordRow,
+  expectedVersion: number,
+): Promise<boolean> {
+  const { id: _id, ...values } = encodeRecord(record);
+  const changed = await exec.run(
+    exec.db
+      .update(t.table)
+      .set(values as never)
+      .where(and(eq(t.id, record.id), eq(t.version, expectedVersion))),
+  );
+  return changed === 1;
+}
+
+/** Deletes a record (only at `expectedVersion` when given); returns whether one went. */
+export async function deleteRecord(
+  exec: Executor,
+  t: EntityTable,
+  id: string,
+  expectedVersion: number | undefined,
+): Promise<boolean> {
+  const where =
+    expectedVersion === undefined ? eq(t.id, id) : and(eq(t.id, id), eq(t.version, expectedVersion));
+  return (await exec.run(exec.db.delete(t.table).where(where))) > 0;
+}
+
+/** Up to `limit` records with ids above `after`, in ascending id (code point) order. */
+export async function scanRecords(
+  exec: Executor,
+  t: EntityTable,
+  after: string | undefined,
+  limit: number,
+): Promise<RecordRow[]> {
+  const query = selectRecords(exec, t)
+    .where(after === undefined ? undefined : gt(t.id, after))
+    .orderBy(asc(t.id))
+    .limit(limit);
+  return (await exec.rows(query)).map(decodeRecord);
+}

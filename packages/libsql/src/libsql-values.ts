@@ -1,0 +1,74 @@
+/**
+ * Conversions between waffle's JavaScript column values and their SQLite
+ * storage form, independent of the client's `intMode` (integers may come back
+ * as numbers, bigints or strings) and of its blob type (ArrayBuffer or Buffer).
+ */
+import type { ColumnKind, ColumnValue } from '@waffle/core';
+
+/** A value as bound to a statement: `null`, number, bigint, string or bytes. */
+export type StorageValue = null | number | bigint | string | Uint8Array;
+
+/** Converts a column value to what SQLite stores: booleans 0/1, dates milliseconds. */
+export function toStorage(kind: ColumnKind, value: ColumnValue): StorageValue {
+  if (value === null || value === undefined) return null;
+  switch (kind) {
+    case 'boolean':
+      return value ? 1 : 0;
+    case 'timestamp':
+      return (value as Date).getTime();
+    case 'bigint':
+      return typeof value === 'bigint' ? value : BigInt(value as number);
+    case 'bytes':
+      return value as Uint8Array;
+    default:
+      return value as number | string;
+  }
+}
+
+/**
+ * Converts a stored value back to its column type. `bigint` columns are read
+ * as `CAST(… AS TEXT)` so that no precision is lost whatever the client's `intMode`.
+ */
+export function fromStorage(kind: ColumnKind, raw: unknown): ColumnValue {
+  if (raw === null || raw === undefined) return null;
+  switch (kind) {
+    case 'integer':
+    case 'real':
+      return toNumber(raw);
+    case 'bigint':
+      return typeof raw === 'bigint' ? raw : BigInt(raw as string | number);
+    case 'text':
+      return String(raw);
+    case 'boolean':
+      return toNumber(raw) !== 0;
+    case 'timestamp':
+      return new Date(toNumber(raw));
+    case 'bytes':
+      return toBytes(raw);
+  }
+}
+
+/** A number from a driver integer or real (number, bigint or string by `intMode`). */
+export function toNumber(raw: unknown): number {
+  return typeof raw === 'number' ? raw : Number(raw);
+}
+
+/** A plain Uint8Array (never a Buffer) from a driver blob. */
+export function toBytes(raw: unknown): Uint8Array {
+  if (raw instanceof ArrayBuffer) return new Uint8Array(raw);
+  if (ArrayBuffer.isView(raw)) return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength).slice();
+  throw new TypeError(`expected a blob from the database, got ${typeof raw}`);
+}
+
+/**
+ * A string that is equal for two rows exactly when their keys are equal in
+ * SQL with `IS` (so nulls equal each other). Each position holds one column
+ * kind, so the encodings of different kinds never meet.
+ */
+export function keyOf(values: readonly StorageValue[]): string {
+  return JSON.stringify(values, (_key, v: unknown) => {
+    if (typeof v === 'bigint') return `b${v}`;
+    if (v instanceof Uint8Array) return `x${Array.from(v, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+    return v;
+  });
+}
