@@ -6,6 +6,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { format } from 'node:util';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -23,6 +24,29 @@ const readmes = [
   }
 });
 
+/**
+ * A `console.log(...)` line with a trailing `// output` comment must print that
+ * output (`…` matches anything). Such calls are rewritten to record what they print.
+ */
+function instrument(code: string): { source: string; expected: Map<number, string> } {
+  const expected = new Map<number, string>();
+  const lines = code.split('\n').map((line, n) => {
+    const match = /^(.*)console\.log\((.*)\);\s*\/\/ (.*)$/.exec(line);
+    if (!match) return line;
+    expected.set(n, match[3]!.trim());
+    return `${match[1]}(globalThis as any).__readmeLog(${n}, ${match[2]});`;
+  });
+  return { source: lines.join('\n'), expected };
+}
+
+function matches(actual: string, expected: string): boolean {
+  const pattern = expected
+    .split('…')
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('[\\s\\S]*');
+  return new RegExp(`^${pattern}$`).test(actual);
+}
+
 function blocks(markdown: string): string[] {
   return [...markdown.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
 }
@@ -34,13 +58,23 @@ describe('README examples', () => {
       it(`${name} block ${n + 1} runs`, async () => {
         const path = join(scratch, `${name.replaceAll('/', '_')}_${n}.ts`);
         mkdirSync(dirname(path), { recursive: true });
-        writeFileSync(path, `${code}\nexport {};\n`);
+        const { source, expected } = instrument(code);
+        writeFileSync(path, `${source}\nexport {};\n`);
+        const printed = new Map<number, string[]>();
+        (globalThis as any).__readmeLog = (line: number, ...args: unknown[]) => {
+          printed.set(line, [...(printed.get(line) ?? []), format(...args)]);
+        };
         const log = vi.spyOn(console, 'log').mockImplementation(() => {});
         try {
           await import(path);
-          expect(log).toHaveBeenCalled();
         } finally {
           log.mockRestore();
+        }
+        expect(log.mock.calls.length + printed.size).toBeGreaterThan(0);
+        for (const [line, output] of expected) {
+          const got = printed.get(line);
+          expect(got, `line ${line + 1} printed nothing`).toBeDefined();
+          for (const text of got!) expect(matches(text, output), `line ${line + 1}: ${text} vs // ${output}`).toBe(true);
         }
       });
     });

@@ -3,6 +3,16 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { json } from '../src/index.js';
 
+/** JSON has no -0: it is read back as 0, the one change the codec makes to a JSON value. */
+function withoutNegativeZero(value: unknown): unknown {
+  if (Object.is(value, -0)) return 0;
+  if (Array.isArray(value)) return value.map(withoutNegativeZero);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutNegativeZero(v)]));
+  }
+  return value;
+}
+
 describe('json()', () => {
   const codec = json();
 
@@ -17,9 +27,9 @@ describe('json()', () => {
       fc.property(fc.jsonValue(), (value) => {
         const body = codec.encode(value);
         expect(typeof body).toBe('string');
-        expect(codec.decode(body)).toEqual(value);
+        expect(codec.decode(body)).toEqual(withoutNegativeZero(value));
       }),
-      { numRuns: 500 },
+      { numRuns: 1000 },
     );
   });
 
