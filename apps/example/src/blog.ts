@@ -1,6 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Doc, Entity, Index, integer, type Shard, ShardByColumn, ShardByPrimaryKey, text } from '@waffle/core';
+import {
+  type Doc,
+  Entity,
+  Index,
+  integer,
+  type Shard,
+  ShardByColumn,
+  ShardByPrimaryKey,
+  text,
+} from '@waffle/core';
 import { libsqlShard } from '@waffle/libsql';
 import { json } from '@waffle/serializer-json';
 
@@ -34,12 +43,19 @@ export function blog(postShards: Shard[], authorShards: Shard[]) {
     shard: new ShardByColumn('author', authorShards),
     mapper: (post: Doc<Post>) => [{ author: post.value.author, time: Math.floor(post.value.created / 1000) }],
   });
-  const posts = new Entity<Post>('blog', { shards: postShards, indices: [byTime, byAuthor], serializer: json() });
+  const posts = new Entity<Post>('blog', {
+    shards: postShards,
+    indices: [byTime, byAuthor],
+    serializer: json(),
+  });
   return { posts, byTime, byAuthor };
 }
 
 /** Saves three posts (once: they have fixed ids) and prints today's posts and ann's posts. */
-export async function runExample(dataDir: string, print: (line: string) => void = console.log): Promise<void> {
+export async function runExample(
+  dataDir: string,
+  print: (line: string) => void = console.log,
+): Promise<void> {
   const { postShards, authorShards } = openShards(dataDir);
   try {
     const { posts, byTime, byAuthor } = blog(postShards, authorShards);
@@ -47,9 +63,21 @@ export async function runExample(dataDir: string, print: (line: string) => void 
 
     const now = Date.now();
     const drafts = [
-      { id: 'first', title: 'My First Blog Post', body: "It's a sunny day in San Francisco.", author: 'ann', created: now },
+      {
+        id: 'first',
+        title: 'My First Blog Post',
+        body: "It's a sunny day in San Francisco.",
+        author: 'ann',
+        created: now,
+      },
       { id: 'second', title: 'Fog', body: 'Karl the Fog is back.', author: 'bob', created: now - 3_600_000 },
-      { id: 'old', title: 'Hello from 2009', body: 'Schema-less MySQL!', author: 'ann', created: Date.UTC(2009, 6, 8) },
+      {
+        id: 'old',
+        title: 'Hello from 2009',
+        body: 'Schema-less MySQL!',
+        author: 'ann',
+        created: Date.UTC(2009, 6, 8),
+      },
     ];
     for (const { id, ...value } of drafts) {
       const existing = await posts.get(id);
@@ -63,7 +91,10 @@ export async function runExample(dataDir: string, print: (line: string) => void 
     for await (const post of posts.select(byTime.c.time.gte(yesterday))) print(`  ${post.value.title}`);
 
     print("ann's posts, newest first:");
-    for (const post of await posts.select(byAuthor.c.author.eq('ann'), { orderBy: byAuthor.c.time.desc(), limit: 20 })) {
+    for (const post of await posts.select(byAuthor.c.author.eq('ann'), {
+      orderBy: byAuthor.c.time.desc(),
+      limit: 20,
+    })) {
       print(`  ${new Date(post.value.created).toISOString().slice(0, 10)}  ${post.value.title}`);
     }
   } finally {

@@ -74,7 +74,8 @@ describe('README examples', () => {
         for (const [line, output] of expected) {
           const got = printed.get(line);
           expect(got, `line ${line + 1} printed nothing`).toBeDefined();
-          for (const text of got!) expect(matches(text, output), `line ${line + 1}: ${text} vs // ${output}`).toBe(true);
+          for (const text of got!)
+            expect(matches(text, output), `line ${line + 1}: ${text} vs // ${output}`).toBe(true);
         }
       });
     });

@@ -52,7 +52,9 @@ export class ColumnType<K extends ColumnKind = ColumnKind, N extends boolean = b
   normalize(value: unknown, where: string): ColumnValue {
     if (value === null) {
       if (this.isNullable) return null;
-      throw new ValidationError(`${where}: null in a column that is not nullable (declare it with .nullable())`);
+      throw new ValidationError(
+        `${where}: null in a column that is not nullable (declare it with .nullable())`,
+      );
     }
     const bad = (why: string) =>
       new ValidationError(`${where}: expected ${this.kind}${why ? ` (${why})` : ''}, got ${describe(value)}`);
@@ -85,7 +87,9 @@ export class ColumnType<K extends ColumnKind = ColumnKind, N extends boolean = b
         return value;
       case 'bytes':
         if (!(value instanceof Uint8Array)) throw bad('a Uint8Array');
-        return value.constructor === Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.length);
+        return value.constructor === Uint8Array
+          ? value
+          : new Uint8Array(value.buffer, value.byteOffset, value.length);
     }
   }
 

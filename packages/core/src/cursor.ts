@@ -6,7 +6,11 @@ import type { KeyPart } from './order.js';
  * Encodes the sort key of the last record of a page as an opaque cursor. The
  * cursor also names the query's order, so that it cannot resume another query.
  */
-export function encodeCursor(signature: string, parts: readonly KeyPart[], key: readonly ColumnValue[]): string {
+export function encodeCursor(
+  signature: string,
+  parts: readonly KeyPart[],
+  key: readonly ColumnValue[],
+): string {
   const values = parts.map((p, i) => encodeValue(p.ref.type.kind, key[i]!));
   return Buffer.from(JSON.stringify([signature, values]), 'utf8').toString('base64url');
 }
@@ -14,7 +18,8 @@ export function encodeCursor(signature: string, parts: readonly KeyPart[], key: 
 /** Decodes a cursor made by {@link encodeCursor} for the same order; throws {@link ValidationError} otherwise. */
 export function decodeCursor(cursor: unknown, signature: string, parts: readonly KeyPart[]): ColumnValue[] {
   const invalid = (why: string) => new ValidationError(`Invalid cursor passed as "after": ${why}`);
-  if (typeof cursor !== 'string' || cursor.length === 0) throw invalid('expected the non-empty string of page().next');
+  if (typeof cursor !== 'string' || cursor.length === 0)
+    throw invalid('expected the non-empty string of page().next');
   let decoded: unknown;
   try {
     decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -25,7 +30,9 @@ export function decodeCursor(cursor: unknown, signature: string, parts: readonly
     throw invalid('not a cursor made by page()');
   }
   if (decoded[0] !== signature) {
-    throw invalid(`it was made by a query with another index or order (${String(decoded[0])}, not ${signature})`);
+    throw invalid(
+      `it was made by a query with another index or order (${String(decoded[0])}, not ${signature})`,
+    );
   }
   const values = decoded[1] as unknown[];
   if (values.length !== parts.length) throw invalid('wrong number of key values');

@@ -1,12 +1,27 @@
 import type { Doc } from './doc.js';
-import { ConflictError, NotFoundError, SerializationError, ShardMapError, ValidationError, WaffleError } from './errors.js';
+import {
+  ConflictError,
+  NotFoundError,
+  SerializationError,
+  ShardMapError,
+  ValidationError,
+  WaffleError,
+} from './errors.js';
 import { uuidv7 } from './id.js';
-import { MAX_ENTITY_NAME, checkId, checkName, describe } from './names.js';
+import { checkId, checkName, describe, MAX_ENTITY_NAME } from './names.js';
 import type { Predicate } from './predicate.js';
 import { Query, type QuerySource, type SelectOptions } from './query.js';
 import type { Index, RowValues } from './secondary-index.js';
 import { ShardByPrimaryKey } from './shard-strategy.js';
-import type { EntityTableSpec, IndexRow, RecordRow, Serializer, Shard, ShardStrategy, TableSpec } from './types.js';
+import type {
+  EntityTableSpec,
+  IndexRow,
+  RecordRow,
+  Serializer,
+  Shard,
+  ShardStrategy,
+  TableSpec,
+} from './types.js';
 
 /** Options of an {@link Entity}. */
 export interface EntityOptions<T> {
@@ -66,7 +81,9 @@ export class Entity<T> {
     }
     const serializer = options.serializer;
     if (!serializer || typeof serializer.encode !== 'function' || typeof serializer.decode !== 'function') {
-      throw new ValidationError(`Entity "${name}": a serializer is required, e.g. json() from @waffle/serializer-json`);
+      throw new ValidationError(
+        `Entity "${name}": a serializer is required, e.g. json() from @waffle/serializer-json`,
+      );
     }
     this.serializer = serializer;
     this.indices = [...(options.indices ?? [])];
@@ -76,7 +93,9 @@ export class Entity<T> {
         throw new ValidationError(`Entity "${name}": indices must be Index objects, got ${describe(index)}`);
       }
       if (names.has(index.name)) {
-        throw new ValidationError(`Entity "${name}": the name "${index.name}" is used twice (tables share one namespace)`);
+        throw new ValidationError(
+          `Entity "${name}": the name "${index.name}" is used twice (tables share one namespace)`,
+        );
       }
       names.add(index.name);
     }
@@ -151,12 +170,16 @@ export class Entity<T> {
     const keysByShard = new Map<Shard, string[]>();
     for (const p of placements) keysByShard.set(p.shard, [...(keysByShard.get(p.shard) ?? []), p.table.name]);
     const metas = new Map(
-      await Promise.all([...keysByShard].map(async ([shard, keys]) => [shard, await shard.readMeta(keys)] as const)),
+      await Promise.all(
+        [...keysByShard].map(async ([shard, keys]) => [shard, await shard.readMeta(keys)] as const),
+      ),
     );
     for (const p of placements) {
       const stored = metas.get(p.shard)!.get(p.table.name);
       if (stored === undefined) {
-        throw new ShardMapError(`Shard ${p.shard.name} has no table "${p.table.name}" yet: run create() first`);
+        throw new ShardMapError(
+          `Shard ${p.shard.name} has no table "${p.table.name}" yet: run create() first`,
+        );
       }
       if (stored !== p.identity) throw this.mismatch(p.shard, p.table.name, stored, p.identity);
     }
@@ -179,12 +202,17 @@ export class Entity<T> {
       body = this.serializer.encode(doc.value);
     } catch (error) {
       if (WaffleError.is(error)) throw error;
-      throw new SerializationError(`Record "${doc.id}" of ${this.name} cannot be encoded with ${this.serializer.codec}`, {
-        cause: error,
-      });
+      throw new SerializationError(
+        `Record "${doc.id}" of ${this.name} cannot be encoded with ${this.serializer.codec}`,
+        {
+          cause: error,
+        },
+      );
     }
     if (typeof body !== 'string' && !(body instanceof Uint8Array)) {
-      throw new SerializationError(`Serializer ${this.serializer.codec} returned ${describe(body)}, not a string or bytes`);
+      throw new SerializationError(
+        `Serializer ${this.serializer.codec} returned ${describe(body)}, not a string or bytes`,
+      );
     }
     return body;
   }
@@ -215,11 +243,15 @@ export class Entity<T> {
 
   private checkDoc(doc: Doc<T>, what: string): void {
     if (typeof doc !== 'object' || doc === null) {
-      throw new ValidationError(`${this.name}.${what}(): expected a record made by new() or get(), got ${describe(doc)}`);
+      throw new ValidationError(
+        `${this.name}.${what}(): expected a record made by new() or get(), got ${describe(doc)}`,
+      );
     }
     checkId(doc.id);
     if (!Number.isSafeInteger(doc.version) || doc.version < 0) {
-      throw new ValidationError(`${this.name}.${what}(): record "${doc.id}" has an invalid version ${describe(doc.version)}`);
+      throw new ValidationError(
+        `${this.name}.${what}(): record "${doc.id}" has an invalid version ${describe(doc.version)}`,
+      );
     }
   }
 
@@ -256,7 +288,8 @@ export class Entity<T> {
         group.push({ id, values, version });
         groups.set(position, group);
       }
-      for (const [position, rows] of groups) work.push(write(p.index.strategy.shards[position]!, p.index, rows));
+      for (const [position, rows] of groups)
+        work.push(write(p.index.strategy.shards[position]!, p.index, rows));
     }
     await settleAll(work);
   }
@@ -280,7 +313,8 @@ export class Entity<T> {
     let stored: Doc<T> | undefined;
     if (!isNew) {
       const [row] = await shard.getRecords(this.table, [record.id]);
-      if (!row || row.version !== record.version) throw new ConflictError(record.id, record.version, row?.version);
+      if (!row || row.version !== record.version)
+        throw new ConflictError(record.id, record.version, row?.version);
       stored = this.decode(row);
     }
     const planned = this.planRows(stored, newRows);
@@ -294,7 +328,13 @@ export class Entity<T> {
       createdAt: stored ? stored.createdAt.getTime() : now,
       updatedAt: now,
     };
-    await this.writeRows(record.id, planned, (p) => p.add, version, (s, ix, rows) => s.putIndexRows(ix.table, rows));
+    await this.writeRows(
+      record.id,
+      planned,
+      (p) => p.add,
+      version,
+      (s, ix, rows) => s.putIndexRows(ix.table, rows),
+    );
     const written = isNew
       ? await shard.insertRecord(this.table, row)
       : await shard.updateRecord(this.table, row, record.version);
@@ -302,7 +342,13 @@ export class Entity<T> {
       const [current] = await shard.getRecords(this.table, [record.id]);
       throw new ConflictError(record.id, record.version, current?.version);
     }
-    await this.writeRows(record.id, planned, (p) => p.remove, version, (s, ix, rows) => s.deleteIndexRows(ix.table, rows));
+    await this.writeRows(
+      record.id,
+      planned,
+      (p) => p.remove,
+      version,
+      (s, ix, rows) => s.deleteIndexRows(ix.table, rows),
+    );
     record.version = version;
     record.createdAt = new Date(row.createdAt);
     record.updatedAt = new Date(now);
@@ -316,12 +362,15 @@ export class Entity<T> {
    */
   async saveMany(records: readonly Doc<T>[]): Promise<Doc<T>[]> {
     if (!Array.isArray(records)) {
-      throw new ValidationError(`${this.name}.saveMany(): expected an array of records, got ${describe(records)}`);
+      throw new ValidationError(
+        `${this.name}.saveMany(): expected an array of records, got ${describe(records)}`,
+      );
     }
     const ids = new Set<string>();
     for (const record of records) {
       this.checkDoc(record, 'saveMany');
-      if (ids.has(record.id)) throw new ValidationError(`${this.name}.saveMany(): record "${record.id}" appears twice`);
+      if (ids.has(record.id))
+        throw new ValidationError(`${this.name}.saveMany(): record "${record.id}" appears twice`);
       ids.add(record.id);
       this.encode(record);
       for (const index of this.indices) index.rowsOf(record);
@@ -340,7 +389,8 @@ export class Entity<T> {
 
   /** One entry per id asked (duplicates included), in order; `undefined` where missing. */
   async getMany(ids: readonly string[]): Promise<(Doc<T> | undefined)[]> {
-    if (!Array.isArray(ids)) throw new ValidationError(`${this.name}.getMany(): expected an array of ids, got ${describe(ids)}`);
+    if (!Array.isArray(ids))
+      throw new ValidationError(`${this.name}.getMany(): expected an array of ids, got ${describe(ids)}`);
     ids.forEach(checkId);
     const found = await this.fetch(ids);
     return ids.map((id) => found.get(id));
@@ -372,7 +422,9 @@ export class Entity<T> {
     checkId(id);
     const expected = options.expectedVersion;
     if (expected !== undefined && (!Number.isSafeInteger(expected) || expected < 1)) {
-      throw new ValidationError(`${this.name}.delete(): expectedVersion must be a positive integer, got ${describe(expected)}`);
+      throw new ValidationError(
+        `${this.name}.delete(): expectedVersion must be a positive integer, got ${describe(expected)}`,
+      );
     }
     await this.ready();
     const shard = this.shardOfId(id);
@@ -382,13 +434,18 @@ export class Entity<T> {
         if (expected !== undefined) throw new ConflictError(id, expected, undefined);
         return false;
       }
-      if (expected !== undefined && row.version !== expected) throw new ConflictError(id, expected, row.version);
+      if (expected !== undefined && row.version !== expected)
+        throw new ConflictError(id, expected, row.version);
       const stored = this.decode(row);
       const planned = this.planRows(stored, []);
       if (!(await shard.deleteRecord(this.table, id, row.version))) continue; // changed meanwhile: read again
       // Rows tagged with a version up to the deleted one go; a later writer's rows stay.
-      await this.writeRows(id, planned, (p) => p.remove, row.version + 1, (s, ix, rows) =>
-        s.deleteIndexRows(ix.table, rows),
+      await this.writeRows(
+        id,
+        planned,
+        (p) => p.remove,
+        row.version + 1,
+        (s, ix, rows) => s.deleteIndexRows(ix.table, rows),
       );
       return true;
     }
@@ -404,7 +461,9 @@ export class Entity<T> {
     checkId(id);
     const retries = options.retries ?? 5;
     if (!Number.isSafeInteger(retries) || retries < 0) {
-      throw new ValidationError(`${this.name}.update(): retries must be a non-negative integer, got ${describe(retries)}`);
+      throw new ValidationError(
+        `${this.name}.update(): retries must be a non-negative integer, got ${describe(retries)}`,
+      );
     }
     for (let attempt = 0; ; attempt++) {
       const record = await this.get(id);
@@ -435,7 +494,9 @@ export class Entity<T> {
   async *scan(options: ScanOptions = {}): AsyncGenerator<Doc<T>> {
     const batchSize = options.batchSize ?? 500;
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
-      throw new ValidationError(`${this.name}.scan(): batchSize must be a positive integer, got ${describe(batchSize)}`);
+      throw new ValidationError(
+        `${this.name}.scan(): batchSize must be a positive integer, got ${describe(batchSize)}`,
+      );
     }
     await this.ready();
     for (const shard of this.strategy.shards) {

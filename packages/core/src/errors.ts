@@ -59,8 +59,10 @@ export class ConflictError extends WaffleError {
   readonly currentVersion: number | undefined;
 
   constructor(id: string, expectedVersion: number, currentVersion: number | undefined) {
-    const now = currentVersion === undefined ? 'the record does not exist' : `the stored version is ${currentVersion}`;
-    const wanted = expectedVersion === 0 ? 'insert of a new record' : `write based on version ${expectedVersion}`;
+    const now =
+      currentVersion === undefined ? 'the record does not exist' : `the stored version is ${currentVersion}`;
+    const wanted =
+      expectedVersion === 0 ? 'insert of a new record' : `write based on version ${expectedVersion}`;
     super(`Conflict on record "${id}": ${wanted}, but ${now}`);
     this.id = id;
     this.expectedVersion = expectedVersion;
@@ -110,7 +112,10 @@ export class QueryError extends WaffleError {
   /** The shard's name (never containing a password). */
   readonly shard: string;
 
-  constructor(message: string, details: { sql: string; params: readonly unknown[]; shard: string; cause?: unknown }) {
+  constructor(
+    message: string,
+    details: { sql: string; params: readonly unknown[]; shard: string; cause?: unknown },
+  ) {
     super(`${message} [shard ${details.shard}] (${details.sql})`, { cause: details.cause });
     this.sql = details.sql;
     this.params = details.params;

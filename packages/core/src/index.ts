@@ -2,8 +2,8 @@ export type { ColumnKind, ColumnValue, ColumnValues } from './columns.js';
 export {
   bigint,
   boolean,
-  ColumnType,
   bytes,
+  ColumnType,
   compareBytes,
   compareText,
   compareValues,
@@ -35,7 +35,15 @@ export type { Page, SelectOptions } from './query.js';
 export { Query } from './query.js';
 export type { ColumnRefs, Columns, IndexOptions, MapperRow } from './secondary-index.js';
 export { Index } from './secondary-index.js';
-export { BUCKETS, bucketOf, bucketOfValue, fixedValues, ShardByColumn, ShardByPrimaryKey, shardOfBucket } from './shard-strategy.js';
+export {
+  BUCKETS,
+  bucketOf,
+  bucketOfValue,
+  fixedValues,
+  ShardByColumn,
+  ShardByPrimaryKey,
+  shardOfBucket,
+} from './shard-strategy.js';
 export type {
   EntityTableSpec,
   IndexColumnSpec,

@@ -17,7 +17,9 @@ export const MAX_NAME = 63;
  */
 export function checkName(kind: string, name: unknown, max = MAX_NAME): string {
   if (typeof name !== 'string' || name.length === 0) {
-    throw new ValidationError(`Invalid ${kind} name ${JSON.stringify(name)}: a name must be a non-empty string`);
+    throw new ValidationError(
+      `Invalid ${kind} name ${JSON.stringify(name)}: a name must be a non-empty string`,
+    );
   }
   if (!NAME.test(name)) {
     throw new ValidationError(
@@ -25,10 +27,14 @@ export function checkName(kind: string, name: unknown, max = MAX_NAME): string {
     );
   }
   if (name.startsWith('__')) {
-    throw new ValidationError(`Invalid ${kind} name "${name}": names starting with __ are reserved for waffle`);
+    throw new ValidationError(
+      `Invalid ${kind} name "${name}": names starting with __ are reserved for waffle`,
+    );
   }
   if (name.length > max) {
-    throw new ValidationError(`Invalid ${kind} name "${name}": ${name.length} characters, at most ${max} allowed`);
+    throw new ValidationError(
+      `Invalid ${kind} name "${name}": ${name.length} characters, at most ${max} allowed`,
+    );
   }
   return name;
 }
@@ -36,6 +42,7 @@ export function checkName(kind: string, name: unknown, max = MAX_NAME): string {
 /** Longest record id, in UTF-8 bytes. */
 export const MAX_ID_BYTES = 255;
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const utf8 = new TextEncoder();
@@ -56,7 +63,9 @@ export function checkId(id: unknown): string {
     );
   }
   if (utf8.encode(id).length > MAX_ID_BYTES) {
-    throw new ValidationError(`Invalid record id "${id.slice(0, 40)}…": longer than ${MAX_ID_BYTES} bytes of UTF-8`);
+    throw new ValidationError(
+      `Invalid record id "${id.slice(0, 40)}…": longer than ${MAX_ID_BYTES} bytes of UTF-8`,
+    );
   }
   return id;
 }
@@ -66,8 +75,10 @@ export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
   if (typeof value === 'bigint') return `${value}n (bigint)`;
-  if (typeof value === 'string') return `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)} (string)`;
-  if (value instanceof Date) return `Date(${Number.isNaN(value.getTime()) ? 'invalid' : value.toISOString()})`;
+  if (typeof value === 'string')
+    return `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)} (string)`;
+  if (value instanceof Date)
+    return `Date(${Number.isNaN(value.getTime()) ? 'invalid' : value.toISOString()})`;
   if (value instanceof Uint8Array) return `Uint8Array(${value.length})`;
   if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
   return `${String(value)} (${typeof value})`;

@@ -16,7 +16,11 @@ export function partValue(part: KeyPart, row: { id: string; values: readonly Col
 }
 
 /** Compares two keys (value lists) part by part, honouring each part's direction. */
-export function compareKeys(parts: readonly KeyPart[], a: readonly ColumnValue[], b: readonly ColumnValue[]): number {
+export function compareKeys(
+  parts: readonly KeyPart[],
+  a: readonly ColumnValue[],
+  b: readonly ColumnValue[],
+): number {
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i]!;
     const c = compareValues(part.ref.type.kind, a[i]!, b[i]!);
@@ -26,7 +30,10 @@ export function compareKeys(parts: readonly KeyPart[], a: readonly ColumnValue[]
 }
 
 /** The key of an index row under `parts`. */
-export function rowKey(parts: readonly KeyPart[], row: { id: string; values: readonly ColumnValue[] }): ColumnValue[] {
+export function rowKey(
+  parts: readonly KeyPart[],
+  row: { id: string; values: readonly ColumnValue[] },
+): ColumnValue[] {
   return parts.map((p) => partValue(p, row));
 }
 
@@ -60,7 +67,13 @@ export function afterKey(parts: readonly KeyPart[], key: readonly ColumnValue[])
     } else if (direction === 'asc') {
       beyond = { op: 'gt', column: ref, value };
     } else {
-      beyond = { op: 'or', items: [{ op: 'lt', column: ref, value }, { op: 'isNull', column: ref }] };
+      beyond = {
+        op: 'or',
+        items: [
+          { op: 'lt', column: ref, value },
+          { op: 'isNull', column: ref },
+        ],
+      };
     }
     if (beyond) disjuncts.push(equal.length ? { op: 'and', items: [...equal, beyond] } : beyond);
     equal.push(value === null ? { op: 'isNull', column: ref } : { op: 'eq', column: ref, value });

@@ -1,4 +1,10 @@
-import { type ColumnKind, type ColumnType, type ColumnValue, type ColumnValues, compareValues } from './columns.js';
+import {
+  type ColumnKind,
+  type ColumnType,
+  type ColumnValue,
+  type ColumnValues,
+  compareValues,
+} from './columns.js';
 import { ValidationError } from './errors.js';
 import { describe } from './names.js';
 
@@ -58,13 +64,20 @@ export class ColumnRef<K extends ColumnKind = ColumnKind> {
   /** Equal to one of `values` (an empty list matches nothing). */
   in(values: readonly ColumnValues[K][]): Predicate {
     if (!Array.isArray(values)) {
-      throw new ValidationError(`${this.owner.name}.${this.name}.in(): expected an array, got ${describe(values)}`);
+      throw new ValidationError(
+        `${this.owner.name}.${this.name}.in(): expected an array, got ${describe(values)}`,
+      );
     }
     return { op: 'in', column: this, values: values.map((v) => this.value(v, 'in')) };
   }
   /** Between `low` and `high`, both ends included. */
   between(low: ColumnValues[K], high: ColumnValues[K]): Predicate {
-    return { op: 'between', column: this, low: this.value(low, 'between'), high: this.value(high, 'between') };
+    return {
+      op: 'between',
+      column: this,
+      low: this.value(low, 'between'),
+      high: this.value(high, 'between'),
+    };
   }
   /** The column is null. */
   isNull(): Predicate {
@@ -100,7 +113,12 @@ export type CompareOp = 'eq' | 'ne' | 'lt' | 'lte' | 'gt' | 'gte';
 export type Predicate =
   | { readonly op: CompareOp; readonly column: ColumnRef; readonly value: ColumnValue }
   | { readonly op: 'in'; readonly column: ColumnRef; readonly values: readonly ColumnValue[] }
-  | { readonly op: 'between'; readonly column: ColumnRef; readonly low: ColumnValue; readonly high: ColumnValue }
+  | {
+      readonly op: 'between';
+      readonly column: ColumnRef;
+      readonly low: ColumnValue;
+      readonly high: ColumnValue;
+    }
   | { readonly op: 'isNull'; readonly column: ColumnRef }
   | { readonly op: 'startsWith'; readonly column: ColumnRef; readonly prefix: string }
   | { readonly op: 'and' | 'or'; readonly items: readonly Predicate[] }
@@ -115,7 +133,8 @@ export interface OrderTerm {
 
 function checkPredicates(what: string, items: readonly unknown[]): Predicate[] {
   items.forEach((p, i) => {
-    if (!isPredicate(p)) throw new ValidationError(`${what}(): argument ${i + 1} is not a predicate (${describe(p)})`);
+    if (!isPredicate(p))
+      throw new ValidationError(`${what}(): argument ${i + 1} is not a predicate (${describe(p)})`);
   });
   return items as Predicate[];
 }
@@ -133,7 +152,22 @@ export function not(item: Predicate): Predicate {
   return { op: 'not', item: checkPredicates('not', [item])[0]! };
 }
 
-const OPS = new Set(['eq', 'ne', 'lt', 'lte', 'gt', 'gte', 'in', 'between', 'isNull', 'startsWith', 'and', 'or', 'not', 'const']);
+const OPS = new Set([
+  'eq',
+  'ne',
+  'lt',
+  'lte',
+  'gt',
+  'gte',
+  'in',
+  'between',
+  'isNull',
+  'startsWith',
+  'and',
+  'or',
+  'not',
+  'const',
+]);
 
 /** True when `value` looks like a {@link Predicate}. */
 export function isPredicate(value: unknown): value is Predicate {
@@ -208,7 +242,9 @@ export function evaluate(predicate: Predicate, read: RowReader): boolean | null 
     case 'in':
       return predicate.values.some((v) => compareValues(kind, value, v) === 0);
     case 'between':
-      return compareValues(kind, predicate.low, value) <= 0 && compareValues(kind, value, predicate.high) <= 0;
+      return (
+        compareValues(kind, predicate.low, value) <= 0 && compareValues(kind, value, predicate.high) <= 0
+      );
     case 'startsWith':
       return (value as string).startsWith(predicate.prefix);
     default: {

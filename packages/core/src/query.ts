@@ -3,14 +3,14 @@ import { decodeCursor, encodeCursor } from './cursor.js';
 import type { Doc } from './doc.js';
 import { ValidationError } from './errors.js';
 import { describe } from './names.js';
-import { type KeyPart, afterKey, compareKeys, compareRows, rowKey, toIndexOrder } from './order.js';
+import { afterKey, compareKeys, compareRows, type KeyPart, rowKey, toIndexOrder } from './order.js';
 import {
   type ColumnRef,
-  type OrderTerm,
-  type Predicate,
   evaluate,
   forEachColumn,
   isPredicate,
+  type OrderTerm,
+  type Predicate,
 } from './predicate.js';
 import type { Index, RowValues } from './secondary-index.js';
 import type { IndexRow } from './types.js';
@@ -62,17 +62,30 @@ function plan<T>(source: QuerySource<T>, where: Predicate | undefined, options: 
     throw new ValidationError(`${what}: options must be an object, got ${describe(options)}`);
   }
   const terms: OrderTerm[] =
-    options.orderBy === undefined ? [] : Array.isArray(options.orderBy) ? [...options.orderBy] : [options.orderBy as OrderTerm];
+    options.orderBy === undefined
+      ? []
+      : Array.isArray(options.orderBy)
+        ? [...options.orderBy]
+        : [options.orderBy as OrderTerm];
   const refs: ColumnRef[] = [];
   if (where) forEachColumn(where, (ref) => refs.push(ref));
   for (const term of terms) {
-    if (typeof term !== 'object' || term === null || !term.column || (term.direction !== 'asc' && term.direction !== 'desc')) {
-      throw new ValidationError(`${what}: orderBy takes terms such as index.c.time.desc(), got ${describe(term)}`);
+    if (
+      typeof term !== 'object' ||
+      term === null ||
+      !term.column ||
+      (term.direction !== 'asc' && term.direction !== 'desc')
+    ) {
+      throw new ValidationError(
+        `${what}: orderBy takes terms such as index.c.time.desc(), got ${describe(term)}`,
+      );
     }
     refs.push(term.column);
   }
   if (refs.length === 0) {
-    throw new ValidationError(`${what}: give a predicate or an orderBy on an index's columns, to choose the index`);
+    throw new ValidationError(
+      `${what}: give a predicate or an orderBy on an index's columns, to choose the index`,
+    );
   }
   const owner = refs[0]!.owner;
   const other = refs.find((r) => r.owner !== owner);
@@ -97,7 +110,11 @@ function plan<T>(source: QuerySource<T>, where: Predicate | undefined, options: 
   const positionOf = (ref: ColumnRef) => index.columnNames.indexOf(ref.name);
   const ordered = terms.length
     ? terms.map((t) => ({ ref: t.column, position: positionOf(t.column), direction: t.direction }))
-    : index.columnNames.map((name) => ({ ref: index.c[name] as ColumnRef, position: positionOf(index.c[name]), direction: 'asc' as const }));
+    : index.columnNames.map((name) => ({
+        ref: index.c[name] as ColumnRef,
+        position: positionOf(index.c[name]),
+        direction: 'asc' as const,
+      }));
   const seen = new Set<number>();
   const recordParts: KeyPart[] = [];
   for (const part of ordered) {
@@ -177,7 +194,12 @@ interface Hit<T> {
   readonly key: ColumnValue[];
 }
 
-async function* execute<T>(source: QuerySource<T>, p: Plan<T>, after: ColumnValue[] | undefined, limit: number | undefined): AsyncGenerator<Hit<T>> {
+async function* execute<T>(
+  source: QuerySource<T>,
+  p: Plan<T>,
+  after: ColumnValue[] | undefined,
+  limit: number | undefined,
+): AsyncGenerator<Hit<T>> {
   await source.ready();
   const { index, where, recordParts, rowParts } = p;
   const positions = index.strategy.shardsFor(where);
@@ -188,7 +210,12 @@ async function* execute<T>(source: QuerySource<T>, p: Plan<T>, after: ColumnValu
   const order = toIndexOrder(rowParts);
   const streams = positions.map((pos) => {
     const shard = index.strategy.shards[pos]!;
-    return new ShardStream((w, n) => shard.queryIndex(index.table, { where: w, orderBy: order, limit: n }), rowParts, base, pageSize);
+    return new ShardStream(
+      (w, n) => shard.queryIndex(index.table, { where: w, orderBy: order, limit: n }),
+      rowParts,
+      base,
+      pageSize,
+    );
   });
   const rows = mergeStreams(streams, rowParts);
   const emitted = new Set<string>();
@@ -244,7 +271,11 @@ function isFirstMatch<T>(
 ): boolean {
   let best: ColumnValue[] | undefined;
   for (const values of current) {
-    if (where && evaluate(where, (ref) => (ref.name === '__id' ? id : values[index.columnNames.indexOf(ref.name)]!)) !== true) {
+    if (
+      where &&
+      evaluate(where, (ref) => (ref.name === '__id' ? id : values[index.columnNames.indexOf(ref.name)]!)) !==
+        true
+    ) {
       continue;
     }
     const candidate = rowKey(parts, { id, values });
@@ -269,7 +300,10 @@ export class Query<T> implements PromiseLike<Doc<T>[]>, AsyncIterable<Doc<T>> {
     options: SelectOptions = {},
   ) {
     this.plan = plan(source, where, options);
-    this.after = options.after === undefined ? undefined : decodeCursor(options.after, this.plan.signature, this.plan.recordParts);
+    this.after =
+      options.after === undefined
+        ? undefined
+        : decodeCursor(options.after, this.plan.signature, this.plan.recordParts);
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Doc<T>> {
@@ -298,10 +332,16 @@ export class Query<T> implements PromiseLike<Doc<T>[]>, AsyncIterable<Doc<T>> {
   async page(): Promise<Page<T>> {
     const { limit } = this.plan;
     const hits: Hit<T>[] = [];
-    for await (const hit of execute(this.source, this.plan, this.after, limit === undefined ? undefined : limit + 1)) {
+    for await (const hit of execute(
+      this.source,
+      this.plan,
+      this.after,
+      limit === undefined ? undefined : limit + 1,
+    )) {
       hits.push(hit);
     }
-    if (limit === undefined || hits.length <= limit) return { records: hits.map((h) => h.doc), next: undefined };
+    if (limit === undefined || hits.length <= limit)
+      return { records: hits.map((h) => h.doc), next: undefined };
     const page = hits.slice(0, limit);
     return {
       records: page.map((h) => h.doc),

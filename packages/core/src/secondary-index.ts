@@ -1,16 +1,23 @@
-import { type ColumnKind, type ColumnType, type ColumnValue, type ColumnValues, compareValues } from './columns.js';
+import {
+  type ColumnKind,
+  type ColumnType,
+  type ColumnValue,
+  type ColumnValues,
+  compareValues,
+} from './columns.js';
+import type { Doc } from './doc.js';
 import { ValidationError } from './errors.js';
 import { checkName, describe } from './names.js';
 import { ColumnRef } from './predicate.js';
 import { ShardByPrimaryKey } from './shard-strategy.js';
 import type { IndexTableSpec, Shard, ShardStrategy } from './types.js';
 import { INDEX_ID_COLUMN } from './types.js';
-import type { Doc } from './doc.js';
 
 /** The columns of an index: name → type. */
 export type Columns = { readonly [name: string]: ColumnType };
 
-type ValueOf<T> = T extends ColumnType<infer K, infer N> ? ColumnValues[K] | (N extends true ? null : never) : never;
+type ValueOf<T> =
+  T extends ColumnType<infer K, infer N> ? ColumnValues[K] | (N extends true ? null : never) : never;
 type KindOf<T> = T extends ColumnType<infer K, boolean> ? K : never;
 
 /** One row a mapper returns: a value for every column of the index. */
@@ -20,7 +27,7 @@ export type MapperRow<C extends Columns> = string extends keyof C
 
 /** `index.c`: a {@link ColumnRef} per column. Loosely typed when the columns are not inferred. */
 export type ColumnRefs<C extends Columns> = string extends keyof C
-  ? // biome-ignore lint/suspicious/noExplicitAny: columns unknown to the type system (Index<T> without C)
+  ? // columns unknown to the type system (Index<T> without C)
     any
   : { readonly [K in keyof C]: ColumnRef<KindOf<C[K]>> };
 
@@ -91,16 +98,25 @@ export class Index<T = unknown, C extends Columns = Columns> {
     }
     for (const column of this.strategy.columns ?? []) {
       if (!Object.hasOwn(columns, column)) {
-        throw new ValidationError(`Index "${name}": its shard strategy reads column "${column}", which it does not have`);
+        throw new ValidationError(
+          `Index "${name}": its shard strategy reads column "${column}", which it does not have`,
+        );
       }
     }
     this.mapper = mapper;
     this.c = columnProxy(name, refs) as ColumnRefs<C>;
-    this.idRef = new ColumnRef(this, INDEX_ID_COLUMN, { kind: 'text', isNullable: false } as ColumnType<'text'>);
+    this.idRef = new ColumnRef(this, INDEX_ID_COLUMN, {
+      kind: 'text',
+      isNullable: false,
+    } as ColumnType<'text'>);
     this.table = {
       kind: 'index',
       name,
-      columns: this.columnNames.map((c) => ({ name: c, kind: columns[c]!.kind, nullable: columns[c]!.isNullable })),
+      columns: this.columnNames.map((c) => ({
+        name: c,
+        kind: columns[c]!.kind,
+        nullable: columns[c]!.isNullable,
+      })),
     };
   }
 
@@ -111,7 +127,11 @@ export class Index<T = unknown, C extends Columns = Columns> {
    */
   rowsOf(record: Doc<T>): RowValues[] {
     const produced = this.mapper(record);
-    if (produced === null || typeof produced !== 'object' || typeof (produced as any)[Symbol.iterator] !== 'function') {
+    if (
+      produced === null ||
+      typeof produced !== 'object' ||
+      typeof (produced as any)[Symbol.iterator] !== 'function'
+    ) {
       throw new ValidationError(
         `Index "${this.name}": the mapper must return an array (or iterable) of rows, got ${describe(produced)} for record "${record.id}"`,
       );
@@ -160,15 +180,33 @@ export class Index<T = unknown, C extends Columns = Columns> {
 }
 
 /** Properties that tools (test matchers, loggers, await) probe on any object: answered, never an error. */
-const PROBED = new Set(['then', 'toJSON', 'constructor', 'asymmetricMatch', 'nodeType', 'tagName', 'inspect', 'valueOf', 'toString', '$$typeof']);
+const PROBED = new Set([
+  'then',
+  'toJSON',
+  'constructor',
+  'asymmetricMatch',
+  'nodeType',
+  'tagName',
+  'inspect',
+  'valueOf',
+  'toString',
+  '$$typeof',
+]);
 
 /** `index.c`: the column references, and a clear error for a column the index does not have. */
 function columnProxy(index: string, refs: Record<string, ColumnRef>): Record<string, ColumnRef> {
   return new Proxy(Object.freeze(refs), {
     get(target, property, receiver) {
-      if (typeof property === 'string' && !(property in target) && !PROBED.has(property) && !property.startsWith('@@')) {
+      if (
+        typeof property === 'string' &&
+        !(property in target) &&
+        !PROBED.has(property) &&
+        !property.startsWith('@@')
+      ) {
         throw new ValidationError(
-          `Index "${index}" has no column "${property}" (its columns: ${Object.keys(target).map((c) => `"${c}"`).join(', ')})`,
+          `Index "${index}" has no column "${property}" (its columns: ${Object.keys(target)
+            .map((c) => `"${c}"`)
+            .join(', ')})`,
         );
       }
       return Reflect.get(target, property, receiver);

@@ -42,7 +42,11 @@ function findProblem(value: unknown, path: string, seen: Set<object>): string | 
   if (seen.has(value)) return `a circular reference at ${path}`;
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return undefined;
   seen.add(value);
-  const entries = Array.isArray(value) ? value.map((v, i) => [`[${i}]`, v] as const) : Object.entries(value).map(([k, v]) => [/^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`, v] as const);
+  const entries = Array.isArray(value)
+    ? value.map((v, i) => [`[${i}]`, v] as const)
+    : Object.entries(value).map(
+        ([k, v]) => [/^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`, v] as const,
+      );
   for (const [step, child] of entries) {
     const problem = findProblem(child, path + step, seen);
     if (problem) return problem;

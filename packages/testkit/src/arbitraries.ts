@@ -13,10 +13,35 @@ export const valueArbitraries: { readonly [K in ColumnKind]: fc.Arbitrary<Column
   integer: fc.oneof(fc.constantFrom(-2147483648, -1, 0, 1, 2147483647), fc.integer({ min: -3, max: 3 })),
   bigint: fc.constantFrom(-(2n ** 63n), -1n, 0n, 1n, 2n ** 53n + 1n, 2n ** 63n - 1n),
   real: fc.constantFrom(-1.7976931348623157e308, -1.5, -0.1, 0, 1e-300, 0.1, 2.25, 1.7976931348623157e308),
-  text: fc.constantFrom('', 'a', 'A', 'ab', 'aB', 'a%', 'a_', '_', '%', 'a ', 'é', 'e\u0301', '\uffff', '𝒳', '𝒳a', 'a\uffff', 'z'),
+  text: fc.constantFrom(
+    '',
+    'a',
+    'A',
+    'ab',
+    'aB',
+    'a%',
+    'a_',
+    '_',
+    '%',
+    'a ',
+    'é',
+    'e\u0301',
+    '\uffff',
+    '𝒳',
+    '𝒳a',
+    'a\uffff',
+    'z',
+  ),
   boolean: fc.boolean(),
   timestamp: fc
-    .constantFrom(Date.parse('0001-01-01T00:00:00.000Z'), -1, 0, 1, 1e12, Date.UTC(9999, 11, 31, 23, 59, 59, 999))
+    .constantFrom(
+      Date.parse('0001-01-01T00:00:00.000Z'),
+      -1,
+      0,
+      1,
+      1e12,
+      Date.UTC(9999, 11, 31, 23, 59, 59, 999),
+    )
     .map(date),
   bytes: fc
     .constantFrom([], [0], [0, 0], [1], [0x7f], [0x80], [255], [0, 255], [255, 0])
@@ -30,7 +55,9 @@ export const prefixArbitrary = fc.constantFrom('', 'a', 'A', 'a%', '%', '_', 'a_
 function leaf(ref: ColumnRef, values: fc.Arbitrary<ColumnValue>): fc.Arbitrary<Predicate> {
   const r = ref as ColumnRef<any>;
   const options: fc.Arbitrary<Predicate>[] = [
-    fc.tuple(fc.constantFrom('eq', 'ne', 'lt', 'lte', 'gt', 'gte' as const), values).map(([op, v]) => r[op](v)),
+    fc
+      .tuple(fc.constantFrom('eq', 'ne', 'lt', 'lte', 'gt', 'gte' as const), values)
+      .map(([op, v]) => r[op](v)),
     fc.array(values, { maxLength: 4 }).map((vs) => r.in(vs)),
     fc.tuple(values, values).map(([a, b]) => r.between(a, b)),
     fc.constant(r.isNull()),
@@ -43,9 +70,7 @@ function leaf(ref: ColumnRef, values: fc.Arbitrary<ColumnValue>): fc.Arbitrary<P
 export function predicateArbitrary(
   columns: readonly { ref: ColumnRef; values?: fc.Arbitrary<ColumnValue> }[],
 ): fc.Arbitrary<Predicate> {
-  const leaves = fc.oneof(
-    ...columns.map((c) => leaf(c.ref, c.values ?? valueArbitraries[c.ref.type.kind])),
-  );
+  const leaves = fc.oneof(...columns.map((c) => leaf(c.ref, c.values ?? valueArbitraries[c.ref.type.kind])));
   const { node } = fc.letrec<{ node: Predicate }>((tie) => ({
     node: fc.oneof(
       { maxDepth: 3, depthIdentifier: 'predicate' },
@@ -63,8 +88,8 @@ export function orderArbitrary(columns: readonly ColumnRef[]) {
   return fc
     .shuffledSubarray([...columns], { minLength: 0, maxLength: columns.length })
     .chain((refs) =>
-      fc.array(fc.boolean(), { minLength: refs.length, maxLength: refs.length }).map((desc) =>
-        refs.map((ref, i) => (desc[i] ? ref.desc() : ref.asc())),
-      ),
+      fc
+        .array(fc.boolean(), { minLength: refs.length, maxLength: refs.length })
+        .map((desc) => refs.map((ref, i) => (desc[i] ? ref.desc() : ref.asc()))),
     );
 }

@@ -34,7 +34,9 @@ export function blog(options: ConformanceOptions, shards: Shard[], tagShards: Sh
   const byGroup = new Index(uniqueName('by_group'), {
     columns: { group: integer(), title: text(), score: real().nullable() },
     shard: shards,
-    mapper: (post: Doc<Post>) => [{ group: post.value.group, title: post.value.title, score: post.value.score }],
+    mapper: (post: Doc<Post>) => [
+      { group: post.value.group, title: post.value.title, score: post.value.score },
+    ],
   });
   const byTag = new Index(uniqueName('by_tag'), {
     columns: { tag: text(), rank: integer() },

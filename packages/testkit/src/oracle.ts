@@ -1,11 +1,11 @@
 import {
   type ColumnValue,
+  compareValues,
   type Doc,
   evaluate,
   type Index,
   type OrderTerm,
   type Predicate,
-  compareValues,
 } from '@waffle/core';
 
 /**
@@ -22,11 +22,18 @@ export function bruteForce<T>(
 ): string[] {
   const names = index.columnNames;
   const terms = orderBy.length
-    ? orderBy.map((t) => ({ position: names.indexOf(t.column.name), direction: t.direction, kind: t.column.type.kind }))
+    ? orderBy.map((t) => ({
+        position: names.indexOf(t.column.name),
+        direction: t.direction,
+        kind: t.column.type.kind,
+      }))
     : names.map((n, position) => ({ position, direction: 'asc' as const, kind: index.columns[n]!.kind }));
   const unique = terms.filter((t, i) => terms.findIndex((u) => u.position === t.position) === i);
   const idDirection = unique[unique.length - 1]!.direction;
-  const compare = (a: { values: readonly ColumnValue[]; id: string }, b: { values: readonly ColumnValue[]; id: string }) => {
+  const compare = (
+    a: { values: readonly ColumnValue[]; id: string },
+    b: { values: readonly ColumnValue[]; id: string },
+  ) => {
     for (const t of unique) {
       const c = compareValues(t.kind, a.values[t.position]!, b.values[t.position]!);
       if (c !== 0) return t.direction === 'asc' ? c : -c;

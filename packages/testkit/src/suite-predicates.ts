@@ -1,15 +1,15 @@
 import {
+  bigint,
+  boolean,
+  bytes,
   type ColumnKind,
   type ColumnRef,
   type ColumnValue,
+  compareValues,
   type Doc,
   evaluate,
   Index,
   type IndexRow,
-  bigint,
-  boolean,
-  bytes,
-  compareValues,
   integer,
   real,
   text,
@@ -62,25 +62,32 @@ export function predicateSuite(options: ConformanceOptions): void {
       const position = (ref: ColumnRef) => nullable.columnNames.indexOf(ref.name);
       let matched = 0;
       await fc.assert(
-        fc.asyncProperty(predicateArbitrary(refs.map((ref) => ({ ref }))), orderArbitrary(refs), async (where, order) => {
-          const expected = rows
-            .filter((row) => evaluate(where, (ref) => row.values[position(ref)]!) === true)
-            .sort((x, y) => {
-              for (const term of order) {
-                const p = position(term.column);
-                const c = compareValues(term.column.type.kind, x.values[p]!, y.values[p]!);
-                if (c !== 0) return term.direction === 'asc' ? c : -c;
-              }
-              return compareValues('text', x.id, y.id);
+        fc.asyncProperty(
+          predicateArbitrary(refs.map((ref) => ({ ref }))),
+          orderArbitrary(refs),
+          async (where, order) => {
+            const expected = rows
+              .filter((row) => evaluate(where, (ref) => row.values[position(ref)]!) === true)
+              .sort((x, y) => {
+                for (const term of order) {
+                  const p = position(term.column);
+                  const c = compareValues(term.column.type.kind, x.values[p]!, y.values[p]!);
+                  if (c !== 0) return term.direction === 'asc' ? c : -c;
+                }
+                return compareValues('text', x.id, y.id);
+              });
+            const got = await shard!.queryIndex(nullable.table, {
+              where,
+              orderBy: [
+                ...order.map((t) => ({ column: t.column.name, direction: t.direction })),
+                { column: '__id', direction: 'asc' },
+              ],
+              limit: rows.length + 1,
             });
-          const got = await shard!.queryIndex(nullable.table, {
-            where,
-            orderBy: [...order.map((t) => ({ column: t.column.name, direction: t.direction })), { column: '__id', direction: 'asc' }],
-            limit: rows.length + 1,
-          });
-          expect(got.map((r) => r.id)).toEqual(expected.map((r) => r.id));
-          matched += got.length;
-        }),
+            expect(got.map((r) => r.id)).toEqual(expected.map((r) => r.id));
+            matched += got.length;
+          },
+        ),
         { numRuns: Math.max(50, Math.round(400 * scale)), seed: 4242 },
       );
       expect(matched).toBeGreaterThan(0);
@@ -103,8 +110,24 @@ export function predicateSuite(options: ConformanceOptions): void {
       });
       await shard!.createTables([index.table]);
       const extremes: ColumnValue[][] = [
-        [-2147483648, -(2n ** 63n), -1.7976931348623157e308, '', false, new Date(Date.parse('0001-01-01T00:00:00.000Z')), new Uint8Array([])],
-        [2147483647, 2n ** 63n - 1n, 1.7976931348623157e308, '𝒳 é \uffff %_\\', true, new Date(Date.UTC(9999, 11, 31, 23, 59, 59, 999)), new Uint8Array([0, 255, 0])],
+        [
+          -2147483648,
+          -(2n ** 63n),
+          -1.7976931348623157e308,
+          '',
+          false,
+          new Date(Date.parse('0001-01-01T00:00:00.000Z')),
+          new Uint8Array([]),
+        ],
+        [
+          2147483647,
+          2n ** 63n - 1n,
+          1.7976931348623157e308,
+          '𝒳 é \uffff %_\\',
+          true,
+          new Date(Date.UTC(9999, 11, 31, 23, 59, 59, 999)),
+          new Uint8Array([0, 255, 0]),
+        ],
         [0, 2n ** 53n + 1n, 5e-324, 'x'.repeat(2000), true, new Date(-1), new Uint8Array(4096).fill(7)],
         [null, null, null, null, null, null, null],
       ];

@@ -40,7 +40,9 @@ export function querySuite(options: ConformanceOptions): void {
       const { posts, byGroup, byTag } = blog(options, shards, shards);
       await posts.create();
       const random = seeded(20091);
-      const records: Doc<Post>[] = Array.from({ length: Math.round(1000 * scale) }, () => posts.new(randomPost(random)));
+      const records: Doc<Post>[] = Array.from({ length: Math.round(1000 * scale) }, () =>
+        posts.new(randomPost(random)),
+      );
       await posts.saveMany(records);
       let nonEmpty = 0;
       const property = (index: typeof byGroup | typeof byTag, columns: { ref: any }[]) =>
@@ -64,7 +66,10 @@ export function querySuite(options: ConformanceOptions): void {
         property(byGroup, [{ ref: byGroup.c.group }, { ref: byGroup.c.title }, { ref: byGroup.c.score }]),
         { numRuns: runs, seed: 7 },
       );
-      await fc.assert(property(byTag, [{ ref: byTag.c.tag }, { ref: byTag.c.rank }]), { numRuns: runs, seed: 8 });
+      await fc.assert(property(byTag, [{ ref: byTag.c.tag }, { ref: byTag.c.rank }]), {
+        numRuns: runs,
+        seed: 8,
+      });
       expect(nonEmpty).toBeGreaterThan(runs / 2); // the predicates are not trivially empty
     });
 
@@ -78,7 +83,11 @@ export function querySuite(options: ConformanceOptions): void {
       const cases = [
         { index: byTag, where: byTag.c.tag.in(['x', 'y', 'é']), orderBy: [byTag.c.rank.desc()] },
         { index: byTag, where: byTag.c.rank.gte(3), orderBy: [] },
-        { index: byGroup, where: byGroup.c.group.between(0, 5), orderBy: [byGroup.c.score.asc(), byGroup.c.title.desc()] },
+        {
+          index: byGroup,
+          where: byGroup.c.group.between(0, 5),
+          orderBy: [byGroup.c.score.asc(), byGroup.c.title.desc()],
+        },
         { index: byGroup, where: byGroup.c.title.startsWith('a'), orderBy: [byGroup.c.score.desc()] },
       ];
       for (const { index, where, orderBy } of cases) {
@@ -125,7 +134,8 @@ export function querySuite(options: ConformanceOptions): void {
       await posts.create();
       const p = await posts.save(posts.new(post({ tags: ['real'], group: 1 })));
       // Rows the record's value does not produce, written behind waffle's back.
-      const tagShard = byTag.strategy.shards[byTag.strategy.shardOf({ id: p.id, row: { tag: 'fake', rank: 0 } })]!;
+      const tagShard =
+        byTag.strategy.shards[byTag.strategy.shardOf({ id: p.id, row: { tag: 'fake', rank: 0 } })]!;
       await tagShard.putIndexRows(byTag.table, [{ id: p.id, values: ['fake', 0], version: 1 }]);
       await tagShard.putIndexRows(byTag.table, [{ id: 'no-such-record', values: ['fake', 0], version: 1 }]);
       const groupShard = byGroup.strategy.shards[byGroup.strategy.shardOf({ id: p.id })]!;
@@ -145,7 +155,11 @@ export function querySuite(options: ConformanceOptions): void {
       const { posts, byTag } = blog(options, [a!, b!], [c!, d!]);
       await posts.create();
       for (const tag of ['p', 'q', 'r', 's', 't']) await posts.save(posts.new(post({ tags: [tag] })));
-      expect((await posts.select(byTag.c.tag.in(['p', 't']), { orderBy: byTag.c.tag.desc() })).map((r) => r.value.tags[0])).toEqual(['t', 'p']);
+      expect(
+        (await posts.select(byTag.c.tag.in(['p', 't']), { orderBy: byTag.c.tag.desc() })).map(
+          (r) => r.value.tags[0],
+        ),
+      ).toEqual(['t', 'p']);
       const recordTables = await a!.readMeta([byTag.name]);
       expect(recordTables.size).toBe(0); // the index lives only on its own shards
     });
@@ -155,17 +169,25 @@ export function querySuite(options: ConformanceOptions): void {
       const { posts, byGroup, byTag } = blog(options, shards);
       await posts.create();
       await posts.save(posts.new(post({ tags: ['x'] })));
-      const other = new Index(uniqueName('other'), { columns: { n: integer() }, shard: shards, mapper: () => [] });
+      const other = new Index(uniqueName('other'), {
+        columns: { n: integer() },
+        shard: shards,
+        mapper: () => [],
+      });
       const twoIndices = () => posts.select(and(byGroup.c.group.eq(1), byTag.c.tag.eq('x')));
       expect(twoIndices).toThrow(ValidationError);
       expect(twoIndices).toThrow(/uses the columns of one index/);
-      expect(() => posts.select(byGroup.c.group.eq(1), { orderBy: byTag.c.tag.asc() })).toThrow(/uses the columns of one index/);
+      expect(() => posts.select(byGroup.c.group.eq(1), { orderBy: byTag.c.tag.asc() })).toThrow(
+        /uses the columns of one index/,
+      );
       expect(() => posts.select(other.c.n.eq(1))).toThrow(/is not one of this entity's indices/);
       const unknown = () => (byGroup.c as any).nope.eq(1);
       expect(unknown).toThrow(ValidationError);
       expect(unknown).toThrow(/has no column "nope"/);
       expect(() => byGroup.c.group.eq('1' as unknown as number)).toThrow(/expected integer/);
-      expect(() => posts.select(byGroup.c.group.eq(1), { limit: 0 })).toThrow(/limit must be a positive integer/);
+      expect(() => posts.select(byGroup.c.group.eq(1), { limit: 0 })).toThrow(
+        /limit must be a positive integer/,
+      );
       const page = await posts.select(byTag.c.tag.eq('x'), { limit: 1 }).page();
       expect(page.next).toBeUndefined();
       const first = await posts.select(byTag.c.rank.gte(0), { limit: 1 }).page();

@@ -65,7 +65,8 @@ export function recordSuite(options: ConformanceOptions): void {
       expect(await posts.delete(p.id)).toBe(false);
       expect(await posts.select(byTag.c.tag.eq('gone'))).toHaveLength(0);
       expect(await posts.select(byGroup.c.group.eq(4))).toHaveLength(0);
-      const tagShard = byTag.strategy.shards[byTag.strategy.shardOf({ id: p.id, row: { tag: 'gone', rank: 0 } })]!;
+      const tagShard =
+        byTag.strategy.shards[byTag.strategy.shardOf({ id: p.id, row: { tag: 'gone', rank: 0 } })]!;
       const rows = await tagShard.queryIndex(byTag.table, {
         where: byTag.c.tag.eq('gone'),
         orderBy: [{ column: '__id', direction: 'asc' }],
@@ -128,7 +129,11 @@ export function recordSuite(options: ConformanceOptions): void {
       const { posts } = blog(options, await open(2));
       await posts.create();
       const p = await posts.save(posts.new(post({ rank: 0 })));
-      await Promise.all(Array.from({ length: 10 }, () => posts.update(p.id, (v) => ({ ...v, rank: v.rank + 1 }), { retries: 50 })));
+      await Promise.all(
+        Array.from({ length: 10 }, () =>
+          posts.update(p.id, (v) => ({ ...v, rank: v.rank + 1 }), { retries: 50 }),
+        ),
+      );
       const final = await posts.get(p.id);
       expect(final?.value.rank).toBe(10);
       expect(final?.version).toBe(11);
@@ -200,14 +205,19 @@ export function recordSuite(options: ConformanceOptions): void {
     it('refuses shards given in another order or number, and tables not created', async () => {
       const shards = await open(3);
       const name = uniqueName('layout');
-      const make = (s: typeof shards) => new Entity<Post>(name, { shards: s, serializer: options.serializer });
-      const uncreated = await make(shards).get('x').catch((e) => e);
+      const make = (s: typeof shards) =>
+        new Entity<Post>(name, { shards: s, serializer: options.serializer });
+      const uncreated = await make(shards)
+        .get('x')
+        .catch((e) => e);
       expect(uncreated).toBeInstanceOf(ShardMapError);
       expect(uncreated.message).toContain('run create() first');
       const entity = make(shards);
       await entity.create();
       await entity.save(entity.new(post(), { id: 'x' }));
-      const swapped = await make([shards[1]!, shards[0]!, shards[2]!]).get('x').catch((e) => e);
+      const swapped = await make([shards[1]!, shards[0]!, shards[2]!])
+        .get('x')
+        .catch((e) => e);
       expect(swapped).toBeInstanceOf(ShardMapError);
       expect(swapped.message).toContain('same order and number');
       const fewer = make([shards[0]!, shards[1]!]);
@@ -219,7 +229,19 @@ export function recordSuite(options: ConformanceOptions): void {
     it('stores ids of every allowed form', async () => {
       const { posts } = blog(options, await open(2));
       await posts.create();
-      const ids = ['a', 'A', 'a b', "o'neil", 'x"y', '%_', 'é', '𝒳', 'ann@example.com', 'z'.repeat(255), '日本'.repeat(42)];
+      const ids = [
+        'a',
+        'A',
+        'a b',
+        "o'neil",
+        'x"y',
+        '%_',
+        'é',
+        '𝒳',
+        'ann@example.com',
+        'z'.repeat(255),
+        '日本'.repeat(42),
+      ];
       for (const id of ids) await posts.save(posts.new(post({ title: id }), { id }));
       const got = await posts.getMany(ids);
       expect(got.map((r) => r?.value.title)).toEqual(ids);

@@ -36,7 +36,8 @@ describe('bruteForce', () => {
 describe('arbitraries', () => {
   it('produce predicates and order terms on the given columns', () => {
     const refs = [byTag.c.tag, byTag.c.n];
-    for (const p of fc.sample(predicateArbitrary(refs.map((ref) => ({ ref }))), 200)) expect(isPredicate(p)).toBe(true);
+    for (const p of fc.sample(predicateArbitrary(refs.map((ref) => ({ ref }))), 200))
+      expect(isPredicate(p)).toBe(true);
     for (const order of fc.sample(orderArbitrary(refs), 50)) {
       expect(new Set(order.map((t) => t.column.name)).size).toBe(order.length);
     }
