@@ -3,16 +3,18 @@ import type { ConformanceOptions } from './options.js';
 import { predicateSuite } from './suite-predicates.js';
 import { querySuite } from './suite-queries.js';
 import { recordSuite } from './suite-records.js';
+import { transactionSuite } from './suite-transactions.js';
 
 export { orderArbitrary, predicateArbitrary, prefixArbitrary, valueArbitraries } from './arbitraries.js';
 export { blog, type Post, post, shardPool } from './fixtures.js';
-export { type ConformanceOptions, uniqueName } from './options.js';
+export { type Capabilities, type ConformanceOptions, uniqueName } from './options.js';
 export { bruteForce } from './oracle.js';
 
 /**
  * The conformance suite every shard adapter runs: records, queries (checked
  * against brute force), and predicate compilation (checked against core's
- * JavaScript evaluation), on real databases. Call it at the top of a test file.
+ * JavaScript evaluation) and, unless switched off in `capabilities`,
+ * transactions, on real databases. Call it at the top of a test file.
  *
  * @example
  * shardConformance({ name: 'libsql', serializer: json(), openShards: async (n) => … });
@@ -22,5 +24,6 @@ export function shardConformance(options: ConformanceOptions): void {
     recordSuite(options);
     querySuite(options);
     predicateSuite(options);
+    transactionSuite(options);
   });
 }

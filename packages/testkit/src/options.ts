@@ -14,6 +14,17 @@ export interface ConformanceOptions {
   readonly serializer: Serializer;
   /** Scale of the randomized tests (default 1; 0.2 for a quick run). */
   readonly scale?: number;
+  /** Optional capabilities of the adapter; each one on unless set to false. */
+  readonly capabilities?: Capabilities;
+}
+
+/** Switches for what not every database behind an adapter can do. */
+export interface Capabilities {
+  /**
+   * Interactive transactions (`shard.transaction(work)`): off for, e.g., a
+   * remote server reached over a stateless protocol.
+   */
+  readonly transactions?: boolean;
 }
 
 let counter = 0;
