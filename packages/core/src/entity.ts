@@ -7,6 +7,7 @@ import {
   ValidationError,
   WaffleError,
 } from './errors.js';
+import { groupBy } from './group.js';
 import { uuidv7 } from './id.js';
 import { checkId, checkName, describe, MAX_ENTITY_NAME } from './names.js';
 import type { Predicate } from './predicate.js';
@@ -141,13 +142,10 @@ export class Entity<T> {
    */
   async create(): Promise<void> {
     const placements = this.placements();
-    const byShard = new Map<Shard, TableSpec[]>();
-    for (const p of placements) {
-      const tables = byShard.get(p.shard) ?? [];
-      if (!tables.includes(p.table)) tables.push(p.table);
-      byShard.set(p.shard, tables);
-    }
-    await Promise.all([...byShard].map(([shard, tables]) => shard.createTables(tables)));
+    const byShard = groupBy(placements, (p) => p.shard);
+    await Promise.all(
+      [...byShard].map(([shard, group]) => shard.createTables([...new Set(group.map((p) => p.table))])),
+    );
     // One shard at a time per table, so one database given twice is caught rather than raced.
     for (const p of placements) {
       const stored = await p.shard.writeMeta(p.table.name, p.identity);
@@ -398,11 +396,7 @@ export class Entity<T> {
 
   private async fetch(ids: readonly string[]): Promise<Map<string, Doc<T>>> {
     await this.ready();
-    const byShard = new Map<number, string[]>();
-    for (const id of new Set(ids)) {
-      const position = this.strategy.shardOf({ id });
-      byShard.set(position, [...(byShard.get(position) ?? []), id]);
-    }
+    const byShard = groupBy(new Set(ids), (id) => this.strategy.shardOf({ id }));
     const found = new Map<string, Doc<T>>();
     await Promise.all(
       [...byShard].map(async ([position, group]) => {
