@@ -13,7 +13,8 @@ import {
 } from '@waffle/core';
 import { type SQL, type SQLChunk, StringChunk, sql } from 'drizzle-orm';
 import type { Executor } from './libsql-exec.js';
-import { compileOrder, compilePredicate } from './libsql-predicate.js';
+import { chunks, compileOrder, compilePredicate, rowsPerStatement } from '@waffle/sql';
+import { sqlColumns } from './libsql-predicate.js';
 import type { IndexTable } from './libsql-tables.js';
 import { fromStorage, keyOf, type StorageValue, toNumber, toStorage } from './libsql-values.js';
 
@@ -32,17 +33,6 @@ function encodeRows(t: IndexTable, rows: readonly IndexRow[]): Encoded[] {
     }
     return [...t.columns.map((c, i) => toStorage(c.kind, row.values[i]!)), row.id, row.version];
   });
-}
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-/** Rows per statement so that one statement binds at most `maxParameters` values. */
-function rowsPerStatement(t: IndexTable, maxParameters: number): number {
-  return Math.max(1, Math.floor(maxParameters / (t.columns.length + 2)));
 }
 
 /** `WITH __waffle_v(v0, v1, …) AS (VALUES (?, ?, …), …)`: the rows as a table. */
@@ -108,7 +98,7 @@ export async function putIndexRows(
   maxParameters: number,
 ): Promise<void> {
   const encoded = encodeRows(t, rows);
-  const size = rowsPerStatement(t, maxParameters);
+  const size = rowsPerStatement(t.columns.length + 2, maxParameters);
   const version = sql.identifier(INDEX_VERSION_COLUMN);
   const vVersion = sql`${V}.${sql.identifier(`v${t.columns.length + 1}`)}`;
   if (!t.hasNullable) {
@@ -158,7 +148,7 @@ export async function deleteIndexRows(
 ): Promise<void> {
   const rowid = rowidName(t);
   const vVersion = sql`${V}.${sql.identifier(`v${t.columns.length + 1}`)}`;
-  for (const chunk of chunks(encodeRows(t, rows), rowsPerStatement(t, maxParameters))) {
+  for (const chunk of chunks(encodeRows(t, rows), rowsPerStatement(t.columns.length + 2, maxParameters))) {
     // CROSS JOIN keeps the values table outside, so each row is found through the primary key.
     await exec.run(
       sql`${withValues(t, chunk)} DELETE FROM ${t.table} WHERE ${rowid} IN (SELECT ${X}.${rowid} FROM ${V} CROSS JOIN ${t.table} AS ${X} ON ${sameKey(t, X)} AND ${X}.${sql.identifier(INDEX_VERSION_COLUMN)} < ${vVersion})`,
@@ -174,8 +164,8 @@ export async function queryIndex(exec: Executor, t: IndexTable, query: IndexQuer
   });
   fields.id = sql`${t.id}`;
   fields.version = sql`${t.version}`;
-  const where = query.where === undefined ? undefined : compilePredicate(t, query.where);
-  const order = compileOrder(t, query.orderBy);
+  const where = query.where === undefined ? undefined : compilePredicate(sqlColumns(t), query.where);
+  const order = compileOrder(sqlColumns(t), query.orderBy);
   const base = exec.db.select(fields).from(t.table).where(where);
   const rows = await exec.rows((order.length > 0 ? base.orderBy(...order) : base).limit(query.limit));
   const n = t.columns.length;
