@@ -6,6 +6,15 @@ import { recordSuite } from './suite-records.js';
 import { transactionSuite } from './suite-transactions.js';
 
 export { orderArbitrary, predicateArbitrary, prefixArbitrary, valueArbitraries } from './arbitraries.js';
+export {
+  ALL_DIALECTS,
+  type Dialect,
+  dialectEnabled,
+  enabledDialects,
+  SHARD_DATABASES,
+  servers,
+  shardDatabaseUrls,
+} from './env.js';
 export { blog, type Post, post, shardPool } from './fixtures.js';
 export { type Capabilities, type ConformanceOptions, uniqueName } from './options.js';
 export { bruteForce } from './oracle.js';
