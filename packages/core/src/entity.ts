@@ -215,6 +215,19 @@ export class Entity<T> {
     return body;
   }
 
+  /** Refuses a body larger than the shard accepts, before anything is written. */
+  private checkSize(id: string, body: string | Uint8Array, shard: Shard): void {
+    const max = shard.limits.maxBodyBytes;
+    if (max === undefined) return;
+    // A string's UTF-8 size is at most 3 bytes per UTF-16 unit: measure only when that could exceed the limit.
+    const size = typeof body === 'string' ? (body.length * 3 <= max ? 0 : utf8Length(body)) : body.length;
+    if (size > max) {
+      throw new ValidationError(
+        `Record "${id}" of ${this.name} is ${size} bytes once encoded, more than the ${max} bytes shard ${shard.name} accepts`,
+      );
+    }
+  }
+
   private decode(row: RecordRow): Doc<T> {
     if (row.codec !== this.serializer.codec) {
       throw new SerializationError(
@@ -308,6 +321,7 @@ export class Entity<T> {
     // Check the new rows before anything touches a database.
     const newRows = this.indices.map((index) => index.rowsOf(record));
     await this.ready();
+    this.checkSize(record.id, body, shard);
     let stored: Doc<T> | undefined;
     if (!isNew) {
       const [row] = await shard.getRecords(this.table, [record.id]);
@@ -503,6 +517,12 @@ export class Entity<T> {
       }
     }
   }
+}
+
+const encoder = new TextEncoder();
+
+function utf8Length(text: string): number {
+  return encoder.encode(text).length;
 }
 
 /** Waits for every promise, then throws the first rejection, if any. */

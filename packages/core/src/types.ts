@@ -83,6 +83,13 @@ export interface ShardLimits {
   readonly maxParameters: number;
   /** Longest identifier the database keeps intact. */
   readonly maxIdentifierLength: number;
+  /**
+   * Largest encoded record body the database accepts, in bytes (e.g. MySQL's
+   * `max_allowed_packet` less the statement's own size), if it has such a
+   * limit. An adapter that learns it on connecting may set it then: core reads
+   * it after the shard's first round trip, before writing a record.
+   */
+  readonly maxBodyBytes?: number;
 }
 
 /** The operations available both on a shard and inside one of its transactions. */

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { Entity, ValidationError } from '../src/index.js';
+import { jsonSerializer, scriptedShard } from './helpers.js';
+
+describe('a body larger than the shard accepts', () => {
+  it('is refused with a ValidationError before anything is written', async () => {
+    const records = new Map();
+    const shard = scriptedShard([], records);
+    const writes: string[] = [];
+    Object.assign(shard, {
+      limits: { maxParameters: 1000, maxIdentifierLength: 63, maxBodyBytes: 100 },
+      insertRecord: async () => {
+        writes.push('insert');
+        return true;
+      },
+      putIndexRows: async () => {
+        writes.push('index');
+      },
+    });
+    const entity = new Entity<{ text: string }>('docs', { shards: [shard], serializer: jsonSerializer });
+    await entity.create();
+    const small = await entity.save(entity.new({ text: 'x'.repeat(80) }));
+    expect(small.version).toBe(1);
+    expect(writes).toEqual(['insert']);
+    const big = entity.new({ text: 'é'.repeat(60) }); // 60 characters, 120 bytes of UTF-8
+    const error = await entity.save(big).catch((e) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error.message).toBe(
+      `Record "${big.id}" of docs is 131 bytes once encoded, more than the 100 bytes shard scripted accepts`,
+    );
+    expect(writes).toEqual(['insert']);
+    expect(big.version).toBe(0);
+  });
+});
