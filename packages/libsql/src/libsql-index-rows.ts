@@ -11,9 +11,9 @@ import {
   type IndexRow,
   ValidationError,
 } from '@waffle/core';
+import { chunks, compileOrder, compilePredicate, rowsPerStatement } from '@waffle/sql';
 import { type SQL, type SQLChunk, StringChunk, sql } from 'drizzle-orm';
 import type { Executor } from './libsql-exec.js';
-import { chunks, compileOrder, compilePredicate, rowsPerStatement } from '@waffle/sql';
 import { sqlColumns } from './libsql-predicate.js';
 import type { IndexTable } from './libsql-tables.js';
 import { fromStorage, keyOf, type StorageValue, toNumber, toStorage } from './libsql-values.js';
