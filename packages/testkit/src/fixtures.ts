@@ -51,6 +51,24 @@ export function blog(options: ConformanceOptions, shards: Shard[], tagShards: Sh
   return { posts, byGroup, byTag };
 }
 
+/**
+ * `open(count)` opens shards; `blogOn(count)` opens `count` shards and makes
+ * the blog entity on them, with its tag index on `count` index shards when
+ * the options give `openIndexShards` (another engine, say).
+ */
+export function blogFixtures(options: ConformanceOptions) {
+  const open = shardPool(options);
+  const openIndex = options.openIndexShards
+    ? shardPool({ ...options, openShards: options.openIndexShards })
+    : undefined;
+  const blogOn = async (count: number) => {
+    const shards = await open(count);
+    const tagShards = openIndex ? await openIndex(count) : shards;
+    return { ...blog(options, shards, tagShards), shards, tagShards };
+  };
+  return { open, blogOn };
+}
+
 /** A post with defaults for the fields a test does not care about. */
 export function post(fields: Partial<Post> = {}): Post {
   return { title: 't', author: 'ann', group: 0, score: null, tags: [], rank: 0, ...fields };

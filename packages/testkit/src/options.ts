@@ -10,6 +10,12 @@ export interface ConformanceOptions {
    * names of its own. The suite closes the shards it opened.
    */
   openShards(count: number): Promise<Shard[]>;
+  /**
+   * Opens shards for the suite's multi-valued tag index, when it should live
+   * apart from the records (on another server or engine). Default: the
+   * records' own shards.
+   */
+  openIndexShards?(count: number): Promise<Shard[]>;
   /** The serializer entities use in the suite, e.g. `json()`. */
   readonly serializer: Serializer;
   /** Scale of the randomized tests (default 1; 0.2 for a quick run). */

@@ -2,7 +2,7 @@ import { and, type Doc, forEachColumn, Index, integer, type OrderTerm, Validatio
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { orderArbitrary, predicateArbitrary } from './arbitraries.js';
-import { blog, type Post, post, shardPool } from './fixtures.js';
+import { blog, blogFixtures, type Post, post } from './fixtures.js';
 import { type ConformanceOptions, uniqueName } from './options.js';
 import { bruteForce } from './oracle.js';
 
@@ -31,13 +31,12 @@ function seeded(seed: number): () => number {
 
 /** Queries: correctness against brute force, pagination, multi-valued rows, stale rows, query errors. */
 export function querySuite(options: ConformanceOptions): void {
-  const open = shardPool(options);
+  const { open, blogOn } = blogFixtures(options);
   const scale = options.scale ?? 1;
 
   describe('queries', () => {
     it('random predicates, orders and limits return exactly what brute force returns', async () => {
-      const shards = await open(3);
-      const { posts, byGroup, byTag } = blog(options, shards, shards);
+      const { posts, byGroup, byTag } = await blogOn(3);
       await posts.create();
       const random = seeded(20091);
       const records: Doc<Post>[] = Array.from({ length: Math.round(1000 * scale) }, () =>
@@ -74,8 +73,7 @@ export function querySuite(options: ConformanceOptions): void {
     });
 
     it('pages with `after` return every match exactly once, in order', async () => {
-      const shards = await open(3);
-      const { posts, byGroup, byTag } = blog(options, shards);
+      const { posts, byGroup, byTag } = await blogOn(3);
       await posts.create();
       const random = seeded(7);
       const records = Array.from({ length: Math.round(300 * scale) }, () => posts.new(randomPost(random)));
@@ -112,7 +110,7 @@ export function querySuite(options: ConformanceOptions): void {
     });
 
     it('multi-valued and empty mappers: a record matching through two rows appears once', async () => {
-      const { posts, byTag } = blog(options, await open(3));
+      const { posts, byTag } = await blogOn(3);
       await posts.create();
       const both = await posts.save(posts.new(post({ tags: ['x', 'y', 'x'], rank: 1 })));
       const none = await posts.save(posts.new(post({ tags: [], rank: 1 })));
@@ -129,8 +127,7 @@ export function querySuite(options: ConformanceOptions): void {
     });
 
     it('a stale index row never yields a record that does not match', async () => {
-      const shards = await open(2);
-      const { posts, byTag, byGroup } = blog(options, shards);
+      const { posts, byTag, byGroup } = await blogOn(2);
       await posts.create();
       const p = await posts.save(posts.new(post({ tags: ['real'], group: 1 })));
       // Rows the record's value does not produce, written behind waffle's back.
@@ -165,8 +162,7 @@ export function querySuite(options: ConformanceOptions): void {
     });
 
     it('query errors are raised before any database is touched', async () => {
-      const shards = await open(1);
-      const { posts, byGroup, byTag } = blog(options, shards);
+      const { posts, byGroup, byTag, shards } = await blogOn(1);
       await posts.create();
       await posts.save(posts.new(post({ tags: ['x'] })));
       const other = new Index(uniqueName('other'), {

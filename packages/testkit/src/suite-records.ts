@@ -1,15 +1,15 @@
 import { ConflictError, Entity, NotFoundError, ShardMapError, ValidationError } from '@waffle/core';
 import { describe, expect, it } from 'vitest';
-import { blog, type Post, post, shardPool } from './fixtures.js';
+import { blogFixtures, type Post, post } from './fixtures.js';
 import { type ConformanceOptions, uniqueName } from './options.js';
 
 /** Records: create, save, get, getMany, delete, update, scan, conflicts and shard identity. */
 export function recordSuite(options: ConformanceOptions): void {
-  const open = shardPool(options);
+  const { open, blogOn } = blogFixtures(options);
 
   describe('records', () => {
     it('round-trips records over three shards, versions growing by one', async () => {
-      const { posts } = blog(options, await open(3));
+      const { posts } = await blogOn(3);
       await posts.create();
       await posts.create(); // idempotent
       const saved = [];
@@ -43,7 +43,7 @@ export function recordSuite(options: ConformanceOptions): void {
     });
 
     it('getMany keeps the order asked, duplicates included, undefined for missing ids', async () => {
-      const { posts } = blog(options, await open(3));
+      const { posts } = await blogOn(3);
       await posts.create();
       const a = await posts.save(posts.new(post({ title: 'a' }), { id: 'a' }));
       const b = await posts.save(posts.new(post({ title: 'b' }), { id: 'b' }));
@@ -56,7 +56,7 @@ export function recordSuite(options: ConformanceOptions): void {
     });
 
     it('deletes records and their index rows', async () => {
-      const { posts, byTag, byGroup } = blog(options, await open(2));
+      const { posts, byTag, byGroup } = await blogOn(2);
       await posts.create();
       const p = await posts.save(posts.new(post({ tags: ['gone'], group: 4 })));
       expect(await posts.select(byTag.c.tag.eq('gone'))).toHaveLength(1);
@@ -76,7 +76,7 @@ export function recordSuite(options: ConformanceOptions): void {
     });
 
     it('refuses a stale write with ConflictError carrying the current version', async () => {
-      const { posts } = blog(options, await open(2));
+      const { posts } = await blogOn(2);
       await posts.create();
       const p = await posts.save(posts.new(post({ title: 'v1' })));
       const copy = (await posts.get(p.id))!;
@@ -93,7 +93,7 @@ export function recordSuite(options: ConformanceOptions): void {
     });
 
     it('refuses to insert an id that exists', async () => {
-      const { posts } = blog(options, await open(2));
+      const { posts } = await blogOn(2);
       await posts.create();
       await posts.save(posts.new(post({ title: 'first' }), { id: 'same' }));
       const error = await posts.save(posts.new(post({ title: 'second' }), { id: 'same' })).catch((e) => e);
@@ -104,7 +104,7 @@ export function recordSuite(options: ConformanceOptions): void {
     });
 
     it('refuses an update of a deleted record', async () => {
-      const { posts } = blog(options, await open(1));
+      const { posts } = await blogOn(1);
       await posts.create();
       const p = await posts.save(posts.new(post()));
       await posts.delete(p.id);
@@ -115,7 +115,7 @@ export function recordSuite(options: ConformanceOptions): void {
     });
 
     it('delete with an expected version', async () => {
-      const { posts } = blog(options, await open(1));
+      const { posts } = await blogOn(1);
       await posts.create();
       const p = await posts.save(posts.new(post()));
       await posts.save(p);
@@ -126,7 +126,7 @@ export function recordSuite(options: ConformanceOptions): void {
     });
 
     it('update() applies a function and retries on conflicts', async () => {
-      const { posts } = blog(options, await open(2));
+      const { posts } = await blogOn(2);
       await posts.create();
       const p = await posts.save(posts.new(post({ rank: 0 })));
       await Promise.all(
@@ -158,7 +158,7 @@ export function recordSuite(options: ConformanceOptions): void {
     });
 
     it('saveMany writes all records, and none when one is invalid', async () => {
-      const { posts, byGroup } = blog(options, await open(3));
+      const { posts, byGroup } = await blogOn(3);
       await posts.create();
       const many = Array.from({ length: 50 }, (_, i) => posts.new(post({ group: i % 5, title: `m${i}` })));
       await posts.saveMany(many);
@@ -175,7 +175,7 @@ export function recordSuite(options: ConformanceOptions): void {
     });
 
     it('a bad mapper row is refused before anything is written', async () => {
-      const { posts } = blog(options, await open(2));
+      const { posts } = await blogOn(2);
       await posts.create();
       const p = posts.new({ ...post(), score: 'high' as unknown as number });
       const error = await posts.save(p).catch((e) => e);
@@ -192,7 +192,7 @@ export function recordSuite(options: ConformanceOptions): void {
     });
 
     it('scan() returns every record once', async () => {
-      const { posts } = blog(options, await open(3));
+      const { posts } = await blogOn(3);
       await posts.create();
       const ids = new Set<string>();
       for (let i = 0; i < 45; i++) ids.add((await posts.save(posts.new(post({ rank: i })))).id);
@@ -227,7 +227,7 @@ export function recordSuite(options: ConformanceOptions): void {
     });
 
     it('stores ids of every allowed form', async () => {
-      const { posts } = blog(options, await open(2));
+      const { posts } = await blogOn(2);
       await posts.create();
       const ids = [
         'a',
