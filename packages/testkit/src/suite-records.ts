@@ -226,6 +226,43 @@ export function recordSuite(options: ConformanceOptions): void {
       expect((await make(shards).get('x'))?.id).toBe('x');
     });
 
+    it('round-trips bodies exactly: unicode, empty and 1 MiB', async () => {
+      const [shard] = await open(1);
+      const entity = new Entity<unknown>(uniqueName('bodies'), {
+        shards: [shard!],
+        serializer: options.serializer,
+      });
+      await entity.create();
+      const mib = 'é𝒳 waffle '.repeat(1 << 17).slice(0, 1 << 20);
+      const values: unknown[] = [
+        '',
+        {},
+        [],
+        { text: 'é 𝒳 日本 \u0000 \u007f \uffff "quoted" \\ back' },
+        { big: mib },
+        mib,
+        { nested: { list: [1, -0.5, 1e300, true, null, 'x'] } },
+      ];
+      const saved = [];
+      for (const value of values) saved.push(await entity.save(entity.new(value)));
+      const got = await entity.getMany(saved.map((r) => r.id));
+      got.forEach((record, i) => expect(record?.value).toEqual(values[i]));
+      expect((got[5]?.value as string).length).toBe(1 << 20);
+    });
+
+    it('20 concurrent saves of different records all land', async () => {
+      const { posts, byGroup } = await blogOn(3);
+      await posts.create();
+      const many = Array.from({ length: 20 }, (_, i) => posts.new(post({ title: `c${i}`, group: 77 })));
+      await Promise.all(many.map((r) => posts.save(r)));
+      expect(many.every((r) => r.version === 1)).toBe(true);
+      const stored = await posts.getMany(many.map((r) => r.id));
+      expect(stored.map((r) => r?.value.title)).toEqual(many.map((r) => r.value.title));
+      expect(await posts.count(byGroup.c.group.eq(77))).toBe(20);
+      await Promise.all(many.map((r) => posts.update(r.id, (v) => ({ ...v, rank: 1 }))));
+      expect((await posts.getMany(many.map((r) => r.id))).every((r) => r?.version === 2)).toBe(true);
+    });
+
     it('stores ids of every allowed form', async () => {
       const { posts } = await blogOn(2);
       await posts.create();
