@@ -32,6 +32,32 @@ export interface EntityOptions<T> {
   readonly indices?: readonly Index<T, any>[];
   /** Encodes values for storage, e.g. `json()` from `@waffle/serializer-json`. */
   readonly serializer: Serializer;
+  /**
+   * Serializers of rows written before the current one (a serializer change):
+   * rows keep the codec tag they were written with, and are read by the
+   * serializer with that tag. See {@link Entity.reencode} to rewrite them.
+   */
+  readonly readers?: readonly Serializer[];
+}
+
+/** Options of {@link Entity.reencode}. */
+export interface ReencodeOptions {
+  /** Records read per statement (default 500). */
+  readonly batchSize?: number;
+  /** Called after each batch with the counts so far. */
+  readonly onProgress?: (progress: ReencodeReport) => void;
+  /** Stops the rewrite between batches. */
+  readonly signal?: AbortSignal;
+}
+
+/** What {@link Entity.reencode} did. */
+export interface ReencodeReport {
+  /** Records read. */
+  readonly scanned: number;
+  /** Records rewritten with the current serializer. */
+  readonly rewritten: number;
+  /** Records skipped because a writer changed them meanwhile (they are then written with the current codec). */
+  readonly skipped: number;
 }
 
 /** Options of {@link Entity.update}. */
@@ -64,6 +90,8 @@ export class Entity<T> {
   readonly strategy: ShardStrategy;
   readonly indices: readonly Index<T, any>[];
   readonly serializer: Serializer;
+  /** @internal Every serializer that can read rows, by codec tag. */
+  readonly codecs: ReadonlyMap<string, Serializer>;
   /** @internal */
   readonly table: EntityTableSpec;
   private checked: Promise<void> | undefined;
@@ -81,12 +109,23 @@ export class Entity<T> {
       throw new ValidationError(`Entity "${name}": shards must be an array of shards or a ShardStrategy`);
     }
     const serializer = options.serializer;
-    if (!serializer || typeof serializer.encode !== 'function' || typeof serializer.decode !== 'function') {
+    if (!isSerializer(serializer)) {
       throw new ValidationError(
         `Entity "${name}": a serializer is required, e.g. json() from @waffle/serializer-json`,
       );
     }
     this.serializer = serializer;
+    const codecs = new Map([[serializer.codec, serializer]]);
+    for (const reader of options.readers ?? []) {
+      if (!isSerializer(reader)) {
+        throw new ValidationError(`Entity "${name}": readers must be serializers, got ${describe(reader)}`);
+      }
+      if (codecs.has(reader.codec)) {
+        throw new ValidationError(`Entity "${name}": two serializers have the codec tag "${reader.codec}"`);
+      }
+      codecs.set(reader.codec, reader);
+    }
+    this.codecs = codecs;
     this.indices = [...(options.indices ?? [])];
     const names = new Set([name]);
     for (const index of this.indices) {
@@ -229,14 +268,16 @@ export class Entity<T> {
   }
 
   private decode(row: RecordRow): Doc<T> {
-    if (row.codec !== this.serializer.codec) {
+    const serializer = this.codecs.get(row.codec);
+    if (!serializer) {
       throw new SerializationError(
-        `Record "${row.id}" of ${this.name} was written with codec "${row.codec}", which is not configured (this entity uses "${this.serializer.codec}")`,
+        `Record "${row.id}" of ${this.name} was written with codec "${row.codec}", which is not configured: ` +
+          `add its serializer to the entity's readers (configured: ${[...this.codecs.keys()].map((c) => `"${c}"`).join(', ')})`,
       );
     }
     let value: T;
     try {
-      value = this.serializer.decode(row.body) as T;
+      value = serializer.decode(row.body) as T;
     } catch (error) {
       if (WaffleError.is(error)) throw error;
       throw new SerializationError(`Record "${row.id}" of ${this.name} cannot be decoded with ${row.codec}`, {
@@ -498,12 +539,43 @@ export class Entity<T> {
     return new Query(this.source, where).count();
   }
 
-  /** Every record, shard by shard in id order, read in batches. */
-  async *scan(options: ScanOptions = {}): AsyncGenerator<Doc<T>> {
+  /**
+   * Rewrites, in batches, the records stored with another codec than the
+   * current serializer's, so that older serializers can leave `readers`.
+   * The value, version and index rows stay as they are: only the encoding
+   * changes, compare-and-set on the version, so a concurrent writer wins.
+   */
+  async reencode(options: ReencodeOptions = {}): Promise<ReencodeReport> {
+    let scanned = 0;
+    let rewritten = 0;
+    let skipped = 0;
     const batchSize = options.batchSize ?? 500;
+    const report = () => ({ scanned, rewritten, skipped });
+    for await (const rows of this.scanRows(batchSize, 'reencode')) {
+      options.signal?.throwIfAborted();
+      scanned += rows.length;
+      const stale = rows.filter((row) => row.codec !== this.serializer.codec);
+      await settleAll(
+        stale.map(async (row) => {
+          const doc = this.decode(row);
+          const body = this.encode(doc);
+          const shard = this.shardOfId(row.id);
+          this.checkSize(row.id, body, shard);
+          const next: RecordRow = { ...row, codec: this.serializer.codec, body };
+          if (await shard.updateRecord(this.table, next, row.version)) rewritten++;
+          else skipped++;
+        }),
+      );
+      options.onProgress?.(report());
+    }
+    return report();
+  }
+
+  /** Stored rows, shard by shard in id order, a batch at a time. */
+  private async *scanRows(batchSize: number, what: string): AsyncGenerator<RecordRow[]> {
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
       throw new ValidationError(
-        `${this.name}.scan(): batchSize must be a positive integer, got ${describe(batchSize)}`,
+        `${this.name}.${what}(): batchSize must be a positive integer, got ${describe(batchSize)}`,
       );
     }
     await this.ready();
@@ -511,10 +583,17 @@ export class Entity<T> {
       let after: string | undefined;
       for (;;) {
         const rows = await shard.scanRecords(this.table, after, batchSize);
-        for (const row of rows) yield this.decode(row);
+        if (rows.length > 0) yield rows;
         if (rows.length < batchSize) break;
         after = rows[rows.length - 1]!.id;
       }
+    }
+  }
+
+  /** Every record, shard by shard in id order, read in batches. */
+  async *scan(options: ScanOptions = {}): AsyncGenerator<Doc<T>> {
+    for await (const rows of this.scanRows(options.batchSize ?? 500, 'scan')) {
+      for (const row of rows) yield this.decode(row);
     }
   }
 }
@@ -523,6 +602,18 @@ const encoder = new TextEncoder();
 
 function utf8Length(text: string): number {
   return encoder.encode(text).length;
+}
+
+function isSerializer(value: unknown): value is Serializer {
+  const s = value as Serializer;
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.codec === 'string' &&
+    s.codec.length > 0 &&
+    typeof s.encode === 'function' &&
+    typeof s.decode === 'function'
+  );
 }
 
 /** Waits for every promise, then throws the first rejection, if any. */

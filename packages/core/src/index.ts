@@ -13,7 +13,7 @@ export {
   timestamp,
 } from './columns.js';
 export type { Doc } from './doc.js';
-export type { EntityOptions, ScanOptions, UpdateOptions } from './entity.js';
+export type { EntityOptions, ReencodeOptions, ReencodeReport, ScanOptions, UpdateOptions } from './entity.js';
 export { Entity } from './entity.js';
 export type { WaffleErrorCode } from './errors.js';
 export {

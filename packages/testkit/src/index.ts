@@ -1,5 +1,6 @@
 import { describe } from 'vitest';
 import type { ConformanceOptions } from './options.js';
+import { codecSuite } from './suite-codecs.js';
 import { predicateSuite } from './suite-predicates.js';
 import { querySuite } from './suite-queries.js';
 import { recordSuite } from './suite-records.js';
@@ -34,5 +35,6 @@ export function shardConformance(options: ConformanceOptions): void {
     querySuite(options);
     predicateSuite(options);
     transactionSuite(options);
+    codecSuite(options);
   });
 }
