@@ -38,6 +38,12 @@ export interface EntityOptions<T> {
    * serializer with that tag. See {@link Entity.reencode} to rewrite them.
    */
   readonly readers?: readonly Serializer[];
+  /**
+   * Largest encoded record, in bytes: a larger one is a `ValidationError`
+   * before anything is written. A shard's own limit (`limits.maxBodyBytes`)
+   * applies as well.
+   */
+  readonly maxBodyBytes?: number;
 }
 
 /** Options of {@link Entity.reencode}. */
@@ -90,6 +96,8 @@ export class Entity<T> {
   readonly strategy: ShardStrategy;
   readonly indices: readonly Index<T, any>[];
   readonly serializer: Serializer;
+  /** The largest encoded record this entity writes, if limited. */
+  readonly maxBodyBytes: number | undefined;
   /** @internal Every serializer that can read rows, by codec tag. */
   readonly codecs: ReadonlyMap<string, Serializer>;
   /** @internal */
@@ -126,6 +134,13 @@ export class Entity<T> {
       codecs.set(reader.codec, reader);
     }
     this.codecs = codecs;
+    const max = options.maxBodyBytes;
+    if (max !== undefined && (!Number.isSafeInteger(max) || max < 1)) {
+      throw new ValidationError(
+        `Entity "${name}": maxBodyBytes must be a positive integer, got ${describe(max)}`,
+      );
+    }
+    this.maxBodyBytes = max;
     this.indices = [...(options.indices ?? [])];
     const names = new Set([name]);
     for (const index of this.indices) {
@@ -254,15 +269,18 @@ export class Entity<T> {
     return body;
   }
 
-  /** Refuses a body larger than the shard accepts, before anything is written. */
+  /** Refuses a body larger than the entity or the shard accepts, before anything is written. */
   private checkSize(id: string, body: string | Uint8Array, shard: Shard): void {
-    const max = shard.limits.maxBodyBytes;
-    if (max === undefined) return;
+    const limits = [this.maxBodyBytes, shard.limits.maxBodyBytes].filter((n): n is number => n !== undefined);
+    if (limits.length === 0) return;
+    const max = Math.min(...limits);
     // A string's UTF-8 size is at most 3 bytes per UTF-16 unit: measure only when that could exceed the limit.
     const size = typeof body === 'string' ? (body.length * 3 <= max ? 0 : utf8Length(body)) : body.length;
     if (size > max) {
       throw new ValidationError(
-        `Record "${id}" of ${this.name} is ${size} bytes once encoded, more than the ${max} bytes shard ${shard.name} accepts`,
+        `Record "${id}" of ${this.name} is ${size} bytes once encoded, more than the ${max} bytes ${
+          max === this.maxBodyBytes ? 'this entity allows (maxBodyBytes)' : `shard ${shard.name} accepts`
+        }`,
       );
     }
   }

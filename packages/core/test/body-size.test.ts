@@ -32,3 +32,33 @@ describe('a body larger than the shard accepts', () => {
     expect(big.version).toBe(0);
   });
 });
+
+describe('an entity maxBodyBytes', () => {
+  it('refuses larger records before anything is written, and must be a positive integer', async () => {
+    const shard = scriptedShard([], new Map());
+    const writes: string[] = [];
+    Object.assign(shard, {
+      insertRecord: async () => {
+        writes.push('insert');
+        return true;
+      },
+    });
+    const entity = new Entity<string>('capped', {
+      shards: [shard],
+      serializer: jsonSerializer,
+      maxBodyBytes: 10,
+    });
+    await entity.create();
+    await entity.save(entity.new('12345678')); // 10 bytes with the quotes
+    const big = entity.new('123456789');
+    const error = await entity.save(big).catch((e) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error.message).toBe(
+      `Record "${big.id}" of capped is 11 bytes once encoded, more than the 10 bytes this entity allows (maxBodyBytes)`,
+    );
+    expect(writes).toEqual(['insert']);
+    expect(() => new Entity('bad', { shards: [shard], serializer: jsonSerializer, maxBodyBytes: 0 })).toThrow(
+      'maxBodyBytes must be a positive integer, got 0 (number)',
+    );
+  });
+});
