@@ -20,6 +20,7 @@ import type {
   RecordRow,
   Serializer,
   Shard,
+  ShardOperations,
   ShardStrategy,
   TableSpec,
 } from './types.js';
@@ -83,6 +84,24 @@ interface PlannedRows {
   readonly index: Index<any, any>;
   readonly add: RowValues[];
   readonly remove: RowValues[];
+}
+
+/** A checked record on its way to storage. */
+interface Pending<T> {
+  readonly record: Doc<T>;
+  readonly body: string | Uint8Array;
+  /** The new index rows, one list per index. */
+  readonly rows: readonly RowValues[][];
+  /** The position of the record's shard. */
+  readonly shard: number;
+}
+
+/** A pending record whose stored version matched: what to write. */
+interface Write<T> extends Pending<T> {
+  readonly id: string;
+  readonly version: number;
+  readonly planned: readonly PlannedRows[];
+  readonly row: RecordRow;
 }
 
 const identity = (value: object) => JSON.stringify(value);
@@ -341,27 +360,123 @@ export class Entity<T> {
     });
   }
 
-  /** Runs `write` once per (index, shard) group of rows, all groups in parallel. */
+  /**
+   * Writes index rows, one call per (index, shard) group, all groups in
+   * parallel: `pick` chooses, per record, the rows and the version tag.
+   */
   private async writeRows(
-    id: string,
-    planned: readonly PlannedRows[],
+    items: readonly { id: string; planned: readonly PlannedRows[]; version: number }[],
     pick: (p: PlannedRows) => RowValues[],
-    version: number,
     write: (shard: Shard, index: Index<any, any>, rows: IndexRow[]) => Promise<void>,
   ): Promise<void> {
     const work: Promise<void>[] = [];
-    for (const p of planned) {
-      const groups = new Map<number, IndexRow[]>();
-      for (const values of pick(p)) {
-        const position = p.index.strategy.shardOf({ id, row: p.index.rowObject(values) });
-        const group = groups.get(position) ?? [];
-        group.push({ id, values, version });
-        groups.set(position, group);
+    this.indices.forEach((index, i) => {
+      const rows: IndexRow[] = [];
+      for (const { id, planned, version } of items) {
+        for (const values of pick(planned[i]!)) rows.push({ id, values, version });
       }
-      for (const [position, rows] of groups)
-        work.push(write(p.index.strategy.shards[position]!, p.index, rows));
-    }
+      const groups = groupBy(rows, (row) =>
+        index.strategy.shardOf({ id: row.id, row: index.rowObject(row.values) }),
+      );
+      for (const [position, group] of groups)
+        work.push(write(index.strategy.shards[position]!, index, group));
+    });
     await settleAll(work);
+  }
+
+  /** Checks a record and computes what writing it needs, before anything touches a database. */
+  private prepare(record: Doc<T>, what: string): Pending<T> {
+    this.checkDoc(record, what);
+    return {
+      record,
+      body: this.encode(record),
+      rows: this.indices.map((index) => index.rowsOf(record)),
+      shard: this.strategy.shardOf({ id: record.id }),
+    };
+  }
+
+  /**
+   * The write path, for one record or many: (1) the stored versions of
+   * updates are read and compared, (2) the new index rows are written, (3) the
+   * records are inserted or compare-and-set (several on one shard in one
+   * transaction), (4) the old index rows are removed where their version tag
+   * is older. A failure before (3) leaves at most orphan index rows, which
+   * reads filter out: never a committed record missing from an index.
+   */
+  private async write(batch: readonly Pending<T>[]): Promise<void> {
+    await this.ready();
+    for (const p of batch) this.checkSize(p.record.id, p.body, this.strategy.shards[p.shard]!);
+    const updates = batch.filter((p) => p.record.version > 0);
+    const stored = updates.length > 0 ? await this.fetchRows(updates.map((p) => p.record.id)) : new Map();
+    const errors = new Map<Pending<T>, unknown>();
+    const now = Date.now();
+    const writes: Write<T>[] = [];
+    for (const p of batch) {
+      const current: RecordRow | undefined = stored.get(p.record.id);
+      if (p.record.version > 0 && current?.version !== p.record.version) {
+        errors.set(p, new ConflictError(p.record.id, p.record.version, current?.version));
+        continue;
+      }
+      const before = current && this.decode(current);
+      const version = p.record.version + 1;
+      writes.push({
+        ...p,
+        id: p.record.id,
+        version,
+        planned: this.planRows(before, p.rows),
+        row: {
+          id: p.record.id,
+          version,
+          codec: this.serializer.codec,
+          body: p.body,
+          createdAt: before ? before.createdAt.getTime() : now,
+          updatedAt: now,
+        },
+      });
+    }
+    await this.writeRows(
+      writes,
+      (p) => p.add,
+      (shard, index, rows) => shard.putIndexRows(index.table, rows),
+    );
+    const lost: Write<T>[] = [];
+    await Promise.all(
+      [...groupBy(writes, (w) => w.shard)].map(async ([position, group]) => {
+        const shard = this.strategy.shards[position]!;
+        const run = async (ops: ShardOperations) => {
+          for (const w of group) {
+            const ok =
+              w.record.version === 0
+                ? await ops.insertRecord(this.table, w.row)
+                : await ops.updateRecord(this.table, w.row, w.record.version);
+            if (!ok) lost.push(w);
+          }
+        };
+        try {
+          await (group.length > 1 ? shard.transaction(run) : run(shard));
+        } catch (error) {
+          for (const w of group) errors.set(w, error);
+        }
+      }),
+    );
+    if (lost.length > 0) {
+      const current = await this.fetchRows(lost.map((w) => w.id));
+      for (const w of lost)
+        errors.set(w, new ConflictError(w.id, w.record.version, current.get(w.id)?.version));
+    }
+    const committed = writes.filter((w) => !errors.has(w));
+    for (const w of committed) {
+      w.record.version = w.version;
+      w.record.createdAt = new Date(w.row.createdAt);
+      w.record.updatedAt = new Date(w.row.updatedAt);
+    }
+    await this.writeRows(
+      committed,
+      (p) => p.remove,
+      (shard, index, rows) => shard.deleteIndexRows(index.table, rows),
+    );
+    const first = batch.find((p) => errors.has(p)) ?? writes.find((w) => errors.has(w));
+    if (first) throw errors.get(first);
   }
 
   /**
@@ -373,63 +488,16 @@ export class Entity<T> {
    * removed after it, so an index query never misses a committed record.
    */
   async save(record: Doc<T>): Promise<Doc<T>> {
-    this.checkDoc(record, 'save');
-    const body = this.encode(record);
-    const shard = this.shardOfId(record.id);
-    const isNew = record.version === 0;
-    // Check the new rows before anything touches a database.
-    const newRows = this.indices.map((index) => index.rowsOf(record));
-    await this.ready();
-    this.checkSize(record.id, body, shard);
-    let stored: Doc<T> | undefined;
-    if (!isNew) {
-      const [row] = await shard.getRecords(this.table, [record.id]);
-      if (!row || row.version !== record.version)
-        throw new ConflictError(record.id, record.version, row?.version);
-      stored = this.decode(row);
-    }
-    const planned = this.planRows(stored, newRows);
-    const version = record.version + 1;
-    const now = Date.now();
-    const row: RecordRow = {
-      id: record.id,
-      version,
-      codec: this.serializer.codec,
-      body,
-      createdAt: stored ? stored.createdAt.getTime() : now,
-      updatedAt: now,
-    };
-    await this.writeRows(
-      record.id,
-      planned,
-      (p) => p.add,
-      version,
-      (s, ix, rows) => s.putIndexRows(ix.table, rows),
-    );
-    const written = isNew
-      ? await shard.insertRecord(this.table, row)
-      : await shard.updateRecord(this.table, row, record.version);
-    if (!written) {
-      const [current] = await shard.getRecords(this.table, [record.id]);
-      throw new ConflictError(record.id, record.version, current?.version);
-    }
-    await this.writeRows(
-      record.id,
-      planned,
-      (p) => p.remove,
-      version,
-      (s, ix, rows) => s.deleteIndexRows(ix.table, rows),
-    );
-    record.version = version;
-    record.createdAt = new Date(row.createdAt);
-    record.updatedAt = new Date(now);
+    await this.write([this.prepare(record, 'save')]);
     return record;
   }
 
   /**
-   * Saves many records, in parallel. Every record is checked (ids distinct,
-   * values encodable, mapper rows valid) before any is written; all writes are
-   * then attempted, and the first error, if any, is thrown after they settle.
+   * Saves many records. Every record is checked (ids distinct, values
+   * encodable, mapper rows valid) before any is written; then index rows go
+   * in one statement per index shard, and the records of each shard in one
+   * transaction. Records that conflict are not written; the first error, if
+   * any, is thrown after the others are saved.
    */
   async saveMany(records: readonly Doc<T>[]): Promise<Doc<T>[]> {
     if (!Array.isArray(records)) {
@@ -438,15 +506,14 @@ export class Entity<T> {
       );
     }
     const ids = new Set<string>();
-    for (const record of records) {
-      this.checkDoc(record, 'saveMany');
+    const batch = records.map((record) => {
+      const pending = this.prepare(record, 'saveMany');
       if (ids.has(record.id))
         throw new ValidationError(`${this.name}.saveMany(): record "${record.id}" appears twice`);
       ids.add(record.id);
-      this.encode(record);
-      for (const index of this.indices) index.rowsOf(record);
-    }
-    await settleAll(records.map((r) => this.save(r)));
+      return pending;
+    });
+    if (batch.length > 0) await this.write(batch);
     return [...records];
   }
 
@@ -467,18 +534,23 @@ export class Entity<T> {
     return ids.map((id) => found.get(id));
   }
 
-  private async fetch(ids: readonly string[]): Promise<Map<string, Doc<T>>> {
+  /** Stored rows by id, read in one statement per shard, all shards in parallel. */
+  private async fetchRows(ids: readonly string[]): Promise<Map<string, RecordRow>> {
     await this.ready();
     const byShard = groupBy(new Set(ids), (id) => this.strategy.shardOf({ id }));
-    const found = new Map<string, Doc<T>>();
+    const found = new Map<string, RecordRow>();
     await Promise.all(
       [...byShard].map(async ([position, group]) => {
-        for (const row of await this.strategy.shards[position]!.getRecords(this.table, group)) {
-          found.set(row.id, this.decode(row));
-        }
+        for (const row of await this.strategy.shards[position]!.getRecords(this.table, group))
+          found.set(row.id, row);
       }),
     );
     return found;
+  }
+
+  private async fetch(ids: readonly string[]): Promise<Map<string, Doc<T>>> {
+    const rows = await this.fetchRows(ids);
+    return new Map([...rows].map(([id, row]) => [id, this.decode(row)]));
   }
 
   /**
@@ -508,11 +580,9 @@ export class Entity<T> {
       if (!(await shard.deleteRecord(this.table, id, row.version))) continue; // changed meanwhile: read again
       // Rows tagged with a version up to the deleted one go; a later writer's rows stay.
       await this.writeRows(
-        id,
-        planned,
+        [{ id, planned, version: row.version + 1 }],
         (p) => p.remove,
-        row.version + 1,
-        (s, ix, rows) => s.deleteIndexRows(ix.table, rows),
+        (s, index, rows) => s.deleteIndexRows(index.table, rows),
       );
       return true;
     }

@@ -174,6 +174,25 @@ export function recordSuite(options: ConformanceOptions): void {
       expect(twice.message).toContain('appears twice');
     });
 
+    it('saveMany saves the others when one record conflicts, then throws its ConflictError', async () => {
+      const { posts, byGroup } = await blogOn(3);
+      await posts.create();
+      const first = await posts.saveMany(
+        Array.from({ length: 12 }, (_, i) => posts.new(post({ group: 1, rank: i }))),
+      );
+      const stale = (await posts.get(first[3]!.id))!;
+      await posts.save(first[3]!); // another writer moves it to version 2
+      const batch = [...first.filter((r) => r.id !== stale.id), stale, posts.new(post({ group: 1 }))];
+      for (const r of batch) r.value.group = 2;
+      const error = await posts.saveMany(batch).catch((e) => e);
+      expect(error).toBeInstanceOf(ConflictError);
+      expect(error).toMatchObject({ id: stale.id, expectedVersion: 1, currentVersion: 2 });
+      expect(stale.version).toBe(1);
+      expect(batch.map((r) => r.version)).toEqual([...Array(11).fill(2), 1, 1]); // 11 updated, stale untouched, 1 new
+      expect(await posts.count(byGroup.c.group.eq(2))).toBe(12);
+      expect((await posts.get(stale.id))?.value.group).toBe(1);
+    });
+
     it('a bad mapper row is refused before anything is written', async () => {
       const { posts } = await blogOn(2);
       await posts.create();
