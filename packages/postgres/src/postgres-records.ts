@@ -1,0 +1,161 @@
+/**
+ * Reads and writes records in an entity table: text bodies in `body`, binary
+ * bodies in `bin`, versions compared and set in single statements. Every
+ * statement is built once per table (and shape) with drizzle and runs as a
+ * prepared statement with its values bound.
+ */
+import type { RecordRow } from '@waffle/core';
+import { chunks } from '@waffle/sql';
+import { and, asc, eq, gt, type SQLWrapper, sql } from 'drizzle-orm';
+import { builder, type Executor, statementOf, Template } from './postgres-exec.js';
+import type { EntityTable } from './postgres-tables.js';
+import { arrayLiteral, toBytes, toNumber } from './postgres-values.js';
+
+const P = sql.placeholder;
+
+function selectRecords(t: EntityTable) {
+  return builder
+    .select({
+      id: t.id,
+      body: t.body,
+      bin: t.bin,
+      codec: t.codec,
+      version: t.version,
+      createdAt: t.createdAt,
+      updatedAt: t.updatedAt,
+    })
+    .from(t.table);
+}
+
+/** The statement of `t` for `purpose`, built at first use. */
+function template(t: EntityTable, purpose: string, build: () => SQLWrapper): Template {
+  let found = t.statements.get(purpose);
+  if (found === undefined) {
+    found = new Template(statementOf(build()));
+    t.statements.set(purpose, found);
+  }
+  return found;
+}
+
+function decodeRecord(row: ArrayLike<unknown>): RecordRow {
+  const bin = row[2];
+  return {
+    id: String(row[0]),
+    body: bin === null || bin === undefined ? String(row[1] ?? '') : toBytes(bin),
+    codec: String(row[3]),
+    version: toNumber(row[4]),
+    createdAt: toNumber(row[5]),
+    updatedAt: toNumber(row[6]),
+  };
+}
+
+function recordValues(record: RecordRow) {
+  const text = typeof record.body === 'string';
+  return {
+    id: record.id,
+    body: text ? record.body : null,
+    bin: text ? null : record.body,
+    codec: record.codec,
+    version: record.version,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+  };
+}
+
+/**
+ * Reads the records with the given ids: `id = ANY($1)` with the ids as one
+ * text array, so one prepared statement serves any number of ids; at most
+ * `batch` ids per statement.
+ */
+export async function getRecords(
+  exec: Executor,
+  t: EntityTable,
+  ids: readonly string[],
+  batch: number,
+): Promise<RecordRow[]> {
+  const statement = template(t, 'get', () => selectRecords(t).where(sql`${t.id} = ANY(${P('ids')}::text[])`));
+  const found: RecordRow[] = [];
+  for (const chunk of chunks([...new Set(ids)], batch)) {
+    const rows = await exec.rows(statement.bind({ ids: arrayLiteral(chunk) }));
+    for (const row of rows) found.push(decodeRecord(row));
+  }
+  return found;
+}
+
+/** Inserts a record unless its id exists; returns whether it did. */
+export async function insertRecord(exec: Executor, t: EntityTable, record: RecordRow): Promise<boolean> {
+  const statement = template(t, 'insert', () =>
+    builder
+      .insert(t.table)
+      .values({
+        id: P('id'),
+        body: P('body'),
+        bin: P('bin'),
+        codec: P('codec'),
+        version: P('version'),
+        createdAt: P('createdAt'),
+        updatedAt: P('updatedAt'),
+      } as never)
+      .onConflictDoNothing(),
+  );
+  return (await exec.run(statement.bind(recordValues(record)))) === 1;
+}
+
+/** Replaces a record stored at `expectedVersion` (compare-and-set); returns whether it did. */
+export async function updateRecord(
+  exec: Executor,
+  t: EntityTable,
+  record: RecordRow,
+  expectedVersion: number,
+): Promise<boolean> {
+  const statement = template(t, 'update', () =>
+    builder
+      .update(t.table)
+      .set({
+        body: P('body'),
+        bin: P('bin'),
+        codec: P('codec'),
+        version: P('version'),
+        createdAt: P('createdAt'),
+        updatedAt: P('updatedAt'),
+      } as never)
+      .where(and(eq(t.id, P('id')), eq(t.version, P('expected')))),
+  );
+  return (await exec.run(statement.bind({ ...recordValues(record), expected: expectedVersion }))) === 1;
+}
+
+/** Deletes a record (only at `expectedVersion` when given); returns whether one went. */
+export async function deleteRecord(
+  exec: Executor,
+  t: EntityTable,
+  id: string,
+  expectedVersion: number | undefined,
+): Promise<boolean> {
+  if (expectedVersion === undefined) {
+    const statement = template(t, 'delete', () => builder.delete(t.table).where(eq(t.id, P('id'))));
+    return (await exec.run(statement.bind({ id }))) > 0;
+  }
+  const statement = template(t, 'delete-at', () =>
+    builder.delete(t.table).where(and(eq(t.id, P('id')), eq(t.version, P('expected')))),
+  );
+  return (await exec.run(statement.bind({ id, expected: expectedVersion }))) > 0;
+}
+
+/** Up to `limit` records with ids above `after`, in ascending id (code point) order. */
+export async function scanRecords(
+  exec: Executor,
+  t: EntityTable,
+  after: string | undefined,
+  limit: number,
+): Promise<RecordRow[]> {
+  const statement =
+    after === undefined
+      ? template(t, 'scan', () => selectRecords(t).orderBy(asc(t.id)).limit(P('limit')))
+      : template(t, 'scan-after', () =>
+          selectRecords(t)
+            .where(gt(t.id, P('after')))
+            .orderBy(asc(t.id))
+            .limit(P('limit')),
+        );
+  return (await exec.rows(statement.bind({ after, limit }))).map(decodeRecord);
+}

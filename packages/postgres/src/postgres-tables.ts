@@ -1,0 +1,229 @@
+/**
+ * Drizzle table objects for waffle's table specs (built once per spec and
+ * cached, with the statements built from them), the DDL that creates the
+ * tables, and the names of their keys, which PostgreSQL must never truncate.
+ */
+import { createHash } from 'node:crypto';
+import {
+  type ColumnKind,
+  type EntityTableSpec,
+  INDEX_ID_COLUMN,
+  INDEX_VERSION_COLUMN,
+  type IndexTableSpec,
+  META_TABLE,
+  type TableSpec,
+} from '@waffle/core';
+import { getTableColumns, type SQL, sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  customType,
+  doublePrecision,
+  integer,
+  type PgColumn,
+  type PgColumnBuilderBase,
+  type PgTable,
+  pgTable,
+  text,
+} from 'drizzle-orm/pg-core';
+import type { Template } from './postgres-exec.js';
+import { PG_TYPE } from './postgres-values.js';
+
+/** PostgreSQL keeps identifiers of at most 63 bytes (NAMEDATALEN - 1) and silently truncates longer ones. */
+export const MAX_IDENTIFIER = 63;
+
+/** Column type in DDL of each column kind: text in code point order, timestamps to the millisecond. */
+const COLUMN_TYPE: Record<ColumnKind, string> = {
+  integer: 'int4',
+  bigint: 'int8',
+  real: 'float8',
+  text: 'text COLLATE "C"',
+  boolean: 'boolean',
+  timestamp: 'timestamptz(3)',
+  bytes: 'bytea',
+};
+
+/** Columns drizzle passes values to unchanged: values are converted by `postgres-values.ts`. */
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => 'bytea' });
+const timestamptz = customType<{ data: string; driverData: string }>({ dataType: () => 'timestamptz(3)' });
+
+/**
+ * The name of a key (`pk`) or unique index (`key`) of `table`: `__<kind>_<table>`
+ * when it fits in 63 bytes, else `__<kind>h_<prefix>_<16 hex of SHA-256(table)>`,
+ * exactly 63 bytes. Names starting with `__` are reserved by waffle, so a key
+ * name never meets a table's; the two forms differ in their prefix, so a
+ * shortened name never meets a plain one.
+ */
+export function keyName(kind: 'pk' | 'key', table: string): string {
+  const plain = `__${kind}_${table}`;
+  if (Buffer.byteLength(plain) <= MAX_IDENTIFIER) return plain;
+  const hash = createHash('sha256').update(table).digest('hex').slice(0, 16);
+  const prefix = `__${kind}h_`;
+  return `${prefix}${table.slice(0, MAX_IDENTIFIER - prefix.length - hash.length - 1)}_${hash}`;
+}
+
+/** An entity table, its columns and the statements built for it. */
+export interface EntityTable {
+  readonly spec: EntityTableSpec;
+  readonly table: PgTable;
+  readonly id: PgColumn;
+  readonly body: PgColumn;
+  readonly bin: PgColumn;
+  readonly codec: PgColumn;
+  readonly version: PgColumn;
+  readonly createdAt: PgColumn;
+  readonly updatedAt: PgColumn;
+  /** Statements by purpose, built at first use. */
+  readonly statements: Map<string, Template>;
+}
+
+/** One column of an index table with its waffle kind. */
+export interface IndexColumn {
+  readonly name: string;
+  readonly kind: ColumnKind;
+  readonly nullable: boolean;
+  readonly column: PgColumn;
+}
+
+/** An index table: its value columns in spec order, then `__id` and `__version`. */
+export interface IndexTable {
+  readonly spec: IndexTableSpec;
+  readonly table: PgTable;
+  readonly columns: readonly IndexColumn[];
+  readonly id: PgColumn;
+  readonly version: PgColumn;
+  /** Statements by purpose and shape, built at first use. */
+  readonly statements: Map<string, Template>;
+}
+
+/** The metadata table `__waffle_meta (key, value)`. */
+export const metaTable = pgTable(META_TABLE, {
+  key: text('key').primaryKey().notNull(),
+  value: text('value').notNull(),
+});
+
+/** A column builder that can still be made NOT NULL. */
+type Builder = PgColumnBuilderBase & { notNull(): PgColumnBuilderBase };
+
+function indexColumnBuilder(name: string, kind: ColumnKind): Builder {
+  switch (kind) {
+    case 'integer':
+      return integer(name);
+    case 'bigint':
+      return bigint(name, { mode: 'bigint' });
+    case 'real':
+      return doublePrecision(name);
+    case 'text':
+      return text(name);
+    case 'boolean':
+      return boolean(name);
+    case 'timestamp':
+      return timestamptz(name);
+    case 'bytes':
+      return bytea(name);
+  }
+}
+
+/** Builds and caches the drizzle tables of one shard. */
+export class TableCache {
+  readonly #entities = new Map<string, EntityTable>();
+  readonly #indices = new Map<string, IndexTable>();
+
+  /** The drizzle table of an entity. */
+  entity(spec: EntityTableSpec): EntityTable {
+    let entry = this.#entities.get(spec.name);
+    if (entry === undefined) {
+      const table = pgTable(spec.name, {
+        id: text('id').primaryKey().notNull(),
+        body: text('body'),
+        bin: bytea('bin'),
+        codec: text('codec').notNull(),
+        version: bigint('version', { mode: 'number' }).notNull(),
+        createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+        updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+      });
+      const c = getTableColumns(table);
+      entry = {
+        spec,
+        table,
+        id: c.id,
+        body: c.body,
+        bin: c.bin,
+        codec: c.codec,
+        version: c.version,
+        createdAt: c.createdAt,
+        updatedAt: c.updatedAt,
+        statements: new Map(),
+      };
+      this.#entities.set(spec.name, entry);
+    }
+    return entry;
+  }
+
+  /** The drizzle table of an index. */
+  index(spec: IndexTableSpec): IndexTable {
+    const key = `${spec.name}(${spec.columns.map((c) => `${c.name} ${c.kind}${c.nullable ? '?' : ''}`).join(',')})`;
+    let entry = this.#indices.get(key);
+    if (entry === undefined) {
+      const builders: Record<string, PgColumnBuilderBase> = {};
+      for (const c of spec.columns) {
+        const b = indexColumnBuilder(c.name, c.kind);
+        builders[c.name] = c.nullable ? b : b.notNull();
+      }
+      builders[INDEX_ID_COLUMN] = text(INDEX_ID_COLUMN).notNull();
+      builders[INDEX_VERSION_COLUMN] = bigint(INDEX_VERSION_COLUMN, { mode: 'number' }).notNull();
+      const table = pgTable(spec.name, builders);
+      const all = getTableColumns(table) as Record<string, PgColumn>;
+      entry = {
+        spec,
+        table,
+        columns: spec.columns.map((c) => ({ ...c, column: all[c.name]! })),
+        id: all[INDEX_ID_COLUMN]!,
+        version: all[INDEX_VERSION_COLUMN]!,
+        statements: new Map(),
+      };
+      this.#indices.set(key, entry);
+    }
+    return entry;
+  }
+}
+
+const ident = (name: string) => sql.identifier(name);
+
+/**
+ * The DDL of one table spec: `CREATE TABLE IF NOT EXISTS`, and for an index
+ * table its unique index over (columns…, `__id`), every column `NULLS FIRST`
+ * so that one index serves ascending order forwards and descending order
+ * backwards (nulls first ascending, last descending, as waffle orders), and
+ * `NULLS NOT DISTINCT` when a column is nullable, so that keys with nulls stay
+ * unique and can be upserted with `ON CONFLICT`.
+ */
+export function createTableSql(spec: TableSpec): SQL[] {
+  if (spec.kind === 'entity') {
+    return [
+      sql`CREATE TABLE IF NOT EXISTS ${ident(spec.name)} (${ident('id')} text COLLATE "C" NOT NULL, ${ident('body')} text NULL, ${ident('bin')} bytea NULL, ${ident('codec')} text NOT NULL, ${ident('version')} int8 NOT NULL, ${ident('created_at')} int8 NOT NULL, ${ident('updated_at')} int8 NOT NULL, CONSTRAINT ${ident(keyName('pk', spec.name))} PRIMARY KEY (${ident('id')}))`,
+    ];
+  }
+  const columns = spec.columns.map(
+    (c) => sql`${ident(c.name)} ${sql.raw(COLUMN_TYPE[c.kind])} ${sql.raw(c.nullable ? 'NULL' : 'NOT NULL')}`,
+  );
+  const key = sql.join(
+    [...spec.columns.map((c) => ident(c.name)), ident(INDEX_ID_COLUMN)].map((c) => sql`${c} NULLS FIRST`),
+    sql`, `,
+  );
+  const nullsNotDistinct = spec.columns.some((c) => c.nullable) ? sql` NULLS NOT DISTINCT` : sql``;
+  return [
+    sql`CREATE TABLE IF NOT EXISTS ${ident(spec.name)} (${sql.join([...columns, sql`${ident(INDEX_ID_COLUMN)} text COLLATE "C" NOT NULL`, sql`${ident(INDEX_VERSION_COLUMN)} int8 NOT NULL`], sql`, `)})`,
+    sql`CREATE UNIQUE INDEX IF NOT EXISTS ${ident(keyName('key', spec.name))} ON ${ident(spec.name)} (${key})${nullsNotDistinct}`,
+  ];
+}
+
+/** `CREATE TABLE IF NOT EXISTS __waffle_meta`. */
+export function createMetaTableSql(): SQL {
+  return sql`CREATE TABLE IF NOT EXISTS ${ident(META_TABLE)} (${ident('key')} text COLLATE "C" NOT NULL, ${ident('value')} text NOT NULL, CONSTRAINT ${ident(keyName('pk', META_TABLE))} PRIMARY KEY (${ident('key')}))`;
+}
+
+/** The array type of a column kind, e.g. `int4[]`. */
+export function arrayType(kind: ColumnKind): string {
+  return `${PG_TYPE[kind]}[]`;
+}

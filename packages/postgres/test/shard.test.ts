@@ -1,0 +1,282 @@
+import { QueryError, ShardUnavailableError, ValidationError, WaffleError } from '@waffle/core';
+import { dialectEnabled, servers } from '@waffle/testkit';
+import postgres from 'postgres';
+import { describe, expect, it } from 'vitest';
+import { postgresShard } from '../src/index.js';
+import {
+  databaseUrl,
+  entitySpec,
+  failure,
+  indexSpec,
+  onCleanup,
+  openClient,
+  openShard,
+  record,
+} from './helpers.js';
+
+const host = new URL(servers.postgres);
+
+describe.skipIf(!dialectEnabled('postgres'))('postgres shard', () => {
+  describe('identity', () => {
+    it('opens from a URL, from options, or on an existing client, named without the password', async () => {
+      const expected = `postgres://postgres@${host.host}/waffle_s0`;
+      const byUrl = postgresShard(databaseUrl(0));
+      onCleanup(() => byUrl.close());
+      expect(byUrl.name).toBe(expected);
+      expect(byUrl.dialect).toBe('postgres');
+      expect(byUrl.limits).toEqual({ maxParameters: 65533, maxIdentifierLength: 63 });
+
+      const secretUrl = databaseUrl(0).replace('postgres@', 'postgres:hunter2@');
+      const withPassword = postgresShard({ url: secretUrl, max: 2 });
+      onCleanup(() => withPassword.close());
+      expect(withPassword.name).toBe(expected);
+      // Trust authentication accepts any password: the shard works, and its errors never show it.
+      const table = entitySpec();
+      await withPassword.createTables([table]);
+      expect(await withPassword.insertRecord(table, record('a'))).toBe(true);
+      const error = await failure(withPassword.getRecords({ kind: 'entity', name: 'no_such_table' }, ['a']));
+      expect(error).toBeInstanceOf(QueryError);
+      expect(JSON.stringify({ ...error, message: error.message, cause: String(error.cause) })).not.toContain(
+        'hunter2',
+      );
+
+      const byOptions = postgresShard({
+        host: host.hostname,
+        port: Number(host.port),
+        user: 'postgres',
+        password: 'hunter2',
+        database: 'waffle_s1',
+      });
+      onCleanup(() => byOptions.close());
+      expect(byOptions.name).toBe(`postgres://postgres@${host.host}/waffle_s1`);
+      expect((await byOptions.readMeta(['nothing'])).size).toBe(0);
+
+      const client = openClient(2);
+      const onClient = postgresShard(client);
+      expect(onClient.name).toBe(`postgres://postgres@${host.host}/waffle_s2`);
+      expect(postgresShard(client, { name: 'pg:orders-3' }).name).toBe('pg:orders-3');
+      expect(postgresShard(databaseUrl(0), { name: 'pg:a' }).name).toBe('pg:a');
+      const named = postgresShard({ url: databaseUrl(0), name: 'pg:b' });
+      onCleanup(() => named.close());
+      expect(named.name).toBe('pg:b');
+    });
+
+    it('lists every host of a multi-host URL', () => {
+      // postgres.js connects lazily: no server is needed to check the name.
+      const multi = postgresShard('postgres://ann:secret@h1:5001,h2:5002/db');
+      onCleanup(() => multi.close());
+      expect(multi.name).toBe('postgres://ann@h1:5001,h2:5002/db');
+    });
+  });
+
+  describe('bad options', () => {
+    it('refuses a malformed URL with a ValidationError that shows no password', () => {
+      for (const url of [
+        'postgres://ann:hunter2@host:99999/db',
+        'postgres://ann:hunter2@/db?target_session_attrs=bogus',
+      ]) {
+        let error: any;
+        try {
+          postgresShard(url);
+        } catch (e) {
+          error = e;
+        }
+        expect(error).toBeInstanceOf(ValidationError);
+        expect(error.message).toMatch(/^postgresShard: cannot open postgres:\/\/ann@/);
+        expect(error.cause).toBeUndefined();
+        expect(JSON.stringify({ ...error, message: error.message })).not.toContain('hunter2');
+      }
+    });
+  });
+
+  describe('unavailable servers', () => {
+    it('reports a closed port as ShardUnavailableError, never showing the password', async () => {
+      const open = () => {
+        // A new client per attempt: postgres.js waits longer before each reconnection of one client.
+        const shard = postgresShard({ url: 'postgres://postgres:s3cr3t-pw@127.0.0.1:1/waffle_s0', max: 1 });
+        onCleanup(() => shard.close());
+        return shard;
+      };
+      expect(open().name).toBe('postgres://postgres@127.0.0.1:1/waffle_s0');
+      const table = entitySpec();
+      const attempts = [
+        () => open().getRecords(table, ['a']),
+        () => open().insertRecord(table, record('a')),
+        () => open().createTables([table]),
+        () => open().readMeta(['k']),
+        () => open().writeMeta('k', 'v'),
+        () => open().transaction((tx) => tx.getRecords(table, ['a'])),
+        () =>
+          open().queryIndex(indexSpec('ix', [['n', 'integer']]), {
+            where: undefined,
+            orderBy: [{ column: '__id', direction: 'asc' }],
+            limit: 1,
+          }),
+      ];
+      for (const attempt of attempts) {
+        const error = await failure(attempt());
+        expect(error).toBeInstanceOf(ShardUnavailableError);
+        expect(ShardUnavailableError.is(error)).toBe(true);
+        expect(error.message).toContain('postgres://postgres@127.0.0.1:1/waffle_s0');
+        expect(error.message).toContain('ECONNREFUSED');
+        expect(error.cause).toMatchObject({ code: 'ECONNREFUSED' });
+        expect(`${error.message} ${error.stack} ${String(error.cause)}`).not.toContain('s3cr3t-pw');
+      }
+    });
+
+    it('reports a client ended by its owner as ShardUnavailableError', async () => {
+      const client = postgres(databaseUrl(0), { max: 1 });
+      const shard = postgresShard(client);
+      await client.end();
+      expect(await failure(shard.getRecords(entitySpec(), ['a']))).toBeInstanceOf(ShardUnavailableError);
+    });
+  });
+
+  describe('errors', () => {
+    it('wraps server errors in QueryError with SQL, parameters, shard and cause', async () => {
+      const shard = openShard(0);
+      const error = await failure(shard.getRecords({ kind: 'entity', name: 'nope' }, ['a', 'b"c']));
+      expect(error).toBeInstanceOf(QueryError);
+      expect(WaffleError.is(error)).toBe(true);
+      expect(QueryError.is(error)).toBe(true);
+      const q = error as QueryError;
+      expect(q.code).toBe('QUERY');
+      expect(q.message).toContain('relation "nope" does not exist');
+      expect(q.message).toContain(`[shard ${shard.name}]`);
+      expect(q.sql).toBe(
+        'select "id", "body", "bin", "codec", "version", "created_at", "updated_at" from "nope" where "nope"."id" = ANY($1::text[])',
+      );
+      expect(q.params).toEqual(['{"a","b\\"c"}']);
+      expect(q.shard).toBe(shard.name);
+      expect(q.cause).toBeInstanceOf(postgres.PostgresError);
+      expect((q.cause as postgres.PostgresError).code).toBe('42P01');
+    });
+
+    it('reports constraint violations as QueryError', async () => {
+      const shard = openShard(0);
+      const kinds = indexSpec('kinds', [['i', 'integer']]);
+      await shard.createTables([kinds]);
+      const error = await failure(shard.putIndexRows(kinds, [{ id: 'a', values: [null], version: 1 }]));
+      expect(error).toBeInstanceOf(QueryError);
+      expect(error.message).toContain('null value in column "i"');
+      expect(error.sql).toMatch(/^INSERT INTO .* SELECT \* FROM unnest\(\$1::int4\[\], /);
+      expect(error.params).toEqual(['{NULL}', '{"a"}', '{"1"}']);
+      expect(error.cause.code).toBe('23502');
+    });
+  });
+
+  describe('close', () => {
+    it('ends a client it opened; later calls fail with QueryError', async () => {
+      const application = `waffle_close_${process.pid}_${Date.now()}`;
+      const shard = postgresShard({ url: databaseUrl(0), connection: { application_name: application } });
+      const table = entitySpec();
+      await shard.createTables([table]);
+      await shard.getRecords(table, ['a']);
+      const admin = openClient(0);
+      const connections = async () =>
+        Number(
+          (
+            await admin`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = ${application}`
+          )[0]!.n,
+        );
+      expect(await connections()).toBeGreaterThan(0);
+      await shard.close();
+      await shard.close();
+      expect(await connections()).toBe(0);
+      const error = await failure(shard.getRecords(table, ['a']));
+      expect(error).toBeInstanceOf(QueryError);
+      expect(error.message).toContain('The shard is closed');
+      expect(await failure(shard.transaction(async () => 1))).toBeInstanceOf(QueryError);
+      expect(await failure(shard.createTables([table]))).toBeInstanceOf(QueryError);
+    });
+
+    it('leaves a client passed in open', async () => {
+      const client = openClient(0);
+      const shard = postgresShard(client);
+      const table = entitySpec();
+      await shard.createTables([table]);
+      await shard.insertRecord(table, record('a'));
+      await shard.close();
+      expect((await client.unsafe(`SELECT count(*)::int AS n FROM "${table.name}"`))[0]!.n).toBe(1);
+      expect(await failure(shard.getRecords(table, ['a']))).toBeInstanceOf(QueryError);
+    });
+  });
+
+  describe('metadata', () => {
+    it('reads no metadata where the table does not exist, and creates it on the first write', async () => {
+      const schema = `waffle_empty_${process.pid}_${Date.now().toString(36)}`;
+      const admin = openClient(0);
+      await admin.unsafe(`CREATE SCHEMA ${schema}`);
+      onCleanup(async () => {
+        await admin.unsafe(`DROP SCHEMA ${schema} CASCADE`);
+      });
+      // Tables are named without a schema, so they follow the connection's search_path.
+      const shard = openShard(0, { connection: { search_path: schema } });
+      expect(await shard.readMeta(['a', 'b'])).toEqual(new Map());
+      expect(await shard.readMeta([])).toEqual(new Map());
+      expect(await shard.writeMeta('a', '1')).toBe('1');
+      expect(await shard.writeMeta('a', '2')).toBe('1');
+      expect(await shard.readMeta(['a', 'b', 'a'])).toEqual(new Map([['a', '1']]));
+      const tables = await admin`SELECT tablename FROM pg_tables WHERE schemaname = ${schema}`;
+      expect(tables.map((r) => r.tablename)).toEqual(['__waffle_meta']);
+    });
+  });
+
+  describe('a client passed in', () => {
+    it('keeps its own type configuration, and the shard reads every value exactly anyway', async () => {
+      const notices: unknown[] = [];
+      const client = openClient(0, {
+        // int8 parsed to a lossy Number, names camel-cased, no array types fetched, no prepared statements.
+        types: {
+          int8: { to: 20, from: [20], parse: (x: string) => Number(x), serialize: (x: unknown) => String(x) },
+        },
+        transform: postgres.camel,
+        fetch_types: false,
+        prepare: false,
+        onnotice: (notice) => notices.push(notice),
+      });
+      const shard = postgresShard(client);
+      const table = entitySpec();
+      const index = indexSpec('kinds', [
+        ['big_value', 'bigint'],
+        ['at', 'timestamp', true],
+        ['flag', 'boolean', true],
+        ['raw', 'bytes', true],
+      ]);
+      await shard.createTables([table, index]);
+      await shard.createTables([table, index]); // again: "already exists" notices are silenced
+      expect(notices).toEqual([]);
+      const r = record('a', { version: 7, createdAt: 1_700_000_000_001, updatedAt: 1_700_000_000_002 });
+      await shard.insertRecord(table, r);
+      expect(await shard.getRecords(table, ['a'])).toEqual([r]);
+      expect(await shard.updateRecord(table, { ...r, version: 8 }, 7)).toBe(true);
+      expect(await shard.scanRecords(table, undefined, 5)).toEqual([{ ...r, version: 8 }]);
+      const rows = [
+        {
+          id: 'max',
+          values: [
+            2n ** 63n - 1n,
+            new Date(Date.UTC(9999, 11, 31, 23, 59, 59, 999)),
+            true,
+            new Uint8Array([0, 255]),
+          ],
+          version: 3,
+        },
+        { id: 'min', values: [-(2n ** 63n), new Date('0001-01-01T00:00:00.000Z'), false, null], version: 4 },
+        { id: 'odd', values: [2n ** 53n + 1n, null, null, new Uint8Array([])], version: 5 },
+      ];
+      await shard.putIndexRows(index, rows);
+      const got = await shard.queryIndex(index, {
+        where: undefined,
+        orderBy: [{ column: 'big_value', direction: 'desc' }],
+        limit: 5,
+      });
+      expect(got).toEqual([rows[0], rows[2], rows[1]]);
+      expect(await shard.writeMeta('k', 'v')).toBe('v');
+      expect(await shard.readMeta(['k'])).toEqual(new Map([['k', 'v']]));
+      // drizzle-orm's postgres-js driver would have replaced the date parsers: the client still parses dates.
+      const [{ now }] = (await client`SELECT now() AS now`) as unknown as [{ now: unknown }];
+      expect(now).toBeInstanceOf(Date);
+    });
+  });
+});

@@ -1,0 +1,344 @@
+import { type IndexRow, type Predicate, uuidv7 } from '@waffle/core';
+import { dialectEnabled, servers } from '@waffle/testkit';
+import postgres from 'postgres';
+import { describe, expect, it } from 'vitest';
+import type { PostgresDriverOptions } from '../src/index.js';
+import { postgresShard } from '../src/index.js';
+import { keyName } from '../src/postgres-tables.js';
+import {
+  entitySpec,
+  indexSpec,
+  namedIndex,
+  onCleanup,
+  openClient,
+  openShard,
+  record,
+  ref,
+} from './helpers.js';
+
+/** A client that records the SQL text and parameters of every statement it runs. */
+function recordingClient(i = 0, options: PostgresDriverOptions = {}) {
+  const statements: { sql: string; params: unknown[] }[] = [];
+  const client = openClient(i, {
+    ...options,
+    debug: (_connection, sql, params) => statements.push({ sql, params: [...params] }),
+  });
+  return { client, statements };
+}
+
+/** The plan PostgreSQL picks for a statement with its parameters. */
+async function explain(client: postgres.Sql<any>, statement: { sql: string; params: unknown[] }) {
+  const rows = await client.unsafe(`EXPLAIN ${statement.sql}`, statement.params as any[]);
+  return rows.map((r) => r['QUERY PLAN'] as string).join('\n');
+}
+
+/** A database whose default collation orders text linguistically (ICU en-US), created once. */
+async function linguisticDatabase(): Promise<string> {
+  const name = 'waffle_icu_en';
+  const admin = openClient(0);
+  const exists = await admin`SELECT 1 FROM pg_database WHERE datname = ${name}`;
+  if (exists.length === 0) {
+    try {
+      await admin.unsafe(
+        `CREATE DATABASE ${name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'`,
+      );
+    } catch (error) {
+      if ((error as { code?: string }).code !== '42P04') throw error; // created meanwhile
+    }
+  }
+  return `${servers.postgres}/${name}`;
+}
+
+describe.skipIf(!dialectEnabled('postgres'))('postgres storage', () => {
+  describe('identifiers', () => {
+    it('never lets PostgreSQL truncate a derived name into a collision', async () => {
+      const shard = openShard(0);
+      const prefix = `ix_${Date.now().toString(36)}_`.padEnd(60, 'x');
+      const a = namedIndex(`${prefix}aaa`, [['n', 'integer']]);
+      const b = namedIndex(`${prefix}bbb`, [['n', 'integer']]);
+      expect(a.name).toHaveLength(63);
+      expect(keyName('key', a.name)).toHaveLength(63);
+      expect(keyName('key', a.name)).not.toBe(keyName('key', b.name));
+      expect(keyName('key', 'short')).toBe('__key_short');
+      expect(keyName('pk', 'e'.repeat(48))).toBe(`__pk_${'e'.repeat(48)}`);
+      await shard.createTables([a, b]);
+      await shard.createTables([a, b]);
+      const client = openClient(0);
+      const indexes =
+        await client`SELECT tablename, indexname FROM pg_indexes WHERE tablename IN (${a.name}, ${b.name}) ORDER BY tablename`;
+      expect(indexes.map((r) => [r.tablename, r.indexname])).toEqual([
+        [a.name, keyName('key', a.name)],
+        [b.name, keyName('key', b.name)],
+      ]);
+      // Each table's upsert finds its own unique index.
+      for (const spec of [a, b]) {
+        await shard.putIndexRows(spec, [{ id: 'x', values: [1], version: 1 }]);
+        await shard.putIndexRows(spec, [{ id: 'x', values: [1], version: 2 }]);
+        const rows = await shard.queryIndex(spec, {
+          where: undefined,
+          orderBy: [{ column: '__id', direction: 'asc' }],
+          limit: 5,
+        });
+        expect(rows).toEqual([{ id: 'x', values: [1], version: 2 }]);
+      }
+    });
+
+    it('quotes reserved words and mixed case', async () => {
+      const shard = openShard(0);
+      const index = indexSpec('Select', [
+        ['order', 'integer'],
+        ['Group', 'text'],
+        ['user', 'boolean', true],
+      ]);
+      await shard.createTables([index]);
+      await shard.putIndexRows(index, [{ id: 'a', values: [1, 'x', null], version: 1 }]);
+      const rows = await shard.queryIndex(index, {
+        where: ref(index, 'Group').eq('x'),
+        orderBy: [{ column: 'order', direction: 'desc' }],
+        limit: 5,
+      });
+      expect(rows).toEqual([{ id: 'a', values: [1, 'x', null], version: 1 }]);
+    });
+  });
+
+  describe('values', () => {
+    it('int8, bytea and timestamptz extremes round-trip, order and compare exactly', async () => {
+      const shard = openShard(0);
+      const index = indexSpec('extremes', [
+        ['b', 'bigint'],
+        ['d', 'timestamp'],
+        ['y', 'bytes'],
+      ]);
+      await shard.createTables([index]);
+      const times = [
+        '0001-01-01T00:00:00.000Z',
+        '0001-01-01T00:00:00.001Z',
+        '0999-12-31T23:59:59.999Z',
+        '1969-12-31T23:59:59.999Z',
+        '1970-01-01T00:00:00.000Z',
+        '2024-02-29T12:34:56.789Z',
+        '9999-12-31T23:59:59.999Z',
+      ].map((t) => new Date(t));
+      const bigints = [-(2n ** 63n), -(2n ** 53n) - 1n, -1n, 0n, 2n ** 53n + 1n, 2n ** 62n, 2n ** 63n - 1n];
+      const bytes = [
+        new Uint8Array([]),
+        new Uint8Array([0]),
+        new Uint8Array([0, 0]),
+        new Uint8Array([0, 255]),
+        new Uint8Array([1]),
+        new Uint8Array([127, 128]),
+        new Uint8Array([255, 255, 255]),
+      ];
+      const rows: IndexRow[] = times.map((d, i) => ({
+        id: `r${i}`,
+        values: [bigints[i]!, d, bytes[i]!],
+        version: 1,
+      }));
+      await shard.putIndexRows(index, [...rows].reverse());
+      for (const column of ['b', 'd', 'y']) {
+        for (const direction of ['asc', 'desc'] as const) {
+          const got = await shard.queryIndex(index, {
+            where: undefined,
+            orderBy: [{ column, direction }],
+            limit: 10,
+          });
+          expect(got).toEqual(direction === 'asc' ? rows : [...rows].reverse());
+        }
+      }
+      const query = async (where: Predicate) =>
+        (
+          await shard.queryIndex(index, { where, orderBy: [{ column: '__id', direction: 'asc' }], limit: 10 })
+        ).map((r) => r.id);
+      expect(await query(ref(index, 'd').lt(new Date('1000-01-01T00:00:00.000Z')))).toEqual([
+        'r0',
+        'r1',
+        'r2',
+      ]);
+      expect(await query(ref(index, 'd').eq(new Date('9999-12-31T23:59:59.999Z')))).toEqual(['r6']);
+      expect(await query(ref(index, 'b').gt(2n ** 53n))).toEqual(['r4', 'r5', 'r6']);
+      expect(await query(ref(index, 'b').in([2n ** 63n - 1n, -(2n ** 63n)]))).toEqual(['r0', 'r6']);
+      expect(await query(ref(index, 'y').lte(new Uint8Array([0, 255])))).toEqual(['r0', 'r1', 'r2', 'r3']);
+      expect(await query(ref(index, 'y').eq(new Uint8Array([])))).toEqual(['r0']);
+    });
+
+    it('stores text bodies as text and binary bodies as bytea, 1 MiB each', async () => {
+      const shard = openShard(0);
+      const table = entitySpec();
+      await shard.createTables([table]);
+      const text = `{"s":"${'é𝒳x'.repeat(262_144)}"}`;
+      const binary = new Uint8Array(1 << 20).map((_, i) => (i * 7919) % 256);
+      await shard.insertRecord(table, record('t', { body: text }));
+      await shard.insertRecord(table, record('b', { body: binary, codec: 'msgpack' }));
+      const got = await shard.getRecords(table, ['t', 'b']);
+      const byId = new Map(got.map((r) => [r.id, r]));
+      expect(byId.get('t')?.body).toBe(text);
+      const bin = byId.get('b')?.body as Uint8Array;
+      expect(bin).toBeInstanceOf(Uint8Array);
+      expect(Buffer.compare(bin, binary)).toBe(0); // toEqual takes seconds on a million elements
+      const client = openClient(0);
+      const stored = await client.unsafe(
+        `SELECT id, body IS NULL AS no_text, bin IS NULL AS no_bin, octet_length(bin) AS n FROM "${table.name}" ORDER BY id`,
+      );
+      expect(stored.map((r) => [r.id, r.no_text, r.no_bin])).toEqual([
+        ['b', true, false],
+        ['t', false, true],
+      ]);
+    });
+  });
+
+  describe('text order', () => {
+    it('orders and compares text by code point even where the database collates linguistically', async () => {
+      const url = await linguisticDatabase();
+      const client = openClient(0);
+      const check = postgres(url, { max: 1, onnotice: () => {} });
+      onCleanup(() => check.end());
+      // The database's own order puts 'a' before 'B'; waffle's must not.
+      const own = await check`SELECT x FROM unnest(ARRAY['a', 'B']) AS x ORDER BY x`;
+      expect(own.map((r) => r.x)).toEqual(['a', 'B']);
+      const shard = postgresShard({ url, max: 2 });
+      onCleanup(() => shard.close());
+      const index = indexSpec('words', [['w', 'text']]);
+      const table = entitySpec();
+      onCleanup(async () => {
+        await check.unsafe(`DROP TABLE IF EXISTS "${index.name}", "${table.name}"`);
+      });
+      await shard.createTables([index, table]);
+      const words = ['b', 'B', 'a', 'A', 'é', 'e', 'z', '𝒳', '\uffff', 'a b', 'ab', 'a-b'];
+      await shard.putIndexRows(
+        index,
+        words.map((w, i) => ({ id: `w${i}`, values: [w], version: 1 })),
+      );
+      const codePoint = [...words].sort((x, y) => {
+        const a = Array.from(x, (c) => c.codePointAt(0)!);
+        const b = Array.from(y, (c) => c.codePointAt(0)!);
+        for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+        return a.length - b.length;
+      });
+      const all = await shard.queryIndex(index, {
+        where: undefined,
+        orderBy: [{ column: 'w', direction: 'asc' }],
+        limit: 50,
+      });
+      expect(all.map((r) => r.values[0])).toEqual(codePoint);
+      const below = await shard.queryIndex(index, {
+        where: ref(index, 'w').lt('a'),
+        orderBy: [{ column: 'w', direction: 'asc' }],
+        limit: 50,
+      });
+      expect(below.map((r) => r.values[0])).toEqual(['A', 'B']);
+      const prefixed = await shard.queryIndex(index, {
+        where: ref(index, 'w').startsWith('a'),
+        orderBy: [{ column: 'w', direction: 'desc' }],
+        limit: 50,
+      });
+      expect(prefixed.map((r) => r.values[0])).toEqual(['ab', 'a-b', 'a b', 'a']);
+      for (const id of ['b', 'B', 'a', 'A', '_']) await shard.insertRecord(table, record(id));
+      expect((await shard.scanRecords(table, undefined, 10)).map((r) => r.id)).toEqual([
+        'A',
+        'B',
+        '_',
+        'a',
+        'b',
+      ]);
+      expect((await shard.scanRecords(table, 'B', 10)).map((r) => r.id)).toEqual(['_', 'a', 'b']);
+      expect(await client`SELECT 1 AS one`).toHaveLength(1);
+    });
+  });
+
+  describe('plans', () => {
+    it('index queries in either direction, deletes and record reads use the indexes', async () => {
+      const { client, statements } = recordingClient(0, { max: 1 });
+      const shard = postgresShard(client);
+      const index = indexSpec('planned', [
+        ['g', 'integer', true],
+        ['t', 'text'],
+      ]);
+      const table = entitySpec();
+      await shard.createTables([index, table]);
+      const rows: IndexRow[] = Array.from({ length: 20_000 }, (_, i) => ({
+        id: `id${i}`,
+        values: [i % 10 === 0 ? null : i % 500, `t${i % 37}`],
+        version: 1,
+      }));
+      await shard.putIndexRows(index, rows);
+      await client.unsafe(
+        `INSERT INTO "${table.name}" SELECT 'id' || i, '{}', NULL, 'json', 1, 0, 0 FROM generate_series(1, 20000) AS i`,
+      );
+      await client.unsafe(`ANALYZE "${index.name}"`);
+      await client.unsafe(`ANALYZE "${table.name}"`);
+      const last = async (run: () => Promise<unknown>) => {
+        statements.length = 0;
+        await run();
+        return statements.at(-1)!;
+      };
+      for (const direction of ['asc', 'desc'] as const) {
+        const query = await last(() =>
+          shard.queryIndex(index, {
+            where: ref(index, 'g').gte(100),
+            orderBy: [
+              { column: 'g', direction },
+              { column: 't', direction },
+              { column: '__id', direction },
+            ],
+            limit: 20,
+          }),
+        );
+        const plan = await explain(client, query);
+        const scan = direction === 'desc' ? 'Index Scan Backward' : 'Index Scan';
+        expect(plan).toContain(`${scan} using ${keyName('key', index.name)}`);
+        expect(plan).not.toContain('Sort');
+      }
+      const nulls = await last(() =>
+        shard.queryIndex(index, {
+          where: ref(index, 'g').isNull(),
+          orderBy: [
+            { column: 'g', direction: 'asc' },
+            { column: 't', direction: 'asc' },
+            { column: '__id', direction: 'asc' },
+          ],
+          limit: 20,
+        }),
+      );
+      expect(await explain(client, nulls)).toMatch(/Index (Only )?Scan using/);
+      for (const values of [
+        [5, 't5'],
+        [null, 't0'],
+      ]) {
+        const deletion = await last(() => shard.deleteIndexRows(index, [{ id: 'id5', values, version: 9 }]));
+        expect(deletion.sql).toMatch(/^DELETE FROM .* USING unnest\(/);
+        const plan = await explain(client, deletion);
+        expect(plan).toContain(`Index Scan using ${keyName('key', index.name)}`);
+        expect(plan).not.toContain('Seq Scan');
+      }
+      const read = await last(() => shard.getRecords(table, ['id1', 'id2', 'id3']));
+      expect(await explain(client, read)).toContain(`Index Scan using ${keyName('pk', table.name)}`);
+    });
+  });
+
+  describe('prepared statements', () => {
+    it('reads any number of ids with one prepared statement, and binds every value', async () => {
+      const { client, statements } = recordingClient(0, { max: 1 });
+      const shard = postgresShard(client);
+      const table = entitySpec();
+      await shard.createTables([table]);
+      for (const n of [1, 2, 5, 50]) {
+        const ids = Array.from({ length: n }, () => uuidv7());
+        await shard.getRecords(table, ids);
+        expect(statements.at(-1)!.params).toHaveLength(1);
+      }
+      await shard.insertRecord(table, record("o'neil; DROP TABLE x"));
+      for (let v = 1; v < 4; v++)
+        await shard.updateRecord(table, record("o'neil; DROP TABLE x", { version: v + 1 }), v);
+      const prepared = await client.unsafe(
+        'SELECT statement FROM pg_prepared_statements WHERE statement LIKE $1 ORDER BY statement',
+        [`%"${table.name}"%`],
+      );
+      expect(prepared.map((r) => (r.statement as string).split(' ')[0])).toEqual([
+        'insert',
+        'select',
+        'update',
+      ]);
+      expect(statements.some((s) => s.sql.includes("o'neil"))).toBe(false);
+    });
+  });
+});
