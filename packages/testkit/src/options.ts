@@ -31,6 +31,12 @@ export interface Capabilities {
    * remote server reached over a stateless protocol.
    */
   readonly transactions?: boolean;
+  /**
+   * The longest text or bytes value, in bytes, that one column of a
+   * several-column index can hold (MySQL's keys are limited to 3072 bytes).
+   * Default: 4096.
+   */
+  readonly indexValueBytes?: number;
 }
 
 let counter = 0;

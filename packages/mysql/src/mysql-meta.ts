@@ -1,0 +1,96 @@
+/**
+ * Creates tables and reads and writes the metadata table in which each shard
+ * remembers its identity.
+ */
+import type { TableSpec } from '@waffle/core';
+import { rowsPerStatement } from '@waffle/sql';
+import { type SQLWrapper, sql } from 'drizzle-orm';
+import {
+  batches,
+  ER_NO_SUCH_TABLE,
+  type Executor,
+  errnoOf,
+  PLACEHOLDER,
+  pad,
+  statementOf,
+  template,
+} from './mysql-exec.js';
+import { createMetaTableSql, createTableSql, metaTable, type TableCache } from './mysql-tables.js';
+import { toText } from './mysql-values.js';
+
+/** Statement texts of the metadata table, the same on every shard. */
+const statements = new Map<string, string>();
+
+/** Runs DDL, which binds no values, through the text protocol. */
+async function ddl(exec: Executor, query: SQLWrapper): Promise<void> {
+  const { sql: text, params } = statementOf(query);
+  if (params.length > 0) throw new Error('DDL must not bind values');
+  await exec.command(text);
+}
+
+/** Creates every table of `specs` that does not exist yet, and the metadata table. */
+export async function createTables(
+  exec: Executor,
+  tables: TableCache,
+  specs: readonly TableSpec[],
+): Promise<void> {
+  // Every spec is checked before the first statement runs.
+  for (const spec of specs) if (spec.kind === 'index') tables.index(spec);
+  for (const spec of specs) await ddl(exec, createTableSql(tables, spec));
+  await ddl(exec, createMetaTableSql());
+}
+
+const keyBytes = (key: string) => key.length * 3;
+
+/** Reads metadata entries; an empty map when the metadata table does not exist yet. */
+export async function readMeta(
+  exec: Executor,
+  keys: readonly string[],
+  maxParameters: number,
+): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  const most = rowsPerStatement(1, maxParameters);
+  for (const batch of batches([...new Set(keys)], most, exec.batchBytes, keyBytes)) {
+    const params = pad(batch, most, keyBytes);
+    const text = template(
+      statements,
+      `read:${params.length}`,
+      () =>
+        sql`SELECT ${metaTable.key}, ${metaTable.value} FROM ${metaTable} WHERE ${metaTable.key} IN (${sql.join(
+          params.map(() => PLACEHOLDER),
+          sql`, `,
+        )})`,
+    );
+    try {
+      for (const row of await exec.rows({ sql: text, params })) found.set(toText(row[0]), toText(row[1]));
+    } catch (error) {
+      if (errnoOf(error) === ER_NO_SUCH_TABLE) return found;
+      throw error;
+    }
+  }
+  return found;
+}
+
+/** Stores `value` under `key` unless the key exists; returns the value stored now. */
+export async function writeMeta(exec: Executor, key: string, value: string): Promise<string> {
+  const insert = template(
+    statements,
+    'insert',
+    () =>
+      sql`INSERT INTO ${metaTable} (${sql.identifier(metaTable.key.name)}, ${sql.identifier(metaTable.value.name)}) VALUES (${PLACEHOLDER}, ${PLACEHOLDER}) ON DUPLICATE KEY UPDATE ${sql.identifier(metaTable.key.name)} = ${metaTable.key}`,
+  );
+  try {
+    await exec.run({ sql: insert, params: [key, value] });
+  } catch (error) {
+    if (errnoOf(error) !== ER_NO_SUCH_TABLE) throw error;
+    await ddl(exec, createMetaTableSql());
+    await exec.run({ sql: insert, params: [key, value] });
+  }
+  const select = template(
+    statements,
+    'select',
+    () => sql`SELECT ${metaTable.value} FROM ${metaTable} WHERE ${metaTable.key} = ${PLACEHOLDER}`,
+  );
+  const [row] = await exec.rows({ sql: select, params: [key] });
+  return toText(row?.[0]);
+}

@@ -1,0 +1,124 @@
+import {
+  type ColumnKind,
+  ColumnRef,
+  ColumnType,
+  type EntityTableSpec,
+  type IndexTableSpec,
+  type RecordRow,
+  type Shard,
+} from '@waffle/core';
+import { dialectEnabled, servers, uniqueName } from '@waffle/testkit';
+import mysql, { type Pool, type PoolOptions } from 'mysql2/promise';
+import { afterAll, afterEach } from 'vitest';
+import { type MysqlShardOptions, mysqlShard } from '../src/index.js';
+
+/** False when `WAFFLE_DIALECTS` leaves MySQL out: every file skips its tests then. */
+export const enabled = dialectEnabled('mysql');
+
+/** The database the dialect tests use (`test` on the server of `WAFFLE_MYSQL_URL`). */
+export const databaseUrl = `${servers.mysql}/test`;
+
+/** A fresh entity table spec. */
+export function entitySpec(prefix = 'posts'): EntityTableSpec {
+  return { kind: 'entity', name: uniqueName(prefix) };
+}
+
+/** An index table spec from `[name, kind, nullable?]` triples, with a fresh name. */
+export function indexSpec(prefix: string, columns: [string, ColumnKind, boolean?][]): IndexTableSpec {
+  return {
+    kind: 'index',
+    name: uniqueName(prefix),
+    columns: columns.map(([n, kind, nullable]) => ({ name: n, kind, nullable: !!nullable })),
+  };
+}
+
+/** A column reference on an index, as core's `index.c.<column>` would give. */
+export function ref(spec: IndexTableSpec, name: string): ColumnRef {
+  if (name === '__id') return new ColumnRef({ name: spec.name }, name, new ColumnType('text', false));
+  const column = spec.columns.find((c) => c.name === name);
+  if (!column) throw new Error(`no column ${name}`);
+  return new ColumnRef({ name: spec.name }, name, new ColumnType(column.kind, column.nullable));
+}
+
+/** A stored record with defaults. */
+export function record(id: string, over: Partial<RecordRow> = {}): RecordRow {
+  return {
+    id,
+    version: 1,
+    codec: 'json',
+    body: `{"id":${JSON.stringify(id)}}`,
+    createdAt: 1000,
+    updatedAt: 2000,
+    ...over,
+  };
+}
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+/** Runs `fn` after the current test. */
+export function onCleanup(fn: () => Promise<unknown> | unknown): void {
+  cleanups.push(fn);
+}
+
+/** A shard on the test database (or as `options` say), closed after the test. */
+export function openShard(options: MysqlShardOptions = databaseUrl): Shard {
+  const shard = mysqlShard(options);
+  onCleanup(() => shard.close());
+  return shard;
+}
+
+/** A mysql2 pool of the test's own on the test database, ended after the test. */
+export function openPool(options: PoolOptions = {}): Pool {
+  const pool = mysql.createPool({ uri: databaseUrl, connectionLimit: 4, ...options });
+  onCleanup(() => pool.end());
+  return pool;
+}
+
+let admin: Pool | undefined;
+afterAll(async () => {
+  await admin?.end();
+  admin = undefined;
+});
+
+/** A pool of the test file's own on the test database, for checks behind the shard's back. */
+export function adminPool(): Pool {
+  admin ??= mysql.createPool({ uri: databaseUrl, connectionLimit: 2 });
+  return admin;
+}
+
+/** Drops the tables (and forgets them in the metadata table) after the test. */
+export function dropLater(...names: string[]): void {
+  onCleanup(async () => {
+    const pool = adminPool();
+    await pool.query(`DROP TABLE IF EXISTS ${names.map((n) => `\`${n}\``).join(', ')}`);
+    await pool.query('DELETE FROM `__waffle_meta` WHERE `key` IN (?)', [names]).catch(() => undefined);
+  });
+}
+
+/** Creates the tables on the shard and drops them after the test. */
+export async function createTables(
+  shard: Shard,
+  ...specs: (EntityTableSpec | IndexTableSpec)[]
+): Promise<void> {
+  dropLater(...specs.map((s) => s.name));
+  await shard.createTables(specs);
+}
+
+/** Every row of an index, ordered by id then values, as compact strings. */
+export async function indexContent(shard: Shard, spec: IndexTableSpec): Promise<string[]> {
+  const rows = await shard.queryIndex(spec, {
+    where: undefined,
+    orderBy: [
+      { column: '__id', direction: 'asc' },
+      ...spec.columns.map((c) => ({ column: c.name, direction: 'asc' as const })),
+    ],
+    limit: 100_000,
+  });
+  return rows.map(
+    (r) =>
+      `${r.id}:${r.values.map((v) => (v instanceof Uint8Array ? `x${Buffer.from(v).toString('hex')}` : String(v))).join('/')}@${r.version}`,
+  );
+}
