@@ -19,6 +19,12 @@ export {
 export { blog, type Post, post, shardPool } from './fixtures.js';
 export { type Capabilities, type ConformanceOptions, uniqueName } from './options.js';
 export { bruteForce } from './oracle.js';
+export {
+  equalButNegativeZero,
+  type SerializerConformanceOptions,
+  serializerConformance,
+  serializerValues,
+} from './suite-serializer.js';
 
 /**
  * The conformance suite every shard adapter runs: records, queries (checked

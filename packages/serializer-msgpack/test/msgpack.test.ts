@@ -1,0 +1,114 @@
+import { SerializationError } from '@waffle/core';
+import { describe, expect, it } from 'vitest';
+import { msgpack } from '../src/index.js';
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+const bytes = (text: string) => new Uint8Array(Buffer.from(text, 'hex'));
+
+function thrown(work: () => unknown): SerializationError {
+  try {
+    work();
+  } catch (error) {
+    expect(SerializationError.is(error)).toBe(true);
+    return error as SerializationError;
+  }
+  throw new Error('expected a SerializationError');
+}
+
+describe('msgpack()', () => {
+  const codec = msgpack();
+
+  it('is a binary codec tagged msgpack', () => {
+    expect(codec.codec).toBe('msgpack');
+    expect(codec.format).toBe('binary');
+    expect(msgpack({ codec: 'msgpack2' }).codec).toBe('msgpack2');
+  });
+
+  it('writes standard MessagePack (maps, not msgpackr records), readable by any implementation', () => {
+    expect(hex(codec.encode({ a: 1, b: [true, null, 'x'] }) as Uint8Array)).toBe('82a16101a16293c3c0a178');
+    expect(hex(codec.encode(1.5) as Uint8Array)).toBe('cb3ff8000000000000');
+    // A Date is a timestamp extension (type -1): here the 64-bit form, with milliseconds.
+    expect(hex(codec.encode(new Date('2024-01-02T03:04:05.678Z')) as Uint8Array)).toBe(
+      'd7ffa1a5d60065937d25',
+    );
+    expect(hex(codec.encode(new Uint8Array([1, 2, 3])) as Uint8Array)).toBe('c403010203');
+    expect(hex(codec.encode(5n) as Uint8Array)).toBe('d30000000000000005');
+  });
+
+  it('keeps Dates, binary, BigInts, undefined, NaN and ±Infinity', () => {
+    const value = {
+      when: new Date('2024-01-02T03:04:05.678Z'),
+      raw: new Uint8Array([0, 255, 7]),
+      big: -(2n ** 63n),
+      huge: 2n ** 64n - 1n,
+      small: 5n,
+      n: 2 ** 53 + 2,
+      int: 2 ** 32,
+      gone: undefined,
+      list: [undefined, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY],
+    };
+    const back = codec.decode(codec.encode(value)) as typeof value;
+    expect(back).toEqual(value);
+    expect('gone' in back).toBe(true);
+    expect(typeof back.small).toBe('bigint');
+    expect(typeof back.n).toBe('number');
+    expect(typeof back.int).toBe('number');
+  });
+
+  it('encodes to a plain, standalone Uint8Array and decodes binary to plain Uint8Arrays', () => {
+    const body = codec.encode({ raw: new Uint8Array([1, 2]) }) as Uint8Array;
+    expect(body.constructor).toBe(Uint8Array);
+    expect(body.byteOffset).toBe(0);
+    expect(body.buffer.byteLength).toBe(body.byteLength);
+    const back = codec.decode(Buffer.from(body)) as { raw: Uint8Array };
+    expect(back.raw.constructor).toBe(Uint8Array);
+    expect(back.raw).toEqual(new Uint8Array([1, 2]));
+  });
+
+  it('reads what other writers write: 64-bit integers as BigInt, 32-bit ones as numbers', () => {
+    expect(codec.decode(bytes('d3fffffffffffffffb'))).toBe(-5n);
+    expect(codec.decode(bytes('cf0000000100000000'))).toBe(2n ** 32n);
+    expect(codec.decode(bytes('ceffffffff'))).toBe(2 ** 32 - 1);
+    expect(codec.decode(bytes('c0'))).toBe(null);
+  });
+
+  it.each([
+    ['a Map at $.m', { m: new Map() }],
+    ['a Set at $.s', { s: new Set() }],
+    ['a URL at $.when[0]', { when: [new URL('https://example.com')] }],
+    ['a function at $.f', { f() {} }],
+    ['a BigInt outside the 64-bit range at $["odd key"]', { 'odd key': 2n ** 64n }],
+    ['an object of an anonymous class at $', new (class {})()],
+  ])('refuses %s with a SerializationError saying what and where', (where, value) => {
+    expect(thrown(() => codec.encode(value)).message).toBe(`MessagePack cannot represent ${where}`);
+  });
+
+  it('refuses circular references, but writes shared ones twice', () => {
+    const shared = { s: 1 };
+    expect(codec.decode(codec.encode([shared, shared]))).toEqual([{ s: 1 }, { s: 1 }]);
+    const loop: unknown[] = [];
+    loop.push({ loop });
+    expect(thrown(() => codec.encode(loop)).message).toBe(
+      'MessagePack cannot represent a circular reference at $[0].loop',
+    );
+  });
+
+  it('refuses nesting deeper than the stack allows with a SerializationError', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    expect(thrown(() => codec.encode(deep)).message).toMatch(/^MessagePack cannot represent this value: /);
+    expect(codec.decode(codec.encode({ ok: true }))).toEqual({ ok: true }); // the encoder still works
+  });
+
+  it('reports corrupt bodies as SerializationErrors with the cause', () => {
+    const cut = thrown(() => codec.decode(bytes('92c3')));
+    expect(cut.message).toBe('Stored body is not valid msgpack: Unexpected end of MessagePack data');
+    expect(cut.cause).toBeInstanceOf(Error);
+    expect(thrown(() => codec.decode(bytes('c1'))).message).toBe(
+      'Stored body is not valid msgpack: the never-used byte 0xC1',
+    );
+    expect(thrown(() => codec.decode('{"a":1}')).message).toBe(
+      'Stored body is not valid msgpack: MessagePack bodies are bytes, not text',
+    );
+  });
+});
