@@ -11,6 +11,8 @@ import {
   text,
 } from '@waffle/core';
 import { libsqlShard } from '@waffle/libsql';
+import { mysqlShard } from '@waffle/mysql';
+import { postgresShard } from '@waffle/postgres';
 import { json } from '@waffle/serializer-json';
 
 /** A blog post, as in the 2009 library's example. */
@@ -21,10 +23,56 @@ export interface Post {
   created: number;
 }
 
-/** Opens the shards: two databases for posts and two others for the author index. */
-export function openShards(dataDir: string): { postShards: Shard[]; authorShards: Shard[] } {
-  mkdirSync(dataDir, { recursive: true });
-  const at = (file: string) => libsqlShard({ url: `file:${join(dataDir, file)}` });
+/** Where the example keeps its data. */
+export interface ExampleConfig {
+  /** Folder of the embedded libSQL files, used when no URLs are given. */
+  readonly dataDir: string;
+  /** URLs of the post shards (`WAFFLE_SHARDS`). */
+  readonly shards?: readonly string[];
+  /** URLs of the author index shards (`WAFFLE_INDEX_SHARDS`; default: the post shards). */
+  readonly indexShards?: readonly string[];
+}
+
+function urls(value: string | undefined): string[] | undefined {
+  const list = value
+    ?.split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
+  return list && list.length > 0 ? list : undefined;
+}
+
+/** The configuration from `WAFFLE_SHARDS`, `WAFFLE_INDEX_SHARDS` and `WAFFLE_EXAMPLE_DATA`. */
+export function configFromEnv(env: NodeJS.ProcessEnv, defaultDataDir: string): ExampleConfig {
+  return {
+    dataDir: env.WAFFLE_EXAMPLE_DATA || defaultDataDir,
+    shards: urls(env.WAFFLE_SHARDS),
+    indexShards: urls(env.WAFFLE_INDEX_SHARDS),
+  };
+}
+
+/** A shard for a URL, by its scheme: PostgreSQL, MySQL/MariaDB, or libSQL (files, `:memory:`, servers). */
+export function shardFromUrl(url: string): Shard {
+  if (/^postgres(ql)?:\/\//.test(url)) return postgresShard(url);
+  if (/^mysql:\/\//.test(url)) return mysqlShard(url);
+  if (/^(file:|:memory:|libsql:|https?:|wss?:)/.test(url)) return libsqlShard({ url });
+  throw new Error(
+    `Unknown shard URL scheme in "${url.replace(/\/\/[^@/]*@/, '//')}": use postgres://, mysql://, file:, libsql:`,
+  );
+}
+
+/**
+ * Opens the shards: the URLs given, or else two libSQL files for posts and
+ * two others for the author index.
+ */
+export function openShards(config: ExampleConfig): { postShards: Shard[]; authorShards: Shard[] } {
+  if (config.shards) {
+    return {
+      postShards: config.shards.map(shardFromUrl),
+      authorShards: (config.indexShards ?? config.shards).map(shardFromUrl),
+    };
+  }
+  mkdirSync(config.dataDir, { recursive: true });
+  const at = (file: string) => libsqlShard({ url: `file:${join(config.dataDir, file)}` });
   return {
     postShards: [at('posts-0.db'), at('posts-1.db')],
     authorShards: [at('authors-0.db'), at('authors-1.db')],
@@ -53,10 +101,10 @@ export function blog(postShards: Shard[], authorShards: Shard[]) {
 
 /** Saves three posts (once: they have fixed ids) and prints today's posts and ann's posts. */
 export async function runExample(
-  dataDir: string,
+  config: ExampleConfig,
   print: (line: string) => void = console.log,
 ): Promise<void> {
-  const { postShards, authorShards } = openShards(dataDir);
+  const { postShards, authorShards } = openShards(config);
   try {
     const { posts, byTime, byAuthor } = blog(postShards, authorShards);
     await posts.create(); // tables and indices, if they don't already exist
