@@ -45,6 +45,12 @@ export interface EntityOptions<T> {
    * applies as well.
    */
   readonly maxBodyBytes?: number;
+  /**
+   * Whether queries delete the stale index rows they meet (default true):
+   * rows the record's committed version does not produce, tagged with that
+   * version or an older one.
+   */
+  readonly readRepair?: boolean;
 }
 
 /** Options of {@link Entity.reencode}. */
@@ -179,6 +185,7 @@ export class Entity<T> {
       indices: this.indices,
       fetch: (ids) => this.fetch(ids),
       ready: () => this.ready(),
+      readRepair: options.readRepair ?? true,
     };
   }
 

@@ -2,6 +2,7 @@ import type { ColumnValue } from './columns.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { Doc } from './doc.js';
 import { ValidationError } from './errors.js';
+import { groupBy } from './group.js';
 import { describe } from './names.js';
 import { afterKey, compareKeys, compareRows, type KeyPart, rowKey, toIndexOrder } from './order.js';
 import {
@@ -39,6 +40,8 @@ export interface QuerySource<T> {
   fetch(ids: readonly string[]): Promise<Map<string, Doc<T>>>;
   /** Resolves when the shards' identities have been checked. */
   ready(): Promise<void>;
+  /** Whether queries delete the stale index rows they meet. */
+  readonly readRepair: boolean;
 }
 
 /** A planned query: one index, its predicate, its total order. */
@@ -235,23 +238,50 @@ async function* execute<T>(
     }
     if (chunk.length === 0) return;
     const docs = await source.fetch([...new Set(chunk.map((r) => r.id))]);
-    for (const row of chunk) {
-      if (emitted.has(row.id)) continue;
-      const doc = docs.get(row.id);
-      if (!doc) continue; // the record is gone: a stale row
-      let current = mapped.get(row.id);
-      if (!current) {
-        current = index.rowsOf(doc);
-        mapped.set(row.id, current);
+    const stale: IndexRow[] = [];
+    try {
+      for (const row of chunk) {
+        const doc = docs.get(row.id);
+        if (!doc) continue; // the record is gone, or not committed yet: left to drain and repair
+        let current = mapped.get(row.id);
+        if (!current) {
+          current = index.rowsOf(doc);
+          mapped.set(row.id, current);
+        }
+        // A row the record's committed version no longer produces, tagged by that version or an
+        // older one, can never become valid again: a later writer re-adds its rows with a newer tag.
+        if (row.version <= doc.version && !current.some((values) => index.sameValues(values, row.values))) {
+          stale.push({ ...row, version: doc.version + 1 });
+          continue;
+        }
+        if (emitted.has(row.id)) continue;
+        const key = rowKey(recordParts, row);
+        if (!isFirstMatch(index, where, recordParts, row.id, current, key)) continue;
+        emitted.add(row.id);
+        remaining--;
+        yield { doc, key };
+        if (remaining === 0) return;
       }
-      const key = rowKey(recordParts, row);
-      if (!isFirstMatch(index, where, recordParts, row.id, current, key)) continue;
-      emitted.add(row.id);
-      remaining--;
-      yield { doc, key };
-      if (remaining === 0) return;
+    } finally {
+      if (stale.length > 0 && source.readRepair) await repair(index, stale);
     }
   }
+}
+
+/**
+ * Read-repair: deletes stale index rows met by a query, only where their tag
+ * is still older than the version given, so that a concurrent writer's rows
+ * survive. Best effort: a failure leaves the rows to `drain` and `repair`.
+ */
+async function repair<T>(index: Index<T, any>, rows: readonly IndexRow[]): Promise<void> {
+  const groups = groupBy(rows, (row) =>
+    index.strategy.shardOf({ id: row.id, row: index.rowObject(row.values) }),
+  );
+  await Promise.allSettled(
+    [...groups].map(([position, group]) =>
+      index.strategy.shards[position]!.deleteIndexRows(index.table, group),
+    ),
+  );
 }
 
 /**

@@ -16,6 +16,7 @@ export {
   servers,
   shardDatabaseUrls,
 } from './env.js';
+export { type FaultOptions, Faults } from './faults.js';
 export { blog, type Post, post, shardPool } from './fixtures.js';
 export { type Capabilities, type ConformanceOptions, uniqueName } from './options.js';
 export { bruteForce } from './oracle.js';

@@ -147,6 +147,34 @@ export function querySuite(options: ConformanceOptions): void {
       expect(page.next).toBeUndefined();
     });
 
+    it('read-repair deletes the stale rows a query meets, but not rows a writer may still commit', async () => {
+      const { posts, byTag } = await blogOn(2);
+      await posts.create();
+      const p = await posts.save(posts.new(post({ tags: ['real'] })));
+      const shardOf = (tag: string) =>
+        byTag.strategy.shards[byTag.strategy.shardOf({ id: p.id, row: { tag, rank: 0 } })]!;
+      const rows = async (tag: string) =>
+        (
+          await shardOf(tag).queryIndex(byTag.table, {
+            where: byTag.c.tag.eq(tag),
+            orderBy: [{ column: '__id', direction: 'asc' }],
+            limit: 10,
+          })
+        ).map((r) => `${r.id}@${r.version}`);
+      await shardOf('stale').putIndexRows(byTag.table, [{ id: p.id, values: ['stale', 0], version: 1 }]);
+      await shardOf('inflight').putIndexRows(byTag.table, [
+        { id: p.id, values: ['inflight', 0], version: 2 },
+      ]);
+      await shardOf('stale').putIndexRows(byTag.table, [{ id: 'not-yet', values: ['stale', 0], version: 1 }]);
+      expect(await posts.select(byTag.c.tag.in(['stale', 'inflight']))).toEqual([]);
+      expect(await rows('stale')).toEqual(['not-yet@1']); // a record not committed (yet) keeps its rows
+      expect(await rows('inflight')).toEqual([`${p.id}@2`]); // tagged by a version not committed (yet)
+      expect(await rows('real')).toEqual([`${p.id}@1`]);
+      p.value.tags = ['inflight'];
+      await posts.save(p); // the writer of version 2 commits: its row was never lost
+      expect((await posts.select(byTag.c.tag.eq('inflight'))).map((r) => r.id)).toEqual([p.id]);
+    });
+
     it('indices on other shards than the records', async () => {
       const [a, b, c, d] = await open(4);
       const { posts, byTag } = blog(options, [a!, b!], [c!, d!]);
