@@ -24,6 +24,7 @@ import type {
   ShardStrategy,
   TableSpec,
 } from './types.js';
+import { checkIndex, type IndexReport, type VerifyReport } from './verify.js';
 
 /** Options of an {@link Entity}. */
 export interface EntityOptions<T> {
@@ -664,6 +665,56 @@ export class Entity<T> {
       options.onProgress?.(report());
     }
     return report();
+  }
+
+  /**
+   * Compares each index (or the one given) with what its mapper produces
+   * from every stored record, and counts the rows `missing`, `orphaned` (of
+   * records that do not exist) and `stale` (of records that no longer produce
+   * them). Reads everything, in pages; changes nothing.
+   */
+  verify(index?: Index<T, any>, options: { batchSize?: number } = {}): Promise<VerifyReport> {
+    return this.checkIndices(index, false, options.batchSize ?? 500, 'verify');
+  }
+
+  /**
+   * Like {@link Entity.verify}, and makes each index exact: writes the missing
+   * rows and deletes the orphaned and stale ones (each only if its version tag
+   * is still the one seen, so a concurrent writer's row survives). Returns what
+   * it found. Rows of a write in flight are not told apart from those of a
+   * writer that crashed: run it when writers that started before it have ended.
+   */
+  repair(index?: Index<T, any>, options: { batchSize?: number } = {}): Promise<VerifyReport> {
+    return this.checkIndices(index, true, options.batchSize ?? 500, 'repair');
+  }
+
+  private async checkIndices(
+    index: Index<T, any> | undefined,
+    fix: boolean,
+    batchSize: number,
+    what: string,
+  ): Promise<VerifyReport> {
+    if (index !== undefined && !this.indices.includes(index)) {
+      throw new ValidationError(
+        `${this.name}.${what}(): index "${(index as { name?: unknown })?.name}" is not one of this entity's indices`,
+      );
+    }
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+      throw new ValidationError(
+        `${this.name}.${what}(): batchSize must be a positive integer, got ${describe(batchSize)}`,
+      );
+    }
+    await this.ready();
+    const source = {
+      strategy: this.strategy,
+      table: this.table,
+      decode: (row: RecordRow) => this.decode(row),
+    };
+    const reports: IndexReport[] = [];
+    for (const ix of index ? [index] : this.indices)
+      reports.push(await checkIndex(source, ix, fix, batchSize));
+    const sum = (key: 'missing' | 'orphaned' | 'stale') => reports.reduce((n, r) => n + r[key], 0);
+    return { missing: sum('missing'), orphaned: sum('orphaned'), stale: sum('stale'), indices: reports };
   }
 
   /** Stored rows, shard by shard in id order, a batch at a time. */

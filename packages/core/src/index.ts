@@ -61,3 +61,4 @@ export type {
   TableSpec,
 } from './types.js';
 export { INDEX_ID_COLUMN, INDEX_VERSION_COLUMN, META_TABLE } from './types.js';
+export type { IndexReport, VerifyReport } from './verify.js';

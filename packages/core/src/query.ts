@@ -4,7 +4,7 @@ import type { Doc } from './doc.js';
 import { ValidationError } from './errors.js';
 import { groupBy } from './group.js';
 import { describe } from './names.js';
-import { afterKey, compareKeys, compareRows, type KeyPart, rowKey, toIndexOrder } from './order.js';
+import { afterKey, compareKeys, type KeyPart, rowKey, toIndexOrder } from './order.js';
 import {
   type ColumnRef,
   evaluate,
@@ -14,6 +14,7 @@ import {
   type Predicate,
 } from './predicate.js';
 import type { Index, RowValues } from './secondary-index.js';
+import { conjunction, mergeStreams, ShardStream } from './streams.js';
 import type { IndexRow } from './types.js';
 
 /** Options of `Entity.select`. */
@@ -134,62 +135,6 @@ function plan<T>(source: QuerySource<T>, where: Predicate | undefined, options: 
   ];
   const signature = `${index.name}:${recordParts.map((p) => `${p.ref.name}${p.direction === 'desc' ? '-' : '+'}`).join(',')}`;
   return { index, where, recordParts, rowParts, limit, signature };
-}
-
-function conjunction(items: (Predicate | undefined)[]): Predicate | undefined {
-  const present = items.filter((p): p is Predicate => p !== undefined);
-  if (present.length === 0) return undefined;
-  return present.length === 1 ? present[0] : { op: 'and', items: present };
-}
-
-/** Index rows of one shard, read page by page in the plan's row order. */
-class ShardStream {
-  private buffer: IndexRow[] = [];
-  private offset = 0;
-  private done = false;
-  private last: IndexRow | undefined;
-
-  constructor(
-    private readonly read: (where: Predicate | undefined, limit: number) => Promise<IndexRow[]>,
-    private readonly parts: readonly KeyPart[],
-    private readonly base: Predicate | undefined,
-    private readonly pageSize: number,
-  ) {}
-
-  /** The next row without consuming it, reading a page when needed; undefined at the end. */
-  async peek(): Promise<IndexRow | undefined> {
-    if (this.offset < this.buffer.length) return this.buffer[this.offset];
-    if (this.done) return undefined;
-    const resume = this.last ? afterKey(this.parts, rowKey(this.parts, this.last)) : undefined;
-    if (this.last && !resume) {
-      this.done = true;
-      return undefined;
-    }
-    this.buffer = await this.read(conjunction([this.base, resume]), this.pageSize);
-    this.offset = 0;
-    if (this.buffer.length < this.pageSize) this.done = true;
-    this.last = this.buffer[this.buffer.length - 1] ?? this.last;
-    return this.buffer[0];
-  }
-
-  take(): void {
-    this.offset++;
-  }
-}
-
-/** Merges shard streams into one stream in row order. */
-async function* mergeStreams(streams: ShardStream[], parts: readonly KeyPart[]): AsyncGenerator<IndexRow> {
-  while (true) {
-    const heads = await Promise.all(streams.map((s) => s.peek()));
-    let best = -1;
-    for (let i = 0; i < heads.length; i++) {
-      const head = heads[i];
-      if (head && (best < 0 || compareRows(parts, head, heads[best]!) < 0)) best = i;
-    }
-    if (best < 0) return;
-    streams[best]!.take();
-    yield heads[best]!;
-  }
 }
 
 interface Hit<T> {

@@ -4,6 +4,7 @@ import { codecSuite } from './suite-codecs.js';
 import { predicateSuite } from './suite-predicates.js';
 import { querySuite } from './suite-queries.js';
 import { recordSuite } from './suite-records.js';
+import { repairSuite } from './suite-repair.js';
 import { transactionSuite } from './suite-transactions.js';
 
 export { orderArbitrary, predicateArbitrary, prefixArbitrary, valueArbitraries } from './arbitraries.js';
@@ -43,5 +44,6 @@ export function shardConformance(options: ConformanceOptions): void {
     predicateSuite(options);
     transactionSuite(options);
     codecSuite(options);
+    repairSuite(options);
   });
 }
