@@ -1,6 +1,7 @@
 import { describe } from 'vitest';
 import type { ConformanceOptions } from './options.js';
 import { codecSuite } from './suite-codecs.js';
+import { faultSuite } from './suite-faults.js';
 import { predicateSuite } from './suite-predicates.js';
 import { querySuite } from './suite-queries.js';
 import { recordSuite } from './suite-records.js';
@@ -8,6 +9,26 @@ import { repairSuite } from './suite-repair.js';
 import { transactionSuite } from './suite-transactions.js';
 
 export { orderArbitrary, predicateArbitrary, prefixArbitrary, valueArbitraries } from './arbitraries.js';
+export {
+  alternateRounds,
+  BENCH_SIZES,
+  BENCH_TIMING,
+  type BenchPost,
+  type BenchSide,
+  benchPost,
+  blogDocument,
+  compareWithRaw,
+  markdownTable,
+  median,
+  opsPerSecond,
+  pick,
+  randomInt,
+  rate,
+  sample,
+  sanityCheck,
+  waffleBenchSide,
+  warmUp,
+} from './bench.js';
 export {
   ALL_DIALECTS,
   type Dialect,
@@ -45,5 +66,6 @@ export function shardConformance(options: ConformanceOptions): void {
     transactionSuite(options);
     codecSuite(options);
     repairSuite(options);
+    faultSuite(options);
   });
 }
