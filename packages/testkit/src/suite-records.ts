@@ -157,6 +157,29 @@ export function recordSuite(options: ConformanceOptions): void {
       expect(calls).toBe(3);
     });
 
+    it('loses no update: 8 workers each add 1 a hundred times to one record', async () => {
+      const [shard] = await open(1);
+      const counters = new Entity<{ n: number }>(uniqueName('counter'), {
+        shards: [shard!],
+        serializer: options.serializer,
+      });
+      await counters.create();
+      const counter = await counters.save(counters.new({ n: 0 }));
+      const versions: number[] = [];
+      const worker = async () => {
+        for (let i = 0; i < 100; i++) {
+          const saved = await counters.update(counter.id, (v) => ({ n: v.n + 1 }), { retries: 100_000 });
+          versions.push(saved.version);
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, worker));
+      const final = await counters.get(counter.id);
+      expect(final?.value.n).toBe(800);
+      expect(final?.version).toBe(801);
+      expect(new Set(versions).size).toBe(800); // no two successful writes share a version
+      expect([...versions].sort((a, b) => a - b)).toEqual(Array.from({ length: 800 }, (_, i) => i + 2));
+    });
+
     it('saveMany writes all records, and none when one is invalid', async () => {
       const { posts, byGroup } = await blogOn(3);
       await posts.create();
