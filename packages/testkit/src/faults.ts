@@ -1,4 +1,5 @@
-import { type Shard, type ShardOperations, ShardUnavailableError } from '@waffle/core';
+import { type Shard, ShardUnavailableError } from '@waffle/core';
+import { wrapShard } from './wrap.js';
 
 /** When injected faults strike. */
 export interface FaultOptions {
@@ -7,17 +8,6 @@ export interface FaultOptions {
   /** Whether every call after `failAt` fails too (a server that stays down), or only that one. */
   readonly persistent?: boolean;
 }
-
-const OPERATIONS = [
-  'getRecords',
-  'insertRecord',
-  'updateRecord',
-  'deleteRecord',
-  'scanRecords',
-  'putIndexRows',
-  'deleteIndexRows',
-  'queryIndex',
-] as const satisfies readonly (keyof ShardOperations)[];
 
 /**
  * Injects failures into shards, for tests of what a crash part-way through
@@ -55,39 +45,11 @@ export class Faults {
     }
   }
 
-  private wrapOperations<O extends ShardOperations>(
-    target: O,
-    name: string,
-    into: Record<string, unknown>,
-  ): void {
-    for (const operation of OPERATIONS) {
-      into[operation] = async (...args: unknown[]) => {
-        this.strike(name, operation);
-        return (target[operation] as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-      };
-    }
-  }
-
   /** A shard that behaves like `shard` but fails as planned. */
   wrap(shard: Shard): Shard {
-    const wrapped: Record<string, unknown> = {
-      name: shard.name,
-      dialect: shard.dialect,
-      limits: shard.limits,
-      createTables: shard.createTables.bind(shard),
-      readMeta: shard.readMeta.bind(shard),
-      writeMeta: shard.writeMeta.bind(shard),
-      close: shard.close.bind(shard),
-      transaction: async <T>(work: (tx: ShardOperations) => Promise<T>) => {
-        this.strike(shard.name, 'transaction');
-        return shard.transaction((tx) => {
-          const inner: Record<string, unknown> = {};
-          this.wrapOperations(tx, shard.name, inner);
-          return work(inner as unknown as ShardOperations);
-        });
-      },
-    };
-    this.wrapOperations(shard, shard.name, wrapped);
-    return wrapped as unknown as Shard;
+    return wrapShard(shard, (operation, run) => async (...args) => {
+      this.strike(shard.name, operation);
+      return run(...args);
+    });
   }
 }

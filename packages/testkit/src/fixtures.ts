@@ -16,6 +16,13 @@ export function shardPool(options: ConformanceOptions): (count: number) => Promi
   };
 }
 
+/** The table names of one blog entity, to open it again over other shard objects. */
+export interface BlogNames {
+  readonly post: string;
+  readonly byGroup: string;
+  readonly byTag: string;
+}
+
 /** The document of the suite's blog-like entity. */
 export interface Post {
   title: string;
@@ -30,25 +37,34 @@ export interface Post {
  * A blog entity over `shards`: `byGroup` (one row per record, beside the
  * records) and `byTag` (one row per tag, 0..n, sharded by tag on `tagShards`).
  */
-export function blog(options: ConformanceOptions, shards: Shard[], tagShards: Shard[] = shards) {
-  const byGroup = new Index(uniqueName('by_group'), {
+export function blog(
+  options: ConformanceOptions,
+  shards: Shard[],
+  tagShards: Shard[] = shards,
+  names: BlogNames = {
+    post: uniqueName('post'),
+    byGroup: uniqueName('by_group'),
+    byTag: uniqueName('by_tag'),
+  },
+) {
+  const byGroup = new Index(names.byGroup, {
     columns: { group: integer(), title: text(), score: real().nullable() },
     shard: shards,
     mapper: (post: Doc<Post>) => [
       { group: post.value.group, title: post.value.title, score: post.value.score },
     ],
   });
-  const byTag = new Index(uniqueName('by_tag'), {
+  const byTag = new Index(names.byTag, {
     columns: { tag: text(), rank: integer() },
     shard: new ShardByColumn('tag', tagShards),
     mapper: (post: Doc<Post>) => post.value.tags.map((tag) => ({ tag, rank: post.value.rank })),
   });
-  const posts = new Entity<Post>(uniqueName('post'), {
+  const posts = new Entity<Post>(names.post, {
     shards,
     indices: [byGroup, byTag],
     serializer: options.serializer,
   });
-  return { posts, byGroup, byTag };
+  return { posts, byGroup, byTag, names };
 }
 
 /**

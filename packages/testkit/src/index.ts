@@ -4,6 +4,7 @@ import { codecSuite } from './suite-codecs.js';
 import { faultSuite } from './suite-faults.js';
 import { predicateSuite } from './suite-predicates.js';
 import { querySuite } from './suite-queries.js';
+import { raceSuite } from './suite-races.js';
 import { recordSuite } from './suite-records.js';
 import { repairSuite } from './suite-repair.js';
 import { transactionSuite } from './suite-transactions.js';
@@ -22,8 +23,11 @@ export {
   median,
   opsPerSecond,
   pick,
+  type RawBenchStore,
+  type RawPostRow,
   randomInt,
   rate,
+  rawBenchSide,
   sample,
   sanityCheck,
   waffleBenchSide,
@@ -39,7 +43,7 @@ export {
   shardDatabaseUrls,
 } from './env.js';
 export { type FaultOptions, Faults } from './faults.js';
-export { blog, type Post, post, shardPool } from './fixtures.js';
+export { type BlogNames, blog, type Post, post, shardPool } from './fixtures.js';
 export { type Capabilities, type ConformanceOptions, uniqueName } from './options.js';
 export { bruteForce } from './oracle.js';
 export {
@@ -67,5 +71,6 @@ export function shardConformance(options: ConformanceOptions): void {
     codecSuite(options);
     repairSuite(options);
     faultSuite(options);
+    raceSuite(options);
   });
 }
