@@ -1,0 +1,108 @@
+/**
+ * A process saving in a loop is SIGKILLed at a random moment, again and
+ * again: every record then reads whole, every index query returns exactly the
+ * stored records that match, `repair` leaves the indices exact, and libSQL
+ * files pass `integrity_check`.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createClient } from '@libsql/client';
+import { json } from '@waffle/serializer-json';
+import {
+  blog,
+  type Dialect,
+  dialectEnabled,
+  post,
+  servers,
+  shardDatabaseUrls,
+  uniqueName,
+} from '@waffle/testkit';
+import { afterAll, describe, expect, it } from 'vitest';
+import { shardFor } from './crash/shards.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'waffle-crash-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// Plain JavaScript on the built packages (turbo builds them before tests), so that each start is quick.
+const writer = fileURLToPath(new URL('./crash/writer.mjs', import.meta.url));
+const KILLS = 20;
+const TAGS = ['a', 'b', 'c', 'd', 'e'];
+
+function urls(dialect: Dialect): { shards: string[]; tagShards: string[] } {
+  if (dialect === 'libsql') {
+    const file = (n: string) => `file:${join(dir, `${n}.db`)}`;
+    return { shards: [file('p0'), file('p1')], tagShards: [file('t0'), file('t1')] };
+  }
+  const all = shardDatabaseUrls(dialect === 'postgres' ? servers.postgres : servers.mysql);
+  return { shards: all.slice(0, 2), tagShards: all.slice(2, 4) };
+}
+
+/** Starts the writer; resolves once it has written a little, with the process. */
+function startWriter(args: object): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [writer, JSON.stringify(args)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.stdout!.once('data', () => resolve(child));
+    child.once('exit', (code) => reject(new Error(`the writer exited early (${code})`)));
+  });
+}
+
+for (const dialect of ['libsql', 'postgres', 'mysql'] as Dialect[]) {
+  describe.skipIf(!dialectEnabled(dialect))(`crash of a writer on ${dialect}`, () => {
+    it(`leaves whole records and exact index answers, ${KILLS} times`, { timeout: 180_000 }, async () => {
+      const { shards, tagShards } = urls(dialect);
+      const options = { name: dialect, serializer: json(), openShards: async () => [] };
+      const opened = [...shards.map(shardFor), ...tagShards.map(shardFor)];
+      const { posts, byTag, byGroup, names } = blog(options, opened.slice(0, 2), opened.slice(2), {
+        post: uniqueName('crash'),
+        byGroup: uniqueName('crash_group'),
+        byTag: uniqueName('crash_tag'),
+      });
+      await posts.create();
+      const ids = Array.from({ length: 12 }, (_, i) => `r${i}`);
+      await posts.saveMany(ids.map((id) => posts.new(post({ title: id, tags: ['a'] }), { id })));
+      try {
+        for (let kill = 0; kill < KILLS; kill++) {
+          const child = await startWriter({ shards, tagShards, names, ids });
+          await new Promise((r) => setTimeout(r, Math.random() * 150));
+          const exited = new Promise((r) => child.once('exit', r));
+          child.kill('SIGKILL');
+          await exited;
+          const stored = (await posts.getMany(ids)).filter((r) => r !== undefined);
+          for (const record of stored) expect(record.value.title).toBe(record.id); // whole values
+          for (const tag of TAGS) {
+            const expected = stored
+              .filter((r) => r.value.tags.includes(tag))
+              .map((r) => r.id)
+              .sort();
+            expect((await posts.select(byTag.c.tag.eq(tag))).map((r) => r.id).sort(), `tag ${tag}`).toEqual(
+              expected,
+            );
+          }
+          for (let group = 0; group < 5; group++) {
+            const expected = stored
+              .filter((r) => r.value.group === group)
+              .map((r) => r.id)
+              .sort();
+            expect((await posts.select(byGroup.c.group.eq(group))).map((r) => r.id).sort()).toEqual(expected);
+          }
+        }
+        await posts.repair();
+        expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+        if (dialect === 'libsql') {
+          for (const url of [...shards, ...tagShards]) {
+            const client = createClient({ url });
+            const check = await client.execute('PRAGMA integrity_check');
+            expect(check.rows[0]?.[0]).toBe('ok');
+            client.close();
+          }
+        }
+      } finally {
+        await Promise.all(opened.map((s) => s.close()));
+      }
+    });
+  });
+}
