@@ -11,12 +11,12 @@ import {
   type IndexRow,
   ValidationError,
 } from '@waffle/core';
-import { chunks, compileOrder, compilePredicate, rowsPerStatement } from '@waffle/sql';
+import { chunks, compileOrder, compilePredicate, decodeIndexRow, rowsPerStatement } from '@waffle/sql';
 import { type SQL, type SQLChunk, StringChunk, sql } from 'drizzle-orm';
 import type { Executor } from './libsql-exec.js';
 import { sqlColumns } from './libsql-predicate.js';
 import type { IndexTable } from './libsql-tables.js';
-import { fromStorage, keyOf, type StorageValue, toNumber, toStorage } from './libsql-values.js';
+import { keyOf, type StorageValue, toStorage, valueReader } from './libsql-values.js';
 
 const V = sql.identifier('__waffle_v');
 const X = sql`${sql.identifier('__waffle_x')}`;
@@ -168,10 +168,5 @@ export async function queryIndex(exec: Executor, t: IndexTable, query: IndexQuer
   const order = compileOrder(sqlColumns(t), query.orderBy);
   const base = exec.db.select(fields).from(t.table).where(where);
   const rows = await exec.rows((order.length > 0 ? base.orderBy(...order) : base).limit(query.limit));
-  const n = t.columns.length;
-  return rows.map((row) => ({
-    id: String(row[n]),
-    values: t.columns.map((c, i) => fromStorage(c.kind, row[i])),
-    version: toNumber(row[n + 1]),
-  }));
+  return rows.map((row) => decodeIndexRow(row, t.columns, valueReader));
 }

@@ -2,65 +2,30 @@
  * The {@link ShardOperations} of a libSQL shard, bound to one executor: the
  * shard's own (each call entering the shard's gate) or a transaction's.
  */
-import type {
-  EntityTableSpec,
-  IndexQuery,
-  IndexRow,
-  IndexTableSpec,
-  RecordRow,
-  ShardOperations,
-} from '@waffle/core';
+import type { ShardOperations } from '@waffle/core';
+import { type Enter, SqlOperations, type Statements } from '@waffle/sql';
 import type { Executor } from './libsql-exec.js';
-import { deleteIndexRows, putIndexRows, queryIndex } from './libsql-index-rows.js';
-import { deleteRecord, getRecords, insertRecord, scanRecords, updateRecord } from './libsql-records.js';
-import type { TableCache } from './libsql-tables.js';
+import * as indexRows from './libsql-index-rows.js';
+import * as records from './libsql-records.js';
+import type { EntityTable, IndexTable, LibsqlTables } from './libsql-tables.js';
 
-/** Wraps each operation, e.g. to wait for the connection and the shard's gate. */
-export type Enter = <T>(work: () => Promise<T>) => Promise<T>;
+/** The dialect's statements: its record and index-row functions. */
+const STATEMENTS: Statements<Executor, EntityTable, IndexTable> = { ...records, ...indexRows };
 
-/** Runs operations without waiting for anything (inside a transaction). */
-export const direct: Enter = (work) => work();
-
-/** Record and index operations on one executor. */
-export class LibsqlOperations implements ShardOperations {
-  constructor(
-    private readonly exec: Executor,
-    private readonly tables: TableCache,
-    private readonly maxParameters: number,
-    private readonly enter: Enter,
-  ) {}
-
-  getRecords(table: EntityTableSpec, ids: readonly string[]): Promise<RecordRow[]> {
-    return this.enter(() => getRecords(this.exec, this.tables.entity(table), ids, this.maxParameters));
-  }
-
-  insertRecord(table: EntityTableSpec, record: RecordRow): Promise<boolean> {
-    return this.enter(() => insertRecord(this.exec, this.tables.entity(table), record));
-  }
-
-  updateRecord(table: EntityTableSpec, record: RecordRow, expectedVersion: number): Promise<boolean> {
-    return this.enter(() => updateRecord(this.exec, this.tables.entity(table), record, expectedVersion));
-  }
-
-  deleteRecord(table: EntityTableSpec, id: string, expectedVersion?: number): Promise<boolean> {
-    return this.enter(() => deleteRecord(this.exec, this.tables.entity(table), id, expectedVersion));
-  }
-
-  scanRecords(table: EntityTableSpec, after: string | undefined, limit: number): Promise<RecordRow[]> {
-    return this.enter(() => scanRecords(this.exec, this.tables.entity(table), after, limit));
-  }
-
-  putIndexRows(table: IndexTableSpec, rows: readonly IndexRow[]): Promise<void> {
-    if (rows.length === 0) return Promise.resolve();
-    return this.enter(() => putIndexRows(this.exec, this.tables.index(table), rows, this.maxParameters));
-  }
-
-  deleteIndexRows(table: IndexTableSpec, rows: readonly IndexRow[]): Promise<void> {
-    if (rows.length === 0) return Promise.resolve();
-    return this.enter(() => deleteIndexRows(this.exec, this.tables.index(table), rows, this.maxParameters));
-  }
-
-  queryIndex(table: IndexTableSpec, query: IndexQuery): Promise<IndexRow[]> {
-    return this.enter(() => queryIndex(this.exec, this.tables.index(table), query));
-  }
+/** Record and index operations on one executor, each call wrapped in `enter`. */
+export function libsqlOperations(
+  exec: Executor,
+  tables: LibsqlTables,
+  maxParameters: number,
+  enter: Enter,
+): ShardOperations {
+  // Even a read of no ids enters, so that it waits for the connection like any other call.
+  return new SqlOperations({
+    exec,
+    tables,
+    statements: STATEMENTS,
+    maxParameters,
+    enter,
+    skipEmptyReads: false,
+  });
 }

@@ -3,48 +3,14 @@
  * bodies in `bin`, versions compared and set in single statements.
  */
 import type { RecordRow } from '@waffle/core';
+import { chunks, decodeRecord, recordSelection, recordValues } from '@waffle/sql';
 import { and, asc, eq, gt, inArray } from 'drizzle-orm';
 import type { Executor } from './libsql-exec.js';
 import type { EntityTable } from './libsql-tables.js';
-import { toBytes, toNumber } from './libsql-values.js';
+import { valueReader } from './libsql-values.js';
 
 function selectRecords(exec: Executor, t: EntityTable) {
-  return exec.db
-    .select({
-      id: t.id,
-      body: t.body,
-      bin: t.bin,
-      codec: t.codec,
-      version: t.version,
-      createdAt: t.createdAt,
-      updatedAt: t.updatedAt,
-    })
-    .from(t.table);
-}
-
-function decodeRecord(row: ArrayLike<unknown>): RecordRow {
-  const bin = row[2];
-  return {
-    id: String(row[0]),
-    body: bin === null || bin === undefined ? String(row[1] ?? '') : toBytes(bin),
-    codec: String(row[3]),
-    version: toNumber(row[4]),
-    createdAt: toNumber(row[5]),
-    updatedAt: toNumber(row[6]),
-  };
-}
-
-function encodeRecord(record: RecordRow) {
-  const text = typeof record.body === 'string';
-  return {
-    id: record.id,
-    body: text ? record.body : null,
-    bin: text ? null : record.body,
-    codec: record.codec,
-    version: record.version,
-    createdAt: record.createdAt,
-    updatedAt: record.updatedAt,
-  };
+  return exec.db.select(recordSelection(t)).from(t.table);
 }
 
 /** Reads the records with the given ids, at most `maxParameters` ids per statement. */
@@ -54,12 +20,10 @@ export async function getRecords(
   ids: readonly string[],
   maxParameters: number,
 ): Promise<RecordRow[]> {
-  const unique = [...new Set(ids)];
   const found: RecordRow[] = [];
-  for (let i = 0; i < unique.length; i += maxParameters) {
-    const chunk = unique.slice(i, i + maxParameters);
+  for (const chunk of chunks([...new Set(ids)], maxParameters)) {
     const rows = await exec.rows(selectRecords(exec, t).where(inArray(t.id, chunk)));
-    for (const row of rows) found.push(decodeRecord(row));
+    for (const row of rows) found.push(decodeRecord(row, valueReader));
   }
   return found;
 }
@@ -69,7 +33,7 @@ export async function insertRecord(exec: Executor, t: EntityTable, record: Recor
   const changed = await exec.run(
     exec.db
       .insert(t.table)
-      .values(encodeRecord(record) as never)
+      .values(recordValues(record) as never)
       .onConflictDoNothing(),
   );
   return changed === 1;
@@ -82,7 +46,7 @@ export async function updateRecord(
   record: RecordRow,
   expectedVersion: number,
 ): Promise<boolean> {
-  const { id: _id, ...values } = encodeRecord(record);
+  const { id: _id, ...values } = recordValues(record);
   const changed = await exec.run(
     exec.db
       .update(t.table)
@@ -115,5 +79,5 @@ export async function scanRecords(
     .where(after === undefined ? undefined : gt(t.id, after))
     .orderBy(asc(t.id))
     .limit(limit);
-  return (await exec.rows(query)).map(decodeRecord);
+  return (await exec.rows(query)).map((row) => decodeRecord(row, valueReader));
 }

@@ -5,25 +5,22 @@
  */
 import { type Client, createClient } from '@libsql/client';
 import {
-  type EntityTableSpec,
-  type IndexQuery,
-  type IndexRow,
-  type IndexTableSpec,
-  type RecordRow,
   type Shard,
   type ShardLimits,
+  type ShardOperations,
   ShardUnavailableError,
   type TableSpec,
   ValidationError,
 } from '@waffle/core';
+import { direct, type Enter, OperationsShard } from '@waffle/sql';
 import { drizzle } from 'drizzle-orm/libsql';
 import { type ConnectionMode, prepareConnection } from './libsql-connection.js';
 import { Executor, type ShardState, type SqliteDb } from './libsql-exec.js';
 import { Gate } from './libsql-gate.js';
 import { createTables, readMeta, writeMeta } from './libsql-meta.js';
-import { direct, type Enter, LibsqlOperations } from './libsql-operations.js';
+import { libsqlOperations } from './libsql-operations.js';
 import { DEFAULT_BUSY_TIMEOUT, type LibsqlShardOptions, redactUrl, shardName } from './libsql-options.js';
-import { TableCache } from './libsql-tables.js';
+import { libsqlTables } from './libsql-tables.js';
 import { drizzleTransaction, manualTransaction, type Work } from './libsql-transaction.js';
 
 /**
@@ -61,7 +58,7 @@ function openClient(url: string, authToken: string | undefined, timeout: number,
 }
 
 /** A shard on one libSQL database. */
-class LibsqlShard implements Shard {
+class LibsqlShard extends OperationsShard implements Shard {
   readonly name: string;
   readonly dialect = 'sqlite';
   readonly limits = LIMITS;
@@ -71,12 +68,13 @@ class LibsqlShard implements Shard {
   readonly #state: ShardState;
   readonly #exec: Executor;
   readonly #busyTimeout: number;
-  readonly #tables = new TableCache();
+  readonly #tables = libsqlTables();
   readonly #gate = new Gate();
-  readonly #operations: LibsqlOperations;
+  protected readonly operations: ShardOperations;
   #mode: Promise<ConnectionMode> | undefined;
 
   constructor(options: LibsqlShardOptions) {
+    super();
     this.name = shardName(options);
     this.#busyTimeout = checkBusyTimeout(options.busyTimeout);
     if ('client' in options) {
@@ -89,7 +87,7 @@ class LibsqlShard implements Shard {
     this.#db = drizzle({ client: this.#client });
     this.#state = { name: this.name, closed: false };
     this.#exec = new Executor(this.#db, this.#state);
-    this.#operations = this.#operationsOn(this.#exec, this.#enter);
+    this.operations = this.#operationsOn(this.#exec, this.#enter);
   }
 
   /** Prepares the connection once; concurrent first calls share the preparation, a failed one is retried. */
@@ -106,40 +104,8 @@ class LibsqlShard implements Shard {
     return mode.local ? this.#gate.shared(work) : work();
   };
 
-  #operationsOn(exec: Executor, enter: Enter): LibsqlOperations {
-    return new LibsqlOperations(exec, this.#tables, this.limits.maxParameters, enter);
-  }
-
-  getRecords(table: EntityTableSpec, ids: readonly string[]): Promise<RecordRow[]> {
-    return this.#operations.getRecords(table, ids);
-  }
-
-  insertRecord(table: EntityTableSpec, record: RecordRow): Promise<boolean> {
-    return this.#operations.insertRecord(table, record);
-  }
-
-  updateRecord(table: EntityTableSpec, record: RecordRow, expectedVersion: number): Promise<boolean> {
-    return this.#operations.updateRecord(table, record, expectedVersion);
-  }
-
-  deleteRecord(table: EntityTableSpec, id: string, expectedVersion?: number): Promise<boolean> {
-    return this.#operations.deleteRecord(table, id, expectedVersion);
-  }
-
-  scanRecords(table: EntityTableSpec, after: string | undefined, limit: number): Promise<RecordRow[]> {
-    return this.#operations.scanRecords(table, after, limit);
-  }
-
-  putIndexRows(table: IndexTableSpec, rows: readonly IndexRow[]): Promise<void> {
-    return this.#operations.putIndexRows(table, rows);
-  }
-
-  deleteIndexRows(table: IndexTableSpec, rows: readonly IndexRow[]): Promise<void> {
-    return this.#operations.deleteIndexRows(table, rows);
-  }
-
-  queryIndex(table: IndexTableSpec, query: IndexQuery): Promise<IndexRow[]> {
-    return this.#operations.queryIndex(table, query);
+  #operationsOn(exec: Executor, enter: Enter): ShardOperations {
+    return libsqlOperations(exec, this.#tables, this.limits.maxParameters, enter);
   }
 
   createTables(tables: readonly TableSpec[]): Promise<void> {

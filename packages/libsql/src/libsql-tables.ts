@@ -11,7 +11,8 @@ import {
   META_TABLE,
   type TableSpec,
 } from '@waffle/core';
-import { getTableColumns, type SQL, sql } from 'drizzle-orm';
+import { entityColumns, indexBuilders, indexColumns, type NullableBuilder, TableCache } from '@waffle/sql';
+import { type SQL, sql } from 'drizzle-orm';
 import {
   blob,
   integer,
@@ -71,10 +72,7 @@ export const metaTable = sqliteTable(META_TABLE, {
   value: text('value').notNull(),
 });
 
-/** A column builder that can still be made NOT NULL. */
-type Builder = SQLiteColumnBuilderBase & { notNull(): SQLiteColumnBuilderBase };
-
-function indexColumnBuilder(name: string, kind: ColumnKind): Builder {
+function indexColumnBuilder(name: string, kind: ColumnKind): NullableBuilder<SQLiteColumnBuilderBase> {
   switch (kind) {
     case 'real':
       return real(name);
@@ -88,66 +86,39 @@ function indexColumnBuilder(name: string, kind: ColumnKind): Builder {
   }
 }
 
-/** Builds and caches the drizzle tables of one shard. */
-export class TableCache {
-  readonly #entities = new Map<string, EntityTable>();
-  readonly #indices = new Map<string, IndexTable>();
+function entityTable(spec: EntityTableSpec): EntityTable {
+  return entityColumns<SQLiteTable, SQLiteColumn>(
+    sqliteTable(spec.name, {
+      id: text('id').primaryKey().notNull(),
+      body: text('body'),
+      bin: blob('bin', { mode: 'buffer' }),
+      codec: text('codec').notNull(),
+      version: integer('version', { mode: 'number' }).notNull(),
+      createdAt: integer('created_at', { mode: 'number' }).notNull(),
+      updatedAt: integer('updated_at', { mode: 'number' }).notNull(),
+    }),
+  );
+}
 
-  /** The drizzle table of an entity. */
-  entity(spec: EntityTableSpec): EntityTable {
-    let entry = this.#entities.get(spec.name);
-    if (entry === undefined) {
-      const table = sqliteTable(spec.name, {
-        id: text('id').primaryKey().notNull(),
-        body: text('body'),
-        bin: blob('bin', { mode: 'buffer' }),
-        codec: text('codec').notNull(),
-        version: integer('version', { mode: 'number' }).notNull(),
-        createdAt: integer('created_at', { mode: 'number' }).notNull(),
-        updatedAt: integer('updated_at', { mode: 'number' }).notNull(),
-      });
-      const c = getTableColumns(table);
-      entry = {
-        table,
-        id: c.id,
-        body: c.body,
-        bin: c.bin,
-        codec: c.codec,
-        version: c.version,
-        createdAt: c.createdAt,
-        updatedAt: c.updatedAt,
-      };
-      this.#entities.set(spec.name, entry);
-    }
-    return entry;
-  }
+function indexTable(spec: IndexTableSpec): IndexTable {
+  const builders = indexBuilders<SQLiteColumnBuilderBase>(
+    spec,
+    (c) => indexColumnBuilder(c.name, c.kind),
+    text(INDEX_ID_COLUMN).notNull(),
+    integer(INDEX_VERSION_COLUMN, { mode: 'number' }).notNull(),
+  );
+  return {
+    ...indexColumns<SQLiteTable, SQLiteColumn>(spec, sqliteTable(spec.name, builders)),
+    hasNullable: spec.columns.some((c) => c.nullable),
+  };
+}
 
-  /** The drizzle table of an index. */
-  index(spec: IndexTableSpec): IndexTable {
-    const key = `${spec.name}(${spec.columns.map((c) => `${c.name} ${c.kind}${c.nullable ? '?' : ''}`).join(',')})`;
-    let entry = this.#indices.get(key);
-    if (entry === undefined) {
-      const builders: Record<string, SQLiteColumnBuilderBase> = {};
-      for (const c of spec.columns) {
-        const b = indexColumnBuilder(c.name, c.kind);
-        builders[c.name] = c.nullable ? b : b.notNull();
-      }
-      builders[INDEX_ID_COLUMN] = text(INDEX_ID_COLUMN).notNull();
-      builders[INDEX_VERSION_COLUMN] = integer(INDEX_VERSION_COLUMN, { mode: 'number' }).notNull();
-      const table = sqliteTable(spec.name, builders);
-      const all = getTableColumns(table) as Record<string, SQLiteColumn>;
-      entry = {
-        spec,
-        table,
-        columns: spec.columns.map((c) => ({ ...c, column: all[c.name]! })),
-        id: all[INDEX_ID_COLUMN]!,
-        version: all[INDEX_VERSION_COLUMN]!,
-        hasNullable: spec.columns.some((c) => c.nullable),
-      };
-      this.#indices.set(key, entry);
-    }
-    return entry;
-  }
+/** The drizzle tables of one shard, built once per spec. */
+export type LibsqlTables = TableCache<EntityTable, IndexTable>;
+
+/** A new, empty {@link LibsqlTables}. */
+export function libsqlTables(): LibsqlTables {
+  return new TableCache({ entity: entityTable, index: indexTable });
 }
 
 const ident = (name: string) => sql.identifier(name);

@@ -4,6 +4,7 @@
  * as numbers, bigints or strings) and of its blob type (ArrayBuffer or Buffer).
  */
 import type { ColumnKind, ColumnValue } from '@waffle/core';
+import { toNumber, type ValueReader } from '@waffle/sql';
 
 /** A value as bound to a statement: `null`, number, bigint, string or bytes. */
 export type StorageValue = null | number | bigint | string | Uint8Array;
@@ -26,32 +27,17 @@ export function toStorage(kind: ColumnKind, value: ColumnValue): StorageValue {
 }
 
 /**
- * Converts a stored value back to its column type. `bigint` columns are read
- * as `CAST(… AS TEXT)` so that no precision is lost whatever the client's `intMode`.
+ * How libSQL result values are read back as column values, whatever the
+ * client's `intMode`. `bigint` columns are read as `CAST(… AS TEXT)` so that
+ * no precision is lost.
  */
-export function fromStorage(kind: ColumnKind, raw: unknown): ColumnValue {
-  if (raw === null || raw === undefined) return null;
-  switch (kind) {
-    case 'integer':
-    case 'real':
-      return toNumber(raw);
-    case 'bigint':
-      return typeof raw === 'bigint' ? raw : BigInt(raw as string | number);
-    case 'text':
-      return String(raw);
-    case 'boolean':
-      return toNumber(raw) !== 0;
-    case 'timestamp':
-      return new Date(toNumber(raw));
-    case 'bytes':
-      return toBytes(raw);
-  }
-}
-
-/** A number from a driver integer or real (number, bigint or string by `intMode`). */
-export function toNumber(raw: unknown): number {
-  return typeof raw === 'number' ? raw : Number(raw);
-}
+export const valueReader: ValueReader = {
+  number: toNumber,
+  bigint: (raw) => (typeof raw === 'bigint' ? raw : BigInt(raw as string | number)),
+  text: String,
+  boolean: (raw) => toNumber(raw) !== 0,
+  bytes: toBytes,
+};
 
 /** A plain Uint8Array (never a Buffer) from a driver blob. */
 export function toBytes(raw: unknown): Uint8Array {

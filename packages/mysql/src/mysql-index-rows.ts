@@ -11,22 +11,13 @@ import {
   type IndexRow,
   ValidationError,
 } from '@waffle/core';
-import { compileOrder, compilePredicate, rowsPerStatement } from '@waffle/sql';
+import { compileOrder, compilePredicate, decodeIndexRow, rowsPerStatement } from '@waffle/sql';
 import { type SQL, type SQLChunk, StringChunk, sql } from 'drizzle-orm';
 import { batches, type Executor, PLACEHOLDER, pad, statementOf, template } from './mysql-exec.js';
 import { sqlColumns } from './mysql-predicate.js';
 import { limitParam } from './mysql-records.js';
 import { type IndexTable, KEY_HASH_COLUMN } from './mysql-tables.js';
-import {
-  fromStorage,
-  keyHash,
-  keyOf,
-  type StorageValue,
-  toNumber,
-  toStorage,
-  toText,
-  utf8Length,
-} from './mysql-values.js';
+import { keyHash, keyOf, type StorageValue, toStorage, utf8Length, valueReader } from './mysql-values.js';
 
 /** Rows per DELETE: each is an OR'd range, and MySQL's range optimizer gives up on very long lists. */
 const MAX_DELETES_PER_STATEMENT = 1000;
@@ -199,11 +190,6 @@ export async function queryIndex(exec: Executor, t: IndexTable, query: IndexQuer
   const statement = sql`SELECT ${sql.join(fields, sql`, `)} FROM ${t.table}${where ? sql` WHERE ${where}` : sql``}${
     order.length > 0 ? sql` ORDER BY ${sql.join(order, sql`, `)}` : sql``
   } LIMIT ${limitParam(query.limit)}`;
-  const n = t.columns.length;
   const rows = await exec.rows(statementOf(statement));
-  return rows.map((row) => ({
-    id: toText(row[n]),
-    values: t.columns.map((c, i) => fromStorage(c.kind, row[i])),
-    version: toNumber(row[n + 1]),
-  }));
+  return rows.map((row) => decodeIndexRow(row, t.columns, valueReader));
 }

@@ -15,7 +15,7 @@ import {
   statementOf,
   template,
 } from './mysql-exec.js';
-import { createMetaTableSql, createTableSql, metaTable, type TableCache } from './mysql-tables.js';
+import { createMetaTableSql, createTableSql, type MysqlTables, metaTable } from './mysql-tables.js';
 import { toText } from './mysql-values.js';
 
 /** Statement texts of the metadata table, the same on every shard. */
@@ -31,7 +31,7 @@ async function ddl(exec: Executor, query: SQLWrapper): Promise<void> {
 /** Creates every table of `specs` that does not exist yet, and the metadata table. */
 export async function createTables(
   exec: Executor,
-  tables: TableCache,
+  tables: MysqlTables,
   specs: readonly TableSpec[],
 ): Promise<void> {
   // Every spec is checked before the first statement runs.

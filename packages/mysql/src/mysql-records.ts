@@ -4,10 +4,11 @@
  * texts are built once per shape and run as prepared statements.
  */
 import { type RecordRow, ValidationError } from '@waffle/core';
+import { decodeRecord, recordValues } from '@waffle/sql';
 import { type SQL, sql } from 'drizzle-orm';
 import { batches, ER_DUP_ENTRY, type Executor, errnoOf, PLACEHOLDER, pad, template } from './mysql-exec.js';
 import type { EntityTable } from './mysql-tables.js';
-import { toBuffer, toBytes, toNumber, toText } from './mysql-values.js';
+import { toBuffer, valueReader } from './mysql-values.js';
 
 /** Ids per `IN` list: MySQL's range optimizer gives up on very long lists (`range_optimizer_max_mem_size`). */
 const MAX_IDS_PER_STATEMENT = 8192;
@@ -16,21 +17,10 @@ function selectList(t: EntityTable): SQL {
   return sql.join([t.id, t.body, t.bin, t.codec, t.version, t.createdAt, t.updatedAt], sql`, `);
 }
 
-function decodeRecord(row: readonly unknown[]): RecordRow {
-  const bin = row[2];
-  return {
-    id: toText(row[0]),
-    body: bin === null || bin === undefined ? toText(row[1] ?? '') : toBytes(bin),
-    codec: toText(row[3]),
-    version: toNumber(row[4]),
-    createdAt: toNumber(row[5]),
-    updatedAt: toNumber(row[6]),
-  };
-}
-
-/** `body`, `bin`: a text body goes to `body`, a binary one to `bin`. */
+/** `body`, `bin`: a text body goes to `body`, a binary one (as a Buffer) to `bin`. */
 function bodies(record: RecordRow): [string | null, Buffer | null] {
-  return typeof record.body === 'string' ? [record.body, null] : [null, toBuffer(record.body)];
+  const { body, bin } = recordValues(record);
+  return [body, bin === null ? null : toBuffer(bin)];
 }
 
 const idBytes = (id: string) => id.length * 3;
@@ -56,7 +46,7 @@ export async function getRecords(
           sql`, `,
         )})`,
     );
-    for (const row of await exec.rows({ sql: text, params })) found.push(decodeRecord(row));
+    for (const row of await exec.rows({ sql: text, params })) found.push(decodeRecord(row, valueReader));
   }
   return found;
 }
@@ -174,5 +164,5 @@ export async function scanRecords(
       sql`SELECT ${selectList(t)} FROM ${t.table}${first ? sql`` : sql` WHERE ${t.id} > ${PLACEHOLDER}`} ORDER BY ${t.id} LIMIT ${PLACEHOLDER}`,
   );
   const params = first ? [limitParam(limit)] : [after, limitParam(limit)];
-  return (await exec.rows({ sql: text, params })).map(decodeRecord);
+  return (await exec.rows({ sql: text, params })).map((row) => decodeRecord(row, valueReader));
 }

@@ -3,49 +3,42 @@
  * first use (packet limit, version, character set), and delegation of every
  * operation to its module.
  */
-import type {
-  EntityTableSpec,
-  IndexQuery,
-  IndexRow,
-  IndexTableSpec,
-  RecordRow,
-  Shard,
-  ShardLimits,
-  TableSpec,
-} from '@waffle/core';
+import type { Shard, ShardLimits, ShardOperations, TableSpec } from '@waffle/core';
+import { direct, type Enter, OperationsShard } from '@waffle/sql';
 import type { Pool } from 'mysql2/promise';
 import { BODY_MARGIN, inspectServer, type ServerInfo } from './mysql-connection.js';
 import { Executor, type ShardState } from './mysql-exec.js';
 import { createTables, readMeta, writeMeta } from './mysql-meta.js';
-import { direct, type Enter, MysqlOperations } from './mysql-operations.js';
+import { mysqlOperations } from './mysql-operations.js';
 import { type MysqlShardOptions, resolveOptions } from './mysql-options.js';
-import { TableCache } from './mysql-tables.js';
+import { mysqlTables } from './mysql-tables.js';
 import { runTransaction, type Work } from './mysql-transaction.js';
 
 /** The protocol's limit of bound parameters per prepared statement, and MySQL's identifier length. */
 const BASE_LIMITS: ShardLimits = Object.freeze({ maxParameters: 65535, maxIdentifierLength: 64 });
 
 /** A shard on one MySQL or MariaDB database. */
-class MysqlShard implements Shard {
+class MysqlShard extends OperationsShard implements Shard {
   readonly name: string;
   readonly dialect = 'mysql';
   readonly #pool: Pool;
   readonly #owned: boolean;
   readonly #state: ShardState;
   readonly #exec: Executor;
-  readonly #tables = new TableCache();
-  readonly #operations: MysqlOperations;
+  readonly #tables = mysqlTables();
+  protected readonly operations: ShardOperations;
   #limits: ShardLimits = BASE_LIMITS;
   #server: Promise<ServerInfo> | undefined;
 
   constructor(options: MysqlShardOptions) {
+    super();
     const resolved = resolveOptions(options);
     this.name = resolved.name;
     this.#pool = resolved.pool;
     this.#owned = resolved.owned;
     this.#state = { name: this.name, secrets: resolved.secrets, closed: false, server: undefined };
     this.#exec = new Executor(this.#state, { kind: 'pool', pool: this.#pool });
-    this.#operations = new MysqlOperations(this.#exec, this.#tables, BASE_LIMITS.maxParameters, this.#enter);
+    this.operations = mysqlOperations(this.#exec, this.#tables, BASE_LIMITS.maxParameters, this.#enter);
   }
 
   /**
@@ -81,38 +74,6 @@ class MysqlShard implements Shard {
     return work();
   };
 
-  getRecords(table: EntityTableSpec, ids: readonly string[]): Promise<RecordRow[]> {
-    return this.#operations.getRecords(table, ids);
-  }
-
-  insertRecord(table: EntityTableSpec, record: RecordRow): Promise<boolean> {
-    return this.#operations.insertRecord(table, record);
-  }
-
-  updateRecord(table: EntityTableSpec, record: RecordRow, expectedVersion: number): Promise<boolean> {
-    return this.#operations.updateRecord(table, record, expectedVersion);
-  }
-
-  deleteRecord(table: EntityTableSpec, id: string, expectedVersion?: number): Promise<boolean> {
-    return this.#operations.deleteRecord(table, id, expectedVersion);
-  }
-
-  scanRecords(table: EntityTableSpec, after: string | undefined, limit: number): Promise<RecordRow[]> {
-    return this.#operations.scanRecords(table, after, limit);
-  }
-
-  putIndexRows(table: IndexTableSpec, rows: readonly IndexRow[]): Promise<void> {
-    return this.#operations.putIndexRows(table, rows);
-  }
-
-  deleteIndexRows(table: IndexTableSpec, rows: readonly IndexRow[]): Promise<void> {
-    return this.#operations.deleteIndexRows(table, rows);
-  }
-
-  queryIndex(table: IndexTableSpec, query: IndexQuery): Promise<IndexRow[]> {
-    return this.#operations.queryIndex(table, query);
-  }
-
   createTables(tables: readonly TableSpec[]): Promise<void> {
     return this.#enter(() => createTables(this.#exec, this.#tables, tables));
   }
@@ -134,7 +95,7 @@ class MysqlShard implements Shard {
     return runTransaction(
       this.#state,
       this.#pool,
-      (exec) => new MysqlOperations(exec, this.#tables, BASE_LIMITS.maxParameters, direct),
+      (exec) => mysqlOperations(exec, this.#tables, BASE_LIMITS.maxParameters, direct),
       work,
     );
   }

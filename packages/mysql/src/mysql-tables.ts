@@ -18,7 +18,8 @@ import {
   type TableSpec,
   ValidationError,
 } from '@waffle/core';
-import { getTableColumns, type SQL, sql } from 'drizzle-orm';
+import { entityColumns, indexBuilders, indexColumns, type NullableBuilder, TableCache } from '@waffle/sql';
+import { type SQL, sql } from 'drizzle-orm';
 import {
   bigint,
   boolean,
@@ -108,10 +109,11 @@ export const metaTable = mysqlTable(META_TABLE, {
 /** `LONGBLOB`, which drizzle's mysql-core does not name. */
 const longblob = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'longblob' });
 
-/** A column builder that can still be made NOT NULL. */
-type Builder = MySqlColumnBuilderBase & { notNull(): MySqlColumnBuilderBase };
-
-function indexColumnBuilder(name: string, kind: ColumnKind, maxBytes: number | undefined): Builder {
+function indexColumnBuilder(
+  name: string,
+  kind: ColumnKind,
+  maxBytes: number | undefined,
+): NullableBuilder<MySqlColumnBuilderBase> {
   switch (kind) {
     case 'integer':
       return int(name);
@@ -180,75 +182,47 @@ function checkIndexSpec(spec: IndexTableSpec): void {
   }
 }
 
-/** Builds and caches the drizzle tables of one shard. */
-export class TableCache {
-  readonly #entities = new Map<string, EntityTable>();
-  readonly #indices = new Map<string, IndexTable>();
+function entityTable(spec: EntityTableSpec): EntityTable {
+  const table = mysqlTable(spec.name, {
+    id: varbinary('id', { length: ID_BYTES }).primaryKey().notNull(),
+    body: longtext('body'),
+    bin: longblob('bin'),
+    codec: varchar('codec', { length: 255 }).notNull(),
+    version: bigint('version', { mode: 'number' }).notNull(),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+  });
+  return { spec, ...entityColumns<MySqlTable, MySqlColumn>(table), statements: new Map() };
+}
 
-  /** The drizzle table of an entity. */
-  entity(spec: EntityTableSpec): EntityTable {
-    let entry = this.#entities.get(spec.name);
-    if (entry === undefined) {
-      const table = mysqlTable(spec.name, {
-        id: varbinary('id', { length: ID_BYTES }).primaryKey().notNull(),
-        body: longtext('body'),
-        bin: longblob('bin'),
-        codec: varchar('codec', { length: 255 }).notNull(),
-        version: bigint('version', { mode: 'number' }).notNull(),
-        createdAt: bigint('created_at', { mode: 'number' }).notNull(),
-        updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
-      });
-      const c = getTableColumns(table);
-      entry = {
-        spec,
-        table,
-        id: c.id,
-        body: c.body,
-        bin: c.bin,
-        codec: c.codec,
-        version: c.version,
-        createdAt: c.createdAt,
-        updatedAt: c.updatedAt,
-        statements: new Map(),
-      };
-      this.#entities.set(spec.name, entry);
-    }
-    return entry;
-  }
+/** The drizzle table of an index; refuses a spec MySQL cannot key. */
+function indexTable(spec: IndexTableSpec): IndexTable {
+  checkIndexSpec(spec);
+  const maxBytes = variableColumnBytes(spec.columns.map((c) => c.kind));
+  const builders = indexBuilders<MySqlColumnBuilderBase>(
+    spec,
+    (c) => indexColumnBuilder(c.name, c.kind, maxBytes),
+    varbinary(INDEX_ID_COLUMN, { length: ID_BYTES }).notNull(),
+    bigint(INDEX_VERSION_COLUMN, { mode: 'number' }).notNull(),
+  );
+  const entry = indexColumns<MySqlTable, MySqlColumn>(spec, mysqlTable(spec.name, builders));
+  return {
+    ...entry,
+    columns: entry.columns.map((c) => ({
+      ...c,
+      maxBytes: FIXED_BYTES[c.kind] === undefined ? maxBytes : undefined,
+    })),
+    hasNullable: spec.columns.some((c) => c.nullable),
+    statements: new Map(),
+  };
+}
 
-  /** The drizzle table of an index; refuses a spec MySQL cannot key. */
-  index(spec: IndexTableSpec): IndexTable {
-    const key = `${spec.name}(${spec.columns.map((c) => `${c.name} ${c.kind}${c.nullable ? '?' : ''}`).join(',')})`;
-    let entry = this.#indices.get(key);
-    if (entry === undefined) {
-      checkIndexSpec(spec);
-      const maxBytes = variableColumnBytes(spec.columns.map((c) => c.kind));
-      const builders: Record<string, MySqlColumnBuilderBase> = {};
-      for (const c of spec.columns) {
-        const b = indexColumnBuilder(c.name, c.kind, maxBytes);
-        builders[c.name] = c.nullable ? b : b.notNull();
-      }
-      builders[INDEX_ID_COLUMN] = varbinary(INDEX_ID_COLUMN, { length: ID_BYTES }).notNull();
-      builders[INDEX_VERSION_COLUMN] = bigint(INDEX_VERSION_COLUMN, { mode: 'number' }).notNull();
-      const table = mysqlTable(spec.name, builders);
-      const all = getTableColumns(table) as Record<string, MySqlColumn>;
-      entry = {
-        spec,
-        table,
-        columns: spec.columns.map((c) => ({
-          ...c,
-          column: all[c.name]!,
-          maxBytes: FIXED_BYTES[c.kind] === undefined ? maxBytes : undefined,
-        })),
-        id: all[INDEX_ID_COLUMN]!,
-        version: all[INDEX_VERSION_COLUMN]!,
-        hasNullable: spec.columns.some((c) => c.nullable),
-        statements: new Map(),
-      };
-      this.#indices.set(key, entry);
-    }
-    return entry;
-  }
+/** The drizzle tables of one shard, built once per spec. */
+export type MysqlTables = TableCache<EntityTable, IndexTable>;
+
+/** A new, empty {@link MysqlTables}. */
+export function mysqlTables(): MysqlTables {
+  return new TableCache({ entity: entityTable, index: indexTable });
 }
 
 const ident = (name: string) => sql.identifier(name);
@@ -285,6 +259,6 @@ export function createMetaTableSql(): SQL {
 }
 
 /** The DDL for one table spec. */
-export function createTableSql(tables: TableCache, spec: TableSpec): SQL {
+export function createTableSql(tables: MysqlTables, spec: TableSpec): SQL {
   return spec.kind === 'entity' ? createEntityTableSql(spec) : createIndexTableSql(tables.index(spec));
 }

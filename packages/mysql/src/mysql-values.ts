@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ColumnKind, ColumnValue } from '@waffle/core';
+import type { ValueReader } from '@waffle/sql';
 import { type SQL, sql } from 'drizzle-orm';
 
 /** A value as bound to a statement: `null`, number, string (text, or a bigint in decimal) or a Buffer. */
@@ -51,27 +52,17 @@ export function toOperand(kind: ColumnKind, value: ColumnValue): StorageValue | 
 }
 
 /**
- * Converts a stored value back to its column type. `bigint` columns are read
- * as `CAST(… AS CHAR)`, so no precision is lost whatever the pool's settings.
+ * How mysql2 result values are read back as column values, whatever the
+ * pool's number settings. `bigint` columns are read as `CAST(… AS CHAR)`, so
+ * no precision is lost.
  */
-export function fromStorage(kind: ColumnKind, raw: unknown): ColumnValue {
-  if (raw === null || raw === undefined) return null;
-  switch (kind) {
-    case 'integer':
-    case 'real':
-      return toNumber(raw);
-    case 'bigint':
-      return typeof raw === 'bigint' ? raw : BigInt(toText(raw));
-    case 'text':
-      return toText(raw);
-    case 'boolean':
-      return toNumber(raw) !== 0;
-    case 'timestamp':
-      return new Date(toNumber(raw));
-    case 'bytes':
-      return toBytes(raw);
-  }
-}
+export const valueReader: ValueReader = {
+  number: toNumber,
+  bigint: (raw) => (typeof raw === 'bigint' ? raw : BigInt(toText(raw))),
+  text: toText,
+  boolean: (raw) => toNumber(raw) !== 0,
+  bytes: toBytes,
+};
 
 /** A number from a driver integer or double (a number, or a string or bigint under the big-number settings). */
 export function toNumber(raw: unknown): number {

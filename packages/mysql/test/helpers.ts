@@ -1,16 +1,10 @@
-import {
-  type ColumnKind,
-  ColumnRef,
-  ColumnType,
-  type EntityTableSpec,
-  type IndexTableSpec,
-  type RecordRow,
-  type Shard,
-} from '@waffle/core';
-import { dialectEnabled, servers, uniqueName } from '@waffle/testkit';
+import type { EntityTableSpec, IndexTableSpec, Shard } from '@waffle/core';
+import { dialectEnabled, type IndexColumnTuple, indexTableSpec, servers, uniqueName } from '@waffle/testkit';
 import mysql, { type Pool, type PoolOptions } from 'mysql2/promise';
 import { afterAll, afterEach } from 'vitest';
 import { type MysqlShardOptions, mysqlShard } from '../src/index.js';
+
+export { columnRef as ref, recordRow as record } from '@waffle/testkit';
 
 /** False when `WAFFLE_DIALECTS` leaves MySQL out: every file skips its tests then. */
 export const enabled = dialectEnabled('mysql');
@@ -24,33 +18,8 @@ export function entitySpec(prefix = 'posts'): EntityTableSpec {
 }
 
 /** An index table spec from `[name, kind, nullable?]` triples, with a fresh name. */
-export function indexSpec(prefix: string, columns: [string, ColumnKind, boolean?][]): IndexTableSpec {
-  return {
-    kind: 'index',
-    name: uniqueName(prefix),
-    columns: columns.map(([n, kind, nullable]) => ({ name: n, kind, nullable: !!nullable })),
-  };
-}
-
-/** A column reference on an index, as core's `index.c.<column>` would give. */
-export function ref(spec: IndexTableSpec, name: string): ColumnRef {
-  if (name === '__id') return new ColumnRef({ name: spec.name }, name, new ColumnType('text', false));
-  const column = spec.columns.find((c) => c.name === name);
-  if (!column) throw new Error(`no column ${name}`);
-  return new ColumnRef({ name: spec.name }, name, new ColumnType(column.kind, column.nullable));
-}
-
-/** A stored record with defaults. */
-export function record(id: string, over: Partial<RecordRow> = {}): RecordRow {
-  return {
-    id,
-    version: 1,
-    codec: 'json',
-    body: `{"id":${JSON.stringify(id)}}`,
-    createdAt: 1000,
-    updatedAt: 2000,
-    ...over,
-  };
+export function indexSpec(prefix: string, columns: IndexColumnTuple[]): IndexTableSpec {
+  return indexTableSpec(uniqueName(prefix), columns);
 }
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];

@@ -13,12 +13,12 @@ import {
   type IndexRow,
   ValidationError,
 } from '@waffle/core';
-import { chunks, compileOrder, compilePredicate } from '@waffle/sql';
+import { chunks, compileOrder, compilePredicate, decodeIndexRow } from '@waffle/sql';
 import { type SQL, sql } from 'drizzle-orm';
 import { builder, type Executor, statementOf, Template } from './postgres-exec.js';
 import { sqlColumns } from './postgres-predicate.js';
 import { arrayType, type IndexTable } from './postgres-tables.js';
-import { arrayLiteral, fromStorage, keyOf, toNumber, toText } from './postgres-values.js';
+import { arrayLiteral, keyOf, toText, valueReader } from './postgres-values.js';
 
 const V = sql.identifier('__waffle_v');
 const P = sql.placeholder;
@@ -176,10 +176,5 @@ export async function queryIndex(exec: Executor, t: IndexTable, query: IndexQuer
   const base = builder.select(fields).from(t.table).where(where);
   const statement = statementOf((order.length > 0 ? base.orderBy(...order) : base).limit(query.limit));
   const rows = await exec.rows(statement, exec.preparable(statement.sql));
-  const n = t.columns.length;
-  return rows.map((row) => ({
-    id: String(row[n]),
-    values: t.columns.map((c, i) => fromStorage(c.kind, row[i])),
-    version: toNumber(row[n + 1]),
-  }));
+  return rows.map((row) => decodeIndexRow(row, t.columns, valueReader));
 }

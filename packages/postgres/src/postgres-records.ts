@@ -5,26 +5,16 @@
  * prepared statement with its values bound.
  */
 import type { RecordRow } from '@waffle/core';
-import { chunks } from '@waffle/sql';
+import { chunks, decodeRecord, recordSelection, recordValues } from '@waffle/sql';
 import { and, asc, eq, gt, type SQLWrapper, sql } from 'drizzle-orm';
 import { builder, type Executor, statementOf, Template } from './postgres-exec.js';
 import type { EntityTable } from './postgres-tables.js';
-import { arrayLiteral, toBytes, toNumber } from './postgres-values.js';
+import { arrayLiteral, valueReader } from './postgres-values.js';
 
 const P = sql.placeholder;
 
 function selectRecords(t: EntityTable) {
-  return builder
-    .select({
-      id: t.id,
-      body: t.body,
-      bin: t.bin,
-      codec: t.codec,
-      version: t.version,
-      createdAt: t.createdAt,
-      updatedAt: t.updatedAt,
-    })
-    .from(t.table);
+  return builder.select(recordSelection(t)).from(t.table);
 }
 
 /** The statement of `t` for `purpose`, built at first use. */
@@ -35,31 +25,6 @@ function template(t: EntityTable, purpose: string, build: () => SQLWrapper): Tem
     t.statements.set(purpose, found);
   }
   return found;
-}
-
-function decodeRecord(row: ArrayLike<unknown>): RecordRow {
-  const bin = row[2];
-  return {
-    id: String(row[0]),
-    body: bin === null || bin === undefined ? String(row[1] ?? '') : toBytes(bin),
-    codec: String(row[3]),
-    version: toNumber(row[4]),
-    createdAt: toNumber(row[5]),
-    updatedAt: toNumber(row[6]),
-  };
-}
-
-function recordValues(record: RecordRow) {
-  const text = typeof record.body === 'string';
-  return {
-    id: record.id,
-    body: text ? record.body : null,
-    bin: text ? null : record.body,
-    codec: record.codec,
-    version: record.version,
-    createdAt: record.createdAt,
-    updatedAt: record.updatedAt,
-  };
 }
 
 /**
@@ -77,7 +42,7 @@ export async function getRecords(
   const found: RecordRow[] = [];
   for (const chunk of chunks([...new Set(ids)], batch)) {
     const rows = await exec.rows(statement.bind({ ids: arrayLiteral(chunk) }));
-    for (const row of rows) found.push(decodeRecord(row));
+    for (const row of rows) found.push(decodeRecord(row, valueReader));
   }
   return found;
 }
@@ -157,5 +122,5 @@ export async function scanRecords(
             .orderBy(asc(t.id))
             .limit(P('limit')),
         );
-  return (await exec.rows(statement.bind({ after, limit }))).map(decodeRecord);
+  return (await exec.rows(statement.bind({ after, limit }))).map((row) => decodeRecord(row, valueReader));
 }

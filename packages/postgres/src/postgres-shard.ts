@@ -3,19 +3,11 @@
  * from a URL or options, or the caller's), and delegation of every operation
  * to its module.
  */
-import type {
-  EntityTableSpec,
-  IndexQuery,
-  IndexRow,
-  IndexTableSpec,
-  RecordRow,
-  Shard,
-  ShardLimits,
-  TableSpec,
-} from '@waffle/core';
+import type { Shard, ShardLimits, ShardOperations, TableSpec } from '@waffle/core';
+import { OperationsShard } from '@waffle/sql';
 import { Executor, type ShardState } from './postgres-exec.js';
 import { createTables, readMeta, writeMeta } from './postgres-meta.js';
-import { PostgresOperations } from './postgres-operations.js';
+import { postgresOperations } from './postgres-operations.js';
 import {
   isClient,
   openClient,
@@ -25,7 +17,7 @@ import {
   passwordOf,
   shardName,
 } from './postgres-options.js';
-import { MAX_IDENTIFIER, TableCache } from './postgres-tables.js';
+import { MAX_IDENTIFIER, postgresTables } from './postgres-tables.js';
 import { transaction, type Work } from './postgres-transaction.js';
 
 /**
@@ -38,7 +30,7 @@ const LIMITS: ShardLimits = Object.freeze({ maxParameters: 65533, maxIdentifierL
 const CLOSE_TIMEOUT = 5;
 
 /** A shard on one PostgreSQL database. */
-class PostgresShard implements Shard {
+class PostgresShard extends OperationsShard implements Shard {
   readonly name: string;
   readonly dialect = 'postgres';
   readonly limits = LIMITS;
@@ -46,52 +38,21 @@ class PostgresShard implements Shard {
   readonly #owned: boolean;
   readonly #state: ShardState;
   readonly #exec: Executor;
-  readonly #tables = new TableCache();
-  readonly #operations: PostgresOperations;
+  readonly #tables = postgresTables();
+  protected readonly operations: ShardOperations;
 
   constructor(client: PostgresClient, owned: boolean, name: string | undefined) {
+    super();
     this.#client = client;
     this.#owned = owned;
     this.name = shardName(client, name);
     this.#state = { name: this.name, secret: passwordOf(client), closed: false, prepared: new Set() };
     this.#exec = new Executor(client, this.#state);
-    this.#operations = this.#operationsOn(this.#exec);
+    this.operations = this.#operationsOn(this.#exec);
   }
 
-  #operationsOn(exec: Executor): PostgresOperations {
-    return new PostgresOperations(exec, this.#tables, this.limits.maxParameters);
-  }
-
-  getRecords(table: EntityTableSpec, ids: readonly string[]): Promise<RecordRow[]> {
-    return this.#operations.getRecords(table, ids);
-  }
-
-  insertRecord(table: EntityTableSpec, record: RecordRow): Promise<boolean> {
-    return this.#operations.insertRecord(table, record);
-  }
-
-  updateRecord(table: EntityTableSpec, record: RecordRow, expectedVersion: number): Promise<boolean> {
-    return this.#operations.updateRecord(table, record, expectedVersion);
-  }
-
-  deleteRecord(table: EntityTableSpec, id: string, expectedVersion?: number): Promise<boolean> {
-    return this.#operations.deleteRecord(table, id, expectedVersion);
-  }
-
-  scanRecords(table: EntityTableSpec, after: string | undefined, limit: number): Promise<RecordRow[]> {
-    return this.#operations.scanRecords(table, after, limit);
-  }
-
-  putIndexRows(table: IndexTableSpec, rows: readonly IndexRow[]): Promise<void> {
-    return this.#operations.putIndexRows(table, rows);
-  }
-
-  deleteIndexRows(table: IndexTableSpec, rows: readonly IndexRow[]): Promise<void> {
-    return this.#operations.deleteIndexRows(table, rows);
-  }
-
-  queryIndex(table: IndexTableSpec, query: IndexQuery): Promise<IndexRow[]> {
-    return this.#operations.queryIndex(table, query);
+  #operationsOn(exec: Executor): ShardOperations {
+    return postgresOperations(exec, this.#tables, this.limits.maxParameters);
   }
 
   createTables(tables: readonly TableSpec[]): Promise<void> {

@@ -13,7 +13,8 @@ import {
   META_TABLE,
   type TableSpec,
 } from '@waffle/core';
-import { getTableColumns, type SQL, sql } from 'drizzle-orm';
+import { entityColumns, indexBuilders, indexColumns, type NullableBuilder, TableCache } from '@waffle/sql';
+import { type SQL, sql } from 'drizzle-orm';
 import {
   bigint,
   boolean,
@@ -102,10 +103,7 @@ export const metaTable = pgTable(META_TABLE, {
   value: text('value').notNull(),
 });
 
-/** A column builder that can still be made NOT NULL. */
-type Builder = PgColumnBuilderBase & { notNull(): PgColumnBuilderBase };
-
-function indexColumnBuilder(name: string, kind: ColumnKind): Builder {
+function indexColumnBuilder(name: string, kind: ColumnKind): NullableBuilder<PgColumnBuilderBase> {
   switch (kind) {
     case 'integer':
       return integer(name);
@@ -124,68 +122,35 @@ function indexColumnBuilder(name: string, kind: ColumnKind): Builder {
   }
 }
 
-/** Builds and caches the drizzle tables of one shard. */
-export class TableCache {
-  readonly #entities = new Map<string, EntityTable>();
-  readonly #indices = new Map<string, IndexTable>();
+function entityTable(spec: EntityTableSpec): EntityTable {
+  const table = pgTable(spec.name, {
+    id: text('id').primaryKey().notNull(),
+    body: text('body'),
+    bin: bytea('bin'),
+    codec: text('codec').notNull(),
+    version: bigint('version', { mode: 'number' }).notNull(),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+  });
+  return { spec, ...entityColumns<PgTable, PgColumn>(table), statements: new Map() };
+}
 
-  /** The drizzle table of an entity. */
-  entity(spec: EntityTableSpec): EntityTable {
-    let entry = this.#entities.get(spec.name);
-    if (entry === undefined) {
-      const table = pgTable(spec.name, {
-        id: text('id').primaryKey().notNull(),
-        body: text('body'),
-        bin: bytea('bin'),
-        codec: text('codec').notNull(),
-        version: bigint('version', { mode: 'number' }).notNull(),
-        createdAt: bigint('created_at', { mode: 'number' }).notNull(),
-        updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
-      });
-      const c = getTableColumns(table);
-      entry = {
-        spec,
-        table,
-        id: c.id,
-        body: c.body,
-        bin: c.bin,
-        codec: c.codec,
-        version: c.version,
-        createdAt: c.createdAt,
-        updatedAt: c.updatedAt,
-        statements: new Map(),
-      };
-      this.#entities.set(spec.name, entry);
-    }
-    return entry;
-  }
+function indexTable(spec: IndexTableSpec): IndexTable {
+  const builders = indexBuilders<PgColumnBuilderBase>(
+    spec,
+    (c) => indexColumnBuilder(c.name, c.kind),
+    text(INDEX_ID_COLUMN).notNull(),
+    bigint(INDEX_VERSION_COLUMN, { mode: 'number' }).notNull(),
+  );
+  return { ...indexColumns<PgTable, PgColumn>(spec, pgTable(spec.name, builders)), statements: new Map() };
+}
 
-  /** The drizzle table of an index. */
-  index(spec: IndexTableSpec): IndexTable {
-    const key = `${spec.name}(${spec.columns.map((c) => `${c.name} ${c.kind}${c.nullable ? '?' : ''}`).join(',')})`;
-    let entry = this.#indices.get(key);
-    if (entry === undefined) {
-      const builders: Record<string, PgColumnBuilderBase> = {};
-      for (const c of spec.columns) {
-        const b = indexColumnBuilder(c.name, c.kind);
-        builders[c.name] = c.nullable ? b : b.notNull();
-      }
-      builders[INDEX_ID_COLUMN] = text(INDEX_ID_COLUMN).notNull();
-      builders[INDEX_VERSION_COLUMN] = bigint(INDEX_VERSION_COLUMN, { mode: 'number' }).notNull();
-      const table = pgTable(spec.name, builders);
-      const all = getTableColumns(table) as Record<string, PgColumn>;
-      entry = {
-        spec,
-        table,
-        columns: spec.columns.map((c) => ({ ...c, column: all[c.name]! })),
-        id: all[INDEX_ID_COLUMN]!,
-        version: all[INDEX_VERSION_COLUMN]!,
-        statements: new Map(),
-      };
-      this.#indices.set(key, entry);
-    }
-    return entry;
-  }
+/** The drizzle tables of one shard, built once per spec. */
+export type PostgresTables = TableCache<EntityTable, IndexTable>;
+
+/** A new, empty {@link PostgresTables}. */
+export function postgresTables(): PostgresTables {
+  return new TableCache({ entity: entityTable, index: indexTable });
 }
 
 const ident = (name: string) => sql.identifier(name);

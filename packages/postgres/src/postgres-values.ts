@@ -7,6 +7,7 @@
  * a parser may give (numbers, strings, bigints, Buffers).
  */
 import type { ColumnKind, ColumnValue } from '@waffle/core';
+import { toNumber, type ValueReader } from '@waffle/sql';
 
 /** A value as bound to a statement. */
 export type StorageValue = null | number | string | boolean | Uint8Array;
@@ -80,33 +81,17 @@ export function arrayLiteral(items: readonly (string | null)[]): string {
 }
 
 /**
- * Converts a result value back to its column type. Queries read `bigint`
- * columns as text and `timestamp` columns as epoch milliseconds, so no
- * precision depends on the client's parsers.
+ * How postgres.js result values are read back as column values, whatever
+ * parsers the client has. Queries read `bigint` columns as text and
+ * `timestamp` columns as epoch milliseconds, so no precision depends on them.
  */
-export function fromStorage(kind: ColumnKind, raw: unknown): ColumnValue {
-  if (raw === null || raw === undefined) return null;
-  switch (kind) {
-    case 'integer':
-    case 'real':
-      return toNumber(raw);
-    case 'bigint':
-      return typeof raw === 'bigint' ? raw : BigInt(String(raw));
-    case 'text':
-      return String(raw);
-    case 'boolean':
-      return toBoolean(raw);
-    case 'timestamp':
-      return new Date(toNumber(raw));
-    case 'bytes':
-      return toBytes(raw);
-  }
-}
-
-/** A number from a driver value (number, numeric string or bigint). */
-export function toNumber(raw: unknown): number {
-  return typeof raw === 'number' ? raw : Number(raw);
-}
+export const valueReader: ValueReader = {
+  number: toNumber,
+  bigint: (raw) => (typeof raw === 'bigint' ? raw : BigInt(String(raw))),
+  text: String,
+  boolean: toBoolean,
+  bytes: toBytes,
+};
 
 /** A boolean from a driver value (`true`, or the text `t` / `true` when no parser ran). */
 export function toBoolean(raw: unknown): boolean {

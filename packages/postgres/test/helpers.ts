@@ -1,17 +1,17 @@
+import type { EntityTableSpec, IndexTableSpec, Shard } from '@waffle/core';
 import {
-  type ColumnKind,
-  ColumnRef,
-  ColumnType,
-  type EntityTableSpec,
-  type IndexTableSpec,
-  type RecordRow,
-  type Shard,
-} from '@waffle/core';
-import { servers, shardDatabaseUrls, uniqueName } from '@waffle/testkit';
+  type IndexColumnTuple,
+  indexTableSpec,
+  servers,
+  shardDatabaseUrls,
+  uniqueName,
+} from '@waffle/testkit';
 import postgres from 'postgres';
 import { afterEach } from 'vitest';
 import type { PostgresDriverOptions } from '../src/index.js';
 import { type PostgresUrlOptions, postgresShard } from '../src/index.js';
+
+export { columnRef as ref, recordRow as record } from '@waffle/testkit';
 
 /** `postgres://postgres@127.0.0.1:5432/waffle_s<i>` (or as the environment says). */
 export function databaseUrl(i = 0, server = servers.postgres): string {
@@ -24,39 +24,14 @@ export function entitySpec(prefix = 'posts'): EntityTableSpec {
 }
 
 /** An index table spec from `[name, kind, nullable?]` triples, with a name no other test uses. */
-export function indexSpec(prefix: string, columns: [string, ColumnKind, boolean?][]): IndexTableSpec {
+export function indexSpec(prefix: string, columns: IndexColumnTuple[]): IndexTableSpec {
   return namedIndex(track(uniqueName(prefix)), columns);
 }
 
 /** An index table spec with exactly this name (dropped after the test). */
-export function namedIndex(name: string, columns: [string, ColumnKind, boolean?][]): IndexTableSpec {
+export function namedIndex(name: string, columns: IndexColumnTuple[]): IndexTableSpec {
   track(name);
-  return {
-    kind: 'index',
-    name,
-    columns: columns.map(([n, kind, nullable]) => ({ name: n, kind, nullable: !!nullable })),
-  };
-}
-
-/** A column reference on an index, as core's `index.c.<column>` would give. */
-export function ref(spec: IndexTableSpec, name: string): ColumnRef {
-  if (name === '__id') return new ColumnRef({ name: spec.name }, name, new ColumnType('text', false));
-  const column = spec.columns.find((c) => c.name === name);
-  if (!column) throw new Error(`no column ${name}`);
-  return new ColumnRef({ name: spec.name }, name, new ColumnType(column.kind, column.nullable));
-}
-
-/** A stored record with defaults. */
-export function record(id: string, over: Partial<RecordRow> = {}): RecordRow {
-  return {
-    id,
-    version: 1,
-    codec: 'json',
-    body: `{"id":${JSON.stringify(id)}}`,
-    createdAt: 1000,
-    updatedAt: 2000,
-    ...over,
-  };
+  return indexTableSpec(name, columns);
 }
 
 const cleanups: (() => Promise<void> | void)[] = [];

@@ -1,6 +1,40 @@
 /**
  * `@waffle/sql`: the SQL building blocks waffle's drizzle-based adapters share,
- * so that every dialect compiles predicates and orders the same way.
+ * so that every dialect compiles predicates, maps records and dispatches
+ * operations the same way.
  */
 export { chunks, rowsPerStatement } from './batch.js';
-export { compileOrder, compilePredicate, type SqlColumns } from './predicate.js';
+export {
+  direct,
+  type Enter,
+  type OperationsOptions,
+  OperationsShard,
+  SqlOperations,
+  type Statements,
+  type Tables,
+} from './operations.js';
+export {
+  compileOrder,
+  compilePredicate,
+  type IndexTableColumns,
+  indexSqlColumns,
+  type SqlColumns,
+} from './predicate.js';
+export {
+  decodeIndexRow,
+  decodeRecord,
+  RECORD_COLUMNS,
+  type RecordColumns,
+  type RecordValues,
+  recordSelection,
+  recordValues,
+} from './records.js';
+export {
+  entityColumns,
+  indexBuilders,
+  indexColumns,
+  indexKey,
+  type NullableBuilder,
+  TableCache,
+} from './tables.js';
+export { readColumn, toNumber, type ValueReader } from './values.js';

@@ -8,6 +8,7 @@ import {
   type ColumnKind,
   type ColumnRef,
   type ColumnValue,
+  INDEX_ID_COLUMN,
   type IndexOrder,
   type Predicate,
   prefixRange,
@@ -41,6 +42,41 @@ export interface SqlColumns {
   column(name: string): { readonly column: SQLWrapper; readonly kind: ColumnKind } | undefined;
   /** A column value in the form the driver binds (e.g. booleans as 0/1). */
   bind(kind: ColumnKind, value: ColumnValue): unknown;
+}
+
+/** An index table as {@link indexSqlColumns} reads it: its name, its columns and its entity id column. */
+export interface IndexTableColumns<C extends SQLWrapper> {
+  readonly spec: { readonly name: string };
+  readonly columns: readonly { readonly name: string; readonly kind: ColumnKind; readonly column: C }[];
+  readonly id: C;
+}
+
+/**
+ * The compiler's view of index tables (columns by name, `__id` as text),
+ * built once per table: values bound by `bind`, columns handed over as they
+ * are or as `wrap` makes them.
+ */
+export function indexSqlColumns<C extends SQLWrapper>(
+  bind: SqlColumns['bind'],
+  wrap: (column: C) => SQLWrapper = (column) => column,
+): (t: IndexTableColumns<C>) => SqlColumns {
+  const cache = new WeakMap<IndexTableColumns<C>, SqlColumns>();
+  return (t) => {
+    let columns = cache.get(t);
+    if (!columns) {
+      const byName = new Map(
+        t.columns.map((c) => [c.name, { column: wrap(c.column), kind: c.kind }] as const),
+      );
+      const id = { column: wrap(t.id), kind: 'text' as const };
+      columns = {
+        table: t.spec.name,
+        column: (name) => (name === INDEX_ID_COLUMN ? id : byName.get(name)),
+        bind,
+      };
+      cache.set(t, columns);
+    }
+    return columns;
+  };
 }
 
 /** Portable constants: every dialect reads `1=1` and `1=0` as booleans. */

@@ -14,11 +14,14 @@ export {
   alternateRounds,
   BENCH_SIZES,
   BENCH_TIMING,
+  type BenchCodec,
   type BenchPost,
   type BenchSide,
   benchPost,
   blogDocument,
+  codecRates,
   compareWithRaw,
+  DOCUMENT_SIZES,
   markdownTable,
   median,
   opsPerSecond,
@@ -46,6 +49,7 @@ export { type FaultOptions, Faults } from './faults.js';
 export { type BlogNames, blog, type Post, post, shardPool } from './fixtures.js';
 export { type Capabilities, type ConformanceOptions, uniqueName } from './options.js';
 export { bruteForce } from './oracle.js';
+export { columnRef, type IndexColumnTuple, indexTableSpec, recordRow } from './shard-helpers.js';
 export {
   equalButNegativeZero,
   type SerializerConformanceOptions,

@@ -1,0 +1,81 @@
+/**
+ * The mapping between core's {@link RecordRow} and an entity table's row,
+ * the same in every dialect: a text body in `body`, a binary one in `bin`;
+ * and the reading of index rows.
+ */
+import type { ColumnKind, IndexRow, RecordRow } from '@waffle/core';
+import { readColumn, type ValueReader } from './values.js';
+
+/** The record columns of an entity table, in the order {@link decodeRecord} reads them. */
+export const RECORD_COLUMNS = ['id', 'body', 'bin', 'codec', 'version', 'createdAt', 'updatedAt'] as const;
+
+/** An entity table's record columns, by name. */
+export type RecordColumns<C> = Readonly<Record<(typeof RECORD_COLUMNS)[number], C>>;
+
+/** An entity table's row of a record, by column (a type, so that it is a plain record of values). */
+export type RecordValues = {
+  id: string;
+  body: string | null;
+  bin: Uint8Array | null;
+  codec: string;
+  version: number;
+  createdAt: number;
+  updatedAt: number;
+};
+
+/** The selection of an entity table's columns that {@link decodeRecord} reads. */
+export function recordSelection<C>(t: RecordColumns<C>): RecordColumns<C> {
+  return {
+    id: t.id,
+    body: t.body,
+    bin: t.bin,
+    codec: t.codec,
+    version: t.version,
+    createdAt: t.createdAt,
+    updatedAt: t.updatedAt,
+  };
+}
+
+/** A record from a row of {@link recordSelection}'s values, in that order. */
+export function decodeRecord(
+  row: ArrayLike<unknown>,
+  read: Pick<ValueReader, 'number' | 'text' | 'bytes'>,
+): RecordRow {
+  const bin = row[2];
+  return {
+    id: read.text(row[0]),
+    body: bin === null || bin === undefined ? read.text(row[1] ?? '') : read.bytes(bin),
+    codec: read.text(row[3]),
+    version: read.number(row[4]),
+    createdAt: read.number(row[5]),
+    updatedAt: read.number(row[6]),
+  };
+}
+
+/** A record's row. */
+export function recordValues(record: RecordRow): RecordValues {
+  const text = typeof record.body === 'string';
+  return {
+    id: record.id,
+    body: text ? (record.body as string) : null,
+    bin: text ? null : (record.body as Uint8Array),
+    codec: record.codec,
+    version: record.version,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+  };
+}
+
+/** An index row from a row of its columns' values (of `kinds`, in order), then its entity id and version. */
+export function decodeIndexRow(
+  row: ArrayLike<unknown>,
+  columns: readonly { readonly kind: ColumnKind }[],
+  read: ValueReader,
+): IndexRow {
+  const n = columns.length;
+  return {
+    id: read.text(row[n]),
+    values: columns.map((c, i) => readColumn(read, c.kind, row[i])),
+    version: read.number(row[n + 1]),
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * Small builders for an adapter's own tests, which call a shard directly
+ * with core's table specs, records and column references.
+ */
+import {
+  type ColumnKind,
+  ColumnRef,
+  ColumnType,
+  INDEX_ID_COLUMN,
+  type IndexTableSpec,
+  type RecordRow,
+} from '@waffle/core';
+
+/** An index column as `[name, kind, nullable?]`. */
+export type IndexColumnTuple = [name: string, kind: ColumnKind, nullable?: boolean];
+
+/** An index table spec named `name` with the given columns. */
+export function indexTableSpec(name: string, columns: readonly IndexColumnTuple[]): IndexTableSpec {
+  return {
+    kind: 'index',
+    name,
+    columns: columns.map(([n, kind, nullable]) => ({ name: n, kind, nullable: !!nullable })),
+  };
+}
+
+/** A column reference on an index (or on its `__id`), as core's `index.c.<column>` would give. */
+export function columnRef(spec: IndexTableSpec, name: string): ColumnRef {
+  if (name === INDEX_ID_COLUMN)
+    return new ColumnRef({ name: spec.name }, name, new ColumnType('text', false));
+  const column = spec.columns.find((c) => c.name === name);
+  if (!column) throw new Error(`no column ${name}`);
+  return new ColumnRef({ name: spec.name }, name, new ColumnType(column.kind, column.nullable));
+}
+
+/** A stored record with defaults: version 1, a JSON text body, fixed times. */
+export function recordRow(id: string, over: Partial<RecordRow> = {}): RecordRow {
+  return {
+    id,
+    version: 1,
+    codec: 'json',
+    body: `{"id":${JSON.stringify(id)}}`,
+    createdAt: 1000,
+    updatedAt: 2000,
+    ...over,
+  };
+}
