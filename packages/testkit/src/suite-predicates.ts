@@ -12,6 +12,7 @@ import {
   type IndexRow,
   integer,
   real,
+  type Shard,
   text,
   timestamp,
 } from '@waffle/core';
@@ -27,6 +28,25 @@ function sameValue(kind: ColumnKind, a: ColumnValue, b: ColumnValue): boolean {
   return a === null || b === null ? a === b : compareValues(kind, a, b) === 0;
 }
 
+/** An index with a nullable column of every kind, its table created on `shard`. */
+async function everyKind(shard: Shard, prefix: string) {
+  const index = new Index(uniqueName(prefix), {
+    columns: {
+      i: integer().nullable(),
+      b: bigint().nullable(),
+      r: real().nullable(),
+      t: text().nullable(),
+      f: boolean().nullable(),
+      d: timestamp().nullable(),
+      y: bytes().nullable(),
+    },
+    shard: [shard],
+    mapper: (_: Doc<unknown>) => [],
+  });
+  await shard.createTables([index.table]);
+  return index;
+}
+
 /** The adapter's SQL for predicates and order agrees with core's JavaScript evaluation. */
 export function predicateSuite(options: ConformanceOptions): void {
   const open = shardPool(options);
@@ -36,20 +56,7 @@ export function predicateSuite(options: ConformanceOptions): void {
   describe('predicates', () => {
     it('compiled SQL selects and orders exactly the rows JavaScript evaluation selects', async () => {
       const [shard] = await open(1);
-      const nullable = new Index(uniqueName('kinds'), {
-        columns: {
-          i: integer().nullable(),
-          b: bigint().nullable(),
-          r: real().nullable(),
-          t: text().nullable(),
-          f: boolean().nullable(),
-          d: timestamp().nullable(),
-          y: bytes().nullable(),
-        },
-        shard: [shard!],
-        mapper: (_: Doc<unknown>) => [],
-      });
-      await shard!.createTables([nullable.table]);
+      const nullable = await everyKind(shard!, 'kinds');
       const rowArbitrary = fc.tuple(
         ...kinds.map((k) => fc.option(valueArbitraries[k], { nil: null, freq: 5 })),
       );
@@ -96,20 +103,7 @@ export function predicateSuite(options: ConformanceOptions): void {
 
     it('index values of every type round-trip exactly, extremes included', async () => {
       const [shard] = await open(1);
-      const index = new Index(uniqueName('values'), {
-        columns: {
-          i: integer().nullable(),
-          b: bigint().nullable(),
-          r: real().nullable(),
-          t: text().nullable(),
-          f: boolean().nullable(),
-          d: timestamp().nullable(),
-          y: bytes().nullable(),
-        },
-        shard: [shard!],
-        mapper: (_: Doc<unknown>) => [],
-      });
-      await shard!.createTables([index.table]);
+      const index = await everyKind(shard!, 'values');
       const extremes: ColumnValue[][] = [
         [
           -2147483648,
