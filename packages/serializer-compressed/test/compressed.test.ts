@@ -4,21 +4,12 @@ import { SerializationError, type Serializer, ValidationError } from '@waffle/co
 import { json } from '@waffle/serializer-json';
 import { msgpack } from '@waffle/serializer-msgpack';
 import { superjson } from '@waffle/serializer-superjson';
-import { equalButNegativeZero, serializerConformance, serializerValues } from '@waffle/testkit';
+import { equalButNegativeZero, serializerConformance, serializerValues, thrown } from '@waffle/testkit';
 import { describe, expect, it } from 'vitest';
 import { compressed, HEADER } from '../src/index.js';
 
 const hasZstd = typeof (zlib as { zstdCompressSync?: unknown }).zstdCompressSync === 'function';
 const post = { title: 'My First Blog Post', body: 'All work and no play. '.repeat(40), tags: ['sunny'] };
-
-function thrown(work: () => unknown): Error {
-  try {
-    work();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected an error');
-}
 
 describe('compressed()', () => {
   it('tags rows with the algorithm and the inner codec, and always writes bytes', () => {

@@ -1,19 +1,10 @@
 import { SerializationError } from '@waffle/core';
+import { serializationError } from '@waffle/testkit';
 import { describe, expect, it } from 'vitest';
 import { msgpack } from '../src/index.js';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 const bytes = (text: string) => new Uint8Array(Buffer.from(text, 'hex'));
-
-function thrown(work: () => unknown): SerializationError {
-  try {
-    work();
-  } catch (error) {
-    expect(SerializationError.is(error)).toBe(true);
-    return error as SerializationError;
-  }
-  throw new Error('expected a SerializationError');
-}
 
 describe('msgpack()', () => {
   const codec = msgpack();
@@ -80,7 +71,9 @@ describe('msgpack()', () => {
     ['a BigInt outside the 64-bit range at $["odd key"]', { 'odd key': 2n ** 64n }],
     ['an object of an anonymous class at $', new (class {})()],
   ])('refuses %s with a SerializationError saying what and where', (where, value) => {
-    expect(thrown(() => codec.encode(value)).message).toBe(`MessagePack cannot represent ${where}`);
+    expect(serializationError(() => codec.encode(value)).message).toBe(
+      `MessagePack cannot represent ${where}`,
+    );
   });
 
   it('refuses circular references, but writes shared ones twice', () => {
@@ -88,7 +81,7 @@ describe('msgpack()', () => {
     expect(codec.decode(codec.encode([shared, shared]))).toEqual([{ s: 1 }, { s: 1 }]);
     const loop: unknown[] = [];
     loop.push({ loop });
-    expect(thrown(() => codec.encode(loop)).message).toBe(
+    expect(serializationError(() => codec.encode(loop)).message).toBe(
       'MessagePack cannot represent a circular reference at $[0].loop',
     );
   });
@@ -96,18 +89,20 @@ describe('msgpack()', () => {
   it('refuses nesting deeper than the stack allows with a SerializationError', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 200_000; i++) deep = [deep];
-    expect(thrown(() => codec.encode(deep)).message).toMatch(/^MessagePack cannot represent this value: /);
+    expect(serializationError(() => codec.encode(deep)).message).toMatch(
+      /^MessagePack cannot represent this value: /,
+    );
     expect(codec.decode(codec.encode({ ok: true }))).toEqual({ ok: true }); // the encoder still works
   });
 
   it('reports corrupt bodies as SerializationErrors with the cause', () => {
-    const cut = thrown(() => codec.decode(bytes('92c3')));
+    const cut = serializationError(() => codec.decode(bytes('92c3')));
     expect(cut.message).toBe('Stored body is not valid msgpack: Unexpected end of MessagePack data');
     expect(cut.cause).toBeInstanceOf(Error);
-    expect(thrown(() => codec.decode(bytes('c1'))).message).toBe(
+    expect(serializationError(() => codec.decode(bytes('c1'))).message).toBe(
       'Stored body is not valid msgpack: the never-used byte 0xC1',
     );
-    expect(thrown(() => codec.decode('{"a":1}')).message).toBe(
+    expect(serializationError(() => codec.decode('{"a":1}')).message).toBe(
       'Stored body is not valid msgpack: MessagePack bodies are bytes, not text',
     );
   });

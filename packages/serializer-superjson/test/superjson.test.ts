@@ -1,17 +1,8 @@
 import { SerializationError } from '@waffle/core';
+import { serializationError } from '@waffle/testkit';
 import SuperJSON from 'superjson';
 import { describe, expect, it } from 'vitest';
 import { superjson } from '../src/index.js';
-
-function thrown(work: () => unknown): SerializationError {
-  try {
-    work();
-  } catch (error) {
-    expect(SerializationError.is(error)).toBe(true);
-    return error as SerializationError;
-  }
-  throw new Error('expected a SerializationError');
-}
 
 describe('superjson()', () => {
   const codec = superjson();
@@ -77,7 +68,7 @@ describe('superjson()', () => {
     ['a property named prototype at $.a[0].prototype', { a: [{ prototype: 1 }] }],
     ['an object of an anonymous class at $', new (class {})()],
   ])('refuses %s with a SerializationError saying what and where', (where, value) => {
-    expect(thrown(() => codec.encode(value)).message).toBe(`superjson cannot represent ${where}`);
+    expect(serializationError(() => codec.encode(value)).message).toBe(`superjson cannot represent ${where}`);
   });
 
   it('refuses classes registered on superjson’s default instance: they would change how bodies read', () => {
@@ -85,20 +76,22 @@ describe('superjson()', () => {
       x = 1;
     }
     SuperJSON.registerClass(Point, 'Point');
-    expect(thrown(() => codec.encode({ p: new Point() })).message).toBe(
+    expect(serializationError(() => codec.encode({ p: new Point() })).message).toBe(
       'superjson cannot represent a Point at $.p',
     );
   });
 
   it('reports corrupt bodies as SerializationErrors with the cause', () => {
-    const notJson = thrown(() => codec.decode('{"json":'));
+    const notJson = serializationError(() => codec.decode('{"json":'));
     expect(notJson.message).toMatch(/^Stored body is not valid superjson: /);
     expect(notJson.cause).toBeInstanceOf(SyntaxError);
-    expect(thrown(() => codec.decode('[1,2]')).message).toBe(
+    expect(serializationError(() => codec.decode('[1,2]')).message).toBe(
       'Stored body is not valid superjson: not a superjson envelope ({ json, meta? })',
     );
-    const badMeta = thrown(() => codec.decode('{"json":{"a":1},"meta":{"values":{"a":["nope"]}}}'));
+    const badMeta = serializationError(() =>
+      codec.decode('{"json":{"a":1},"meta":{"values":{"a":["nope"]}}}'),
+    );
     expect(badMeta.cause).toBeInstanceOf(Error);
-    expect(thrown(() => codec.decode(new Uint8Array([0xff]))).cause).toBeInstanceOf(TypeError);
+    expect(serializationError(() => codec.decode(new Uint8Array([0xff]))).cause).toBeInstanceOf(TypeError);
   });
 });

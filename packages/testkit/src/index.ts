@@ -56,6 +56,7 @@ export {
   serializerConformance,
   serializerValues,
 } from './suite-serializer.js';
+export { serializationError, thrown } from './thrown.js';
 
 /**
  * The conformance suite every shard adapter runs: records, queries (checked

@@ -1,6 +1,7 @@
 import { SerializationError, type Serializer } from '@waffle/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { thrown } from './thrown.js';
 
 export { equalButNegativeZero, serializerValues } from './serializer-values.js';
 
@@ -46,16 +47,6 @@ const SAMPLE = {
   count: 12_345,
   nested: { ok: true, s: 'x'.repeat(40) },
 };
-
-function thrown(work: () => unknown, what: string): unknown {
-  let result: unknown;
-  try {
-    result = work();
-  } catch (error) {
-    return error;
-  }
-  throw new Error(`expected an error for ${what}, but got ${String(result)}`);
-}
 
 function sameBytes(a: string | Uint8Array, b: string | Uint8Array): boolean {
   if (typeof a === 'string' || typeof b === 'string') return a === b;
