@@ -1,4 +1,3 @@
-import { SerializationError } from '@waffle/core';
 import { serializationError } from '@waffle/testkit';
 import { describe, expect, it } from 'vitest';
 import { msgpack } from '../src/index.js';

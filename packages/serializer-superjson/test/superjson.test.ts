@@ -1,4 +1,3 @@
-import { SerializationError } from '@waffle/core';
 import { serializationError } from '@waffle/testkit';
 import SuperJSON from 'superjson';
 import { describe, expect, it } from 'vitest';
