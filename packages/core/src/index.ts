@@ -46,6 +46,8 @@ export {
 } from './shard-strategy.js';
 export type {
   EntityTableSpec,
+  HistoryRow,
+  HistoryTableSpec,
   IndexColumnSpec,
   IndexOrder,
   IndexQuery,

@@ -14,7 +14,10 @@ export const INDEX_VERSION_COLUMN = '__version';
 /** Name of the small table in which each shard remembers its identity. */
 export const META_TABLE = '__waffle_meta';
 
-/** An entity's table: `id, body (text), bin (bytes), codec, version, created_at, updated_at`. */
+/**
+ * An entity's table: `id, body (text), bin (bytes), codec, version, created_at,
+ * updated_at, note (text), pending (small integer)`, and an index on (`pending`, `id`).
+ */
 export interface EntityTableSpec {
   readonly kind: 'entity';
   readonly name: string;
@@ -37,8 +40,18 @@ export interface IndexTableSpec {
   readonly columns: readonly IndexColumnSpec[];
 }
 
+/**
+ * An entity's history table (opt-in): every version of every record, with
+ * the record columns less the note, and `deleted` (1 for a tombstone); the key
+ * is (`id`, `version`).
+ */
+export interface HistoryTableSpec {
+  readonly kind: 'history';
+  readonly name: string;
+}
+
 /** A table a shard holds. */
-export type TableSpec = EntityTableSpec | IndexTableSpec;
+export type TableSpec = EntityTableSpec | IndexTableSpec | HistoryTableSpec;
 
 /** A record as stored in an entity table. Times are milliseconds since the epoch. */
 export interface RecordRow {
@@ -50,6 +63,23 @@ export interface RecordRow {
   readonly body: string | Uint8Array;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /**
+   * The index work the write of this version left to finish, as core's text
+   * (stored in `note`; `pending` is 1 while there is one, so notes are found
+   * through an index), or null. Absent means null.
+   */
+  readonly note?: string | null;
+}
+
+/** One version of a record in a history table; a tombstone (`deleted`) has an empty text body. */
+export interface HistoryRow {
+  readonly id: string;
+  readonly version: number;
+  readonly codec: string;
+  readonly body: string | Uint8Array;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly deleted: boolean;
 }
 
 /** One row of an index table: the column values in the table's column order. */
@@ -104,6 +134,14 @@ export interface ShardOperations {
   deleteRecord(table: EntityTableSpec, id: string, expectedVersion?: number): Promise<boolean>;
   /** Records in ascending id order, starting after `after`. */
   scanRecords(table: EntityTableSpec, after: string | undefined, limit: number): Promise<RecordRow[]>;
+  /** Sets the note of the record stored at `version` to null; returns whether it did. */
+  clearNote(table: EntityTableSpec, id: string, version: number): Promise<boolean>;
+  /** Records whose note is not null, in ascending id order, starting after `after`. */
+  scanNotes(table: EntityTableSpec, after: string | undefined, limit: number): Promise<RecordRow[]>;
+  /** Inserts a version into a history table; returns false, changing nothing, when (id, version) exists. */
+  insertHistory(table: HistoryTableSpec, row: HistoryRow): Promise<boolean>;
+  /** The stored versions of `id` in ascending version order (only `version` when given). */
+  getHistory(table: HistoryTableSpec, id: string, version?: number): Promise<HistoryRow[]>;
   /**
    * Writes index rows idempotently: a row whose key exists keeps the larger of
    * the two version tags.

@@ -21,8 +21,14 @@ export {
   type SqlColumns,
 } from './predicate.js';
 export {
+  decodeHistory,
   decodeIndexRow,
   decodeRecord,
+  HISTORY_COLUMNS,
+  type HistoryColumns,
+  type HistoryValues,
+  historySelection,
+  historyValues,
   RECORD_COLUMNS,
   type RecordColumns,
   type RecordValues,
@@ -31,6 +37,7 @@ export {
 } from './records.js';
 export {
   entityColumns,
+  historyColumns,
   indexBuilders,
   indexColumns,
   indexKey,

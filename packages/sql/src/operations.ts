@@ -6,6 +6,8 @@
  */
 import type {
   EntityTableSpec,
+  HistoryRow,
+  HistoryTableSpec,
   IndexQuery,
   IndexRow,
   IndexTableSpec,
@@ -20,31 +22,37 @@ export type Enter = <T>(work: () => Promise<T>) => Promise<T>;
 export const direct: Enter = (work) => work();
 
 /** A dialect's tables for table specs, built once per spec. */
-export interface Tables<E, I> {
+export interface Tables<E, I, H> {
   entity(spec: EntityTableSpec): E;
   index(spec: IndexTableSpec): I;
+  history(spec: HistoryTableSpec): H;
 }
 
 /**
- * A dialect's record and index statements on executor `X`, entity tables `E`
- * and index tables `I`. `maxParameters` is the shard's limit of bound parameters.
+ * A dialect's record and index statements on executor `X`, entity tables `E`,
+ * index tables `I` and history tables `H`. `maxParameters` is the shard's
+ * limit of bound parameters.
  */
-export interface Statements<X, E, I> {
+export interface Statements<X, E, I, H> {
   getRecords(exec: X, t: E, ids: readonly string[], maxParameters: number): Promise<RecordRow[]>;
   insertRecord(exec: X, t: E, record: RecordRow): Promise<boolean>;
   updateRecord(exec: X, t: E, record: RecordRow, expectedVersion: number): Promise<boolean>;
   deleteRecord(exec: X, t: E, id: string, expectedVersion: number | undefined): Promise<boolean>;
   scanRecords(exec: X, t: E, after: string | undefined, limit: number): Promise<RecordRow[]>;
+  clearNote(exec: X, t: E, id: string, version: number): Promise<boolean>;
+  scanNotes(exec: X, t: E, after: string | undefined, limit: number): Promise<RecordRow[]>;
+  insertHistory(exec: X, t: H, row: HistoryRow): Promise<boolean>;
+  getHistory(exec: X, t: H, id: string, version: number | undefined): Promise<HistoryRow[]>;
   putIndexRows(exec: X, t: I, rows: readonly IndexRow[], maxParameters: number): Promise<void>;
   deleteIndexRows(exec: X, t: I, rows: readonly IndexRow[], maxParameters: number): Promise<void>;
   queryIndex(exec: X, t: I, query: IndexQuery): Promise<IndexRow[]>;
 }
 
 /** What {@link SqlOperations} runs on. */
-export interface OperationsOptions<X, E, I> {
+export interface OperationsOptions<X, E, I, H> {
   readonly exec: X;
-  readonly tables: Tables<E, I>;
-  readonly statements: Statements<X, E, I>;
+  readonly tables: Tables<E, I, H>;
+  readonly statements: Statements<X, E, I, H>;
   readonly maxParameters: number;
   /** Wraps each call; {@link direct} by default. */
   readonly enter?: Enter;
@@ -53,15 +61,15 @@ export interface OperationsOptions<X, E, I> {
 }
 
 /** Record and index operations on one executor. Empty index writes return at once. */
-export class SqlOperations<X, E, I> implements ShardOperations {
+export class SqlOperations<X, E, I, H> implements ShardOperations {
   readonly #exec: X;
-  readonly #tables: Tables<E, I>;
-  readonly #do: Statements<X, E, I>;
+  readonly #tables: Tables<E, I, H>;
+  readonly #do: Statements<X, E, I, H>;
   readonly #max: number;
   readonly #enter: Enter;
   readonly #skipEmptyReads: boolean;
 
-  constructor(options: OperationsOptions<X, E, I>) {
+  constructor(options: OperationsOptions<X, E, I, H>) {
     this.#exec = options.exec;
     this.#tables = options.tables;
     this.#do = options.statements;
@@ -93,6 +101,22 @@ export class SqlOperations<X, E, I> implements ShardOperations {
 
   scanRecords(table: EntityTableSpec, after: string | undefined, limit: number): Promise<RecordRow[]> {
     return this.#enter(() => this.#do.scanRecords(this.#exec, this.#tables.entity(table), after, limit));
+  }
+
+  clearNote(table: EntityTableSpec, id: string, version: number): Promise<boolean> {
+    return this.#enter(() => this.#do.clearNote(this.#exec, this.#tables.entity(table), id, version));
+  }
+
+  scanNotes(table: EntityTableSpec, after: string | undefined, limit: number): Promise<RecordRow[]> {
+    return this.#enter(() => this.#do.scanNotes(this.#exec, this.#tables.entity(table), after, limit));
+  }
+
+  insertHistory(table: HistoryTableSpec, row: HistoryRow): Promise<boolean> {
+    return this.#enter(() => this.#do.insertHistory(this.#exec, this.#tables.history(table), row));
+  }
+
+  getHistory(table: HistoryTableSpec, id: string, version?: number): Promise<HistoryRow[]> {
+    return this.#enter(() => this.#do.getHistory(this.#exec, this.#tables.history(table), id, version));
   }
 
   putIndexRows(table: IndexTableSpec, rows: readonly IndexRow[]): Promise<void> {
@@ -139,6 +163,22 @@ export abstract class OperationsShard implements ShardOperations {
 
   scanRecords(table: EntityTableSpec, after: string | undefined, limit: number): Promise<RecordRow[]> {
     return this.operations.scanRecords(table, after, limit);
+  }
+
+  clearNote(table: EntityTableSpec, id: string, version: number): Promise<boolean> {
+    return this.operations.clearNote(table, id, version);
+  }
+
+  scanNotes(table: EntityTableSpec, after: string | undefined, limit: number): Promise<RecordRow[]> {
+    return this.operations.scanNotes(table, after, limit);
+  }
+
+  insertHistory(table: HistoryTableSpec, row: HistoryRow): Promise<boolean> {
+    return this.operations.insertHistory(table, row);
+  }
+
+  getHistory(table: HistoryTableSpec, id: string, version?: number): Promise<HistoryRow[]> {
+    return this.operations.getHistory(table, id, version);
   }
 
   putIndexRows(table: IndexTableSpec, rows: readonly IndexRow[]): Promise<void> {

@@ -3,11 +3,20 @@
  * the same in every dialect: a text body in `body`, a binary one in `bin`;
  * and the reading of index rows.
  */
-import type { ColumnKind, IndexRow, RecordRow } from '@waffle/core';
+import type { ColumnKind, HistoryRow, IndexRow, RecordRow } from '@waffle/core';
 import { readColumn, type ValueReader } from './values.js';
 
 /** The record columns of an entity table, in the order {@link decodeRecord} reads them. */
-export const RECORD_COLUMNS = ['id', 'body', 'bin', 'codec', 'version', 'createdAt', 'updatedAt'] as const;
+export const RECORD_COLUMNS = [
+  'id',
+  'body',
+  'bin',
+  'codec',
+  'version',
+  'createdAt',
+  'updatedAt',
+  'note',
+] as const;
 
 /** An entity table's record columns, by name. */
 export type RecordColumns<C> = Readonly<Record<(typeof RECORD_COLUMNS)[number], C>>;
@@ -21,6 +30,9 @@ export type RecordValues = {
   version: number;
   createdAt: number;
   updatedAt: number;
+  note: string | null;
+  /** 1 while `note` is set, else null: the first column of the index that finds notes. */
+  pending: number | null;
 };
 
 /** The selection of an entity table's columns that {@link decodeRecord} reads. */
@@ -33,6 +45,7 @@ export function recordSelection<C>(t: RecordColumns<C>): RecordColumns<C> {
     version: t.version,
     createdAt: t.createdAt,
     updatedAt: t.updatedAt,
+    note: t.note,
   };
 }
 
@@ -49,6 +62,7 @@ export function decodeRecord(
     version: read.number(row[4]),
     createdAt: read.number(row[5]),
     updatedAt: read.number(row[6]),
+    note: row[7] === null || row[7] === undefined ? null : read.text(row[7]),
   };
 }
 
@@ -63,7 +77,66 @@ export function recordValues(record: RecordRow): RecordValues {
     version: record.version,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
+    note: record.note ?? null,
+    pending: record.note == null ? null : 1,
   };
+}
+
+/** The columns of a history table, in the order {@link decodeHistory} reads them. */
+export const HISTORY_COLUMNS = [
+  'id',
+  'body',
+  'bin',
+  'codec',
+  'version',
+  'createdAt',
+  'updatedAt',
+  'deleted',
+] as const;
+
+/** A history table's columns, by name. */
+export type HistoryColumns<C> = Readonly<Record<(typeof HISTORY_COLUMNS)[number], C>>;
+
+/** A history table's row of one version, by column. */
+export type HistoryValues = {
+  id: string;
+  body: string | null;
+  bin: Uint8Array | null;
+  codec: string;
+  version: number;
+  createdAt: number;
+  updatedAt: number;
+  /** 1 for a tombstone, else 0. */
+  deleted: number;
+};
+
+/** The selection of a history table's columns that {@link decodeHistory} reads. */
+export function historySelection<C>(t: HistoryColumns<C>): HistoryColumns<C> {
+  return {
+    id: t.id,
+    body: t.body,
+    bin: t.bin,
+    codec: t.codec,
+    version: t.version,
+    createdAt: t.createdAt,
+    updatedAt: t.updatedAt,
+    deleted: t.deleted,
+  };
+}
+
+/** A version from a row of {@link historySelection}'s values, in that order. */
+export function decodeHistory(
+  row: ArrayLike<unknown>,
+  read: Pick<ValueReader, 'number' | 'text' | 'bytes'>,
+): HistoryRow {
+  const { note: _note, ...record } = decodeRecord([...Array.from(row).slice(0, 7), null], read);
+  return { ...record, deleted: read.number(row[7]) !== 0 };
+}
+
+/** A version's row. */
+export function historyValues(row: HistoryRow): HistoryValues {
+  const { note: _note, pending: _pending, ...values } = recordValues(row);
+  return { ...values, deleted: row.deleted ? 1 : 0 };
 }
 
 /** An index row from a row of its columns' values (of `kinds`, in order), then its entity id and version. */

@@ -4,6 +4,7 @@
  */
 import {
   type EntityTableSpec,
+  type HistoryTableSpec,
   INDEX_ID_COLUMN,
   INDEX_VERSION_COLUMN,
   type IndexColumnSpec,
@@ -11,7 +12,7 @@ import {
 } from '@waffle/core';
 import { getTableColumns, type Table } from 'drizzle-orm';
 import type { Tables } from './operations.js';
-import { type RecordColumns, recordSelection } from './records.js';
+import { type HistoryColumns, historySelection, type RecordColumns, recordSelection } from './records.js';
 
 /**
  * The cache key of an index spec: its name and column shapes, so that a spec
@@ -21,17 +22,13 @@ export function indexKey(spec: IndexTableSpec): string {
   return `${spec.name}(${spec.columns.map((c) => `${c.name} ${c.kind}${c.nullable ? '?' : ''}`).join(',')})`;
 }
 
-/** Builds each entity table once per name and each index table once per {@link indexKey}. */
-export class TableCache<E, I> implements Tables<E, I> {
+/** Builds each entity and history table once per name and each index table once per {@link indexKey}. */
+export class TableCache<E, I, H> implements Tables<E, I, H> {
   readonly #entities = new Map<string, E>();
   readonly #indices = new Map<string, I>();
+  readonly #histories = new Map<string, H>();
 
-  constructor(
-    private readonly build: {
-      entity(spec: EntityTableSpec): E;
-      index(spec: IndexTableSpec): I;
-    },
-  ) {}
+  constructor(private readonly build: Tables<E, I, H>) {}
 
   /** The table of an entity. */
   entity(spec: EntityTableSpec): E {
@@ -39,6 +36,16 @@ export class TableCache<E, I> implements Tables<E, I> {
     if (entry === undefined) {
       entry = this.build.entity(spec);
       this.#entities.set(spec.name, entry);
+    }
+    return entry;
+  }
+
+  /** The history table of an entity. */
+  history(spec: HistoryTableSpec): H {
+    let entry = this.#histories.get(spec.name);
+    if (entry === undefined) {
+      entry = this.build.history(spec);
+      this.#histories.set(spec.name, entry);
     }
     return entry;
   }
@@ -55,9 +62,15 @@ export class TableCache<E, I> implements Tables<E, I> {
   }
 }
 
-/** An entity table's drizzle table and record columns. */
+/** An entity table's drizzle table and record columns (`note` and `pending` included). */
 export function entityColumns<T extends Table, C>(table: T) {
-  return { table, ...recordSelection(getTableColumns(table) as unknown as RecordColumns<C>) };
+  const all = getTableColumns(table) as unknown as RecordColumns<C> & { pending: C };
+  return { table, ...recordSelection(all), pending: all.pending };
+}
+
+/** A history table's drizzle table and columns. */
+export function historyColumns<T extends Table, C>(spec: HistoryTableSpec, table: T) {
+  return { spec, table, ...historySelection(getTableColumns(table) as unknown as HistoryColumns<C>) };
 }
 
 /** An index table's drizzle table, its index columns by spec, its entity id and version columns. */

@@ -1,9 +1,11 @@
-import type { EntityTableSpec, IndexTableSpec, RecordRow } from '@waffle/core';
+import type { EntityTableSpec, HistoryRow, IndexTableSpec, RecordRow } from '@waffle/core';
 import { describe, expect, it } from 'vitest';
 import {
+  decodeHistory,
   decodeIndexRow,
   decodeRecord,
   type Enter,
+  historyValues,
   readColumn,
   recordValues,
   SqlOperations,
@@ -23,16 +25,54 @@ const read: ValueReader = {
 
 describe('records', () => {
   it('keeps a text body in `body` and a binary one in `bin`, both ways', () => {
-    const text: RecordRow = { id: 'a', version: 2, codec: 'json', body: '{}', createdAt: 1, updatedAt: 3 };
-    const binary: RecordRow = { ...text, codec: 'msgpack', body: new Uint8Array([1, 2]) };
-    expect(recordValues(text)).toMatchObject({ body: '{}', bin: null });
-    expect(recordValues(binary)).toMatchObject({ body: null, bin: new Uint8Array([1, 2]) });
+    const text: RecordRow = {
+      id: 'a',
+      version: 2,
+      codec: 'json',
+      body: '{}',
+      createdAt: 1,
+      updatedAt: 3,
+      note: '{"r":[]}',
+    };
+    const binary: RecordRow = { ...text, codec: 'msgpack', body: new Uint8Array([1, 2]), note: null };
+    expect(recordValues(text)).toMatchObject({ body: '{}', bin: null, note: '{"r":[]}', pending: 1 });
+    expect(recordValues(binary)).toMatchObject({ body: null, bin: new Uint8Array([1, 2]), pending: null });
+    expect(recordValues({ ...text, note: undefined })).toMatchObject({ note: null, pending: null });
     const row = (r: RecordRow) => {
       const v = recordValues(r);
-      return [v.id, v.body, v.bin, v.codec, String(v.version), v.createdAt, BigInt(v.updatedAt)];
+      return [v.id, v.body, v.bin, v.codec, String(v.version), v.createdAt, BigInt(v.updatedAt), v.note];
     };
     expect(decodeRecord(row(text), read)).toEqual(text);
     expect(decodeRecord(row(binary), read)).toEqual(binary);
+  });
+
+  it('maps history versions and tombstones both ways, without a note', () => {
+    const version: HistoryRow = {
+      id: 'a',
+      version: 4,
+      codec: 'msgpack',
+      body: new Uint8Array([9]),
+      createdAt: 1,
+      updatedAt: 2,
+      deleted: false,
+    };
+    const tombstone: HistoryRow = { ...version, version: 5, codec: 'json', body: '', deleted: true };
+    expect(historyValues(tombstone)).toEqual({
+      id: 'a',
+      body: '',
+      bin: null,
+      codec: 'json',
+      version: 5,
+      createdAt: 1,
+      updatedAt: 2,
+      deleted: 1,
+    });
+    const row = (r: HistoryRow) => {
+      const v = historyValues(r);
+      return [v.id, v.body, v.bin, v.codec, v.version, v.createdAt, v.updatedAt, String(v.deleted)];
+    };
+    expect(decodeHistory(row(version), read)).toEqual(version);
+    expect(decodeHistory(row(tombstone), read)).toEqual(tombstone);
   });
 
   it('reads index rows: values by kind, then id and version', () => {
@@ -77,13 +117,21 @@ describe('SqlOperations', () => {
         built.push(spec.name);
         return `I:${spec.name}`;
       },
+      history: (spec) => {
+        built.push(spec.name);
+        return `H:${spec.name}`;
+      },
     });
-    const statements: Statements<string, string, string> = {
+    const statements: Statements<string, string, string, string> = {
       getRecords: log([]),
       insertRecord: log(true),
       updateRecord: log(true),
       deleteRecord: log(true),
       scanRecords: log([]),
+      clearNote: log(true),
+      scanNotes: log([]),
+      insertHistory: log(true),
+      getHistory: log([]),
       putIndexRows: log(undefined),
       deleteIndexRows: log(undefined),
       queryIndex: log([]),
@@ -113,6 +161,20 @@ describe('SqlOperations', () => {
     await ops.putIndexRows(index, [row]);
     await ops.deleteIndexRows(index, [row]);
     await ops.queryIndex(index, { where: undefined, orderBy: [], limit: 3 });
+    await ops.clearNote(entity, 'a', 2);
+    await ops.scanNotes(entity, 'a', 4);
+    const history = { kind: 'history', name: 'posts__history' } as const;
+    await ops.insertHistory(history, {
+      id: 'a',
+      version: 1,
+      codec: 'json',
+      body: '',
+      createdAt: 0,
+      updatedAt: 0,
+      deleted: false,
+    });
+    await ops.getHistory(history, 'a', 1);
+    await ops.getHistory(history, 'a');
     expect(calls.filter((c) => c !== 'enter')).toEqual([
       'x E:posts 1 10',
       'x E:posts ',
@@ -121,9 +183,14 @@ describe('SqlOperations', () => {
       'x I:by_n 1 10',
       'x I:by_n 1 10',
       'x I:by_n ',
+      'x E:posts a 2',
+      'x E:posts a 4',
+      'x H:posts__history ',
+      'x H:posts__history a 1',
+      'x H:posts__history a ',
     ]);
-    expect(calls.filter((c) => c === 'enter')).toHaveLength(7);
-    expect(built).toEqual(['posts', 'by_n']);
+    expect(calls.filter((c) => c === 'enter')).toHaveLength(12);
+    expect(built).toEqual(['posts', 'by_n', 'posts__history']);
   });
 
   it('answers empty index writes at once, and empty reads unless told to enter', async () => {
