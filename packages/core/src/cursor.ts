@@ -43,7 +43,8 @@ export function decodeCursor(cursor: unknown, signature: string, parts: readonly
   });
 }
 
-function encodeValue(kind: ColumnKind, value: ColumnValue): unknown {
+/** A column value as JSON (bigints as strings, timestamps as milliseconds, bytes as base64). */
+export function encodeValue(kind: ColumnKind, value: ColumnValue): unknown {
   if (value === null) return null;
   switch (kind) {
     case 'bigint':
@@ -57,7 +58,8 @@ function encodeValue(kind: ColumnKind, value: ColumnValue): unknown {
   }
 }
 
-function decodeValue(kind: ColumnKind, value: unknown): ColumnValue | undefined {
+/** The column value of {@link encodeValue}'s JSON, or `undefined` when it is not one of `kind`. */
+export function decodeValue(kind: ColumnKind, value: unknown): ColumnValue | undefined {
   if (value === null) return null;
   switch (kind) {
     case 'integer':

@@ -10,12 +10,15 @@ import {
 import { groupBy } from './group.js';
 import { uuidv7 } from './id.js';
 import { checkId, checkName, describe, MAX_ENTITY_NAME } from './names.js';
+import { decodeNote, encodeNote, isEmpty, type Note, noRows, planWrite, type RowsByIndex } from './notes.js';
 import type { Predicate } from './predicate.js';
 import { Query, type QuerySource, type SelectOptions } from './query.js';
-import type { Index, RowValues } from './secondary-index.js';
+import type { Index } from './secondary-index.js';
 import { ShardByPrimaryKey } from './shard-strategy.js';
 import type {
   EntityTableSpec,
+  HistoryRow,
+  HistoryTableSpec,
   IndexRow,
   RecordRow,
   Serializer,
@@ -52,6 +55,77 @@ export interface EntityOptions<T> {
    * version or an older one.
    */
   readonly readRepair?: boolean;
+  /**
+   * How writes keep the indices (default `sync`); a write can choose for
+   * itself. `sync`: the new index rows are written before the record, so an
+   * index query never misses a committed record. `async`: the record commits
+   * with its index work as a note (an outbox) that is applied right after,
+   * in the background, and by {@link Entity.drain}: writes go on while an
+   * index database is down, and queries may miss a record until then.
+   */
+  readonly mode?: WriteMode;
+  /**
+   * Keep every version of every record in a history table (`<entity>__history`
+   * on the record's shard, written in the record's transaction), read with
+   * {@link Entity.history} and `get(id, { version })`. Default false.
+   */
+  readonly history?: boolean;
+  /**
+   * Called with each failure of index work done after a commit (removing the
+   * old rows of a `sync` write, applying an `async` write's note). The work
+   * stays in the record's note, and {@link Entity.drain} finishes it.
+   */
+  readonly onIndexError?: (error: unknown) => void;
+}
+
+/** How a write keeps the indices: see {@link EntityOptions.mode}. */
+export type WriteMode = 'sync' | 'async';
+
+/** Options of a write. */
+export interface WriteOptions {
+  /** Overrides the entity's {@link EntityOptions.mode} for this write. */
+  readonly mode?: WriteMode;
+}
+
+/** Options of {@link Entity.delete}. */
+export interface DeleteOptions extends WriteOptions {
+  /** Delete only this version, else {@link ConflictError}. */
+  readonly expectedVersion?: number;
+}
+
+/** Options of {@link Entity.get}. */
+export interface GetOptions {
+  /** Read this version from the history (an entity with `history: true`). */
+  readonly version?: number;
+}
+
+/** One version of a record, from {@link Entity.history}. */
+export interface Version<T> {
+  readonly id: string;
+  readonly version: number;
+  /** The value at this version; `undefined` for a deletion. */
+  readonly value: T | undefined;
+  /** True for the version that deleted the record (a tombstone). */
+  readonly deleted: boolean;
+  readonly createdAt: Date;
+  /** When this version was written. */
+  readonly updatedAt: Date;
+}
+
+/** Options of {@link Entity.drain}. */
+export interface DrainOptions {
+  /** Notes read per statement (default 500). */
+  readonly batchSize?: number;
+  /** Stops between batches. */
+  readonly signal?: AbortSignal;
+}
+
+/** What {@link Entity.drain} did. */
+export interface DrainReport {
+  /** Notes found (unfinished writes). */
+  readonly notes: number;
+  /** Notes finished and cleared (the others were overtaken by a newer write, which carries their work). */
+  readonly finished: number;
 }
 
 /** Options of {@link Entity.reencode}. */
@@ -75,7 +149,7 @@ export interface ReencodeReport {
 }
 
 /** Options of {@link Entity.update}. */
-export interface UpdateOptions {
+export interface UpdateOptions extends WriteOptions {
   /** How many times to retry after a {@link ConflictError} (default 5). */
   readonly retries?: number;
 }
@@ -86,29 +160,46 @@ export interface ScanOptions {
   readonly batchSize?: number;
 }
 
-/** Index rows of one record for one index, and where they go. */
-interface PlannedRows {
-  readonly index: Index<any, any>;
-  readonly add: RowValues[];
-  readonly remove: RowValues[];
-}
+/**
+ * The codec tag of a tombstone: the row a delete leaves (empty body, no index
+ * rows), so that a record's versions never repeat, even when its id is used
+ * again. Serializers' tags are never empty.
+ */
+const TOMBSTONE = '';
 
-/** A checked record on its way to storage. */
+const isTombstone = (row: { codec: string }) => row.codec === TOMBSTONE;
+
+/** A checked record (or a deletion) on its way to storage. */
 interface Pending<T> {
+  /** The caller's record, updated in place once written. */
   readonly record: Doc<T>;
+  readonly codec: string;
   readonly body: string | Uint8Array;
   /** The new index rows, one list per index. */
-  readonly rows: readonly RowValues[][];
+  readonly rows: RowsByIndex;
   /** The position of the record's shard. */
   readonly shard: number;
+  /** The stored version this write replaces (0: none, an insert). */
+  expected: number;
 }
 
-/** A pending record whose stored version matched: what to write. */
-interface Write<T> extends Pending<T> {
+/** A pending write whose stored version matched: what to write. */
+interface Write<T> {
+  readonly pending: Pending<T>;
   readonly id: string;
   readonly version: number;
-  readonly planned: readonly PlannedRows[];
   readonly row: RecordRow;
+  /** Index work on the record's own shard: done in the record's transaction. */
+  readonly local: Note;
+  /** Index work on other shards: adds before the commit (sync) or in the note (async), removes in the note. */
+  readonly remote: Note;
+}
+
+/** Index rows of records, each list tagged with its record's version. */
+interface TaggedRows {
+  readonly id: string;
+  readonly version: number;
+  readonly rows: RowsByIndex;
 }
 
 const identity = (value: object) => JSON.stringify(value);
@@ -126,10 +217,17 @@ export class Entity<T> {
   readonly maxBodyBytes: number | undefined;
   /** @internal Every serializer that can read rows, by codec tag. */
   readonly codecs: ReadonlyMap<string, Serializer>;
+  /** The default {@link WriteMode} of writes. */
+  readonly mode: WriteMode;
   /** @internal */
   readonly table: EntityTableSpec;
+  /** @internal The history table, when the entity keeps history. */
+  readonly historyTable: HistoryTableSpec | undefined;
   private checked: Promise<void> | undefined;
   private readonly source: QuerySource<T>;
+  private readonly onIndexError: (error: unknown) => void;
+  /** Index work running after commits (async writes), awaited by {@link Entity.drain}. */
+  private readonly inflight = new Set<Promise<void>>();
 
   constructor(name: string, options: EntityOptions<T>) {
     this.name = checkName('entity', name, MAX_ENTITY_NAME);
@@ -167,8 +265,18 @@ export class Entity<T> {
       );
     }
     this.maxBodyBytes = max;
+    this.mode = checkMode(options.mode, `Entity "${name}"`) ?? 'sync';
+    const onIndexError = options.onIndexError;
+    if (onIndexError !== undefined && typeof onIndexError !== 'function') {
+      throw new ValidationError(
+        `Entity "${name}": onIndexError must be a function, got ${describe(onIndexError)}`,
+      );
+    }
+    this.onIndexError = onIndexError ?? (() => {});
+    const history = `${name}__history`;
+    this.historyTable = options.history ? { kind: 'history', name: history } : undefined;
     this.indices = [...(options.indices ?? [])];
-    const names = new Set([name]);
+    const names = new Set([name, history]);
     for (const index of this.indices) {
       if (typeof index?.rowsOf !== 'function') {
         throw new ValidationError(`Entity "${name}": indices must be Index objects, got ${describe(index)}`);
@@ -197,6 +305,16 @@ export class Entity<T> {
       table: this.table as TableSpec,
       identity: identity({ kind: 'entity', layout: this.strategy.layout, position }),
     }));
+    const history = this.historyTable;
+    if (history) {
+      this.strategy.shards.forEach((shard, position) => {
+        out.push({
+          shard,
+          table: history,
+          identity: identity({ kind: 'history', layout: this.strategy.layout, position }),
+        });
+      });
+    }
     for (const index of this.indices) {
       index.strategy.shards.forEach((shard, position) => {
         out.push({
@@ -352,44 +470,49 @@ export class Entity<T> {
     }
   }
 
-  /**
-   * The rows to add and remove per index when a record goes from `before` (its
-   * stored value, if any) to rows `after` (one list per index, in index order).
-   */
-  private planRows(before: Doc<T> | undefined, after: readonly RowValues[][]): PlannedRows[] {
-    return this.indices.map((index, i) => {
-      const oldRows = before ? index.rowsOf(before) : [];
-      const newRows = after[i] ?? [];
-      return {
-        index,
-        add: newRows.filter((r) => !oldRows.some((o) => index.sameValues(o, r))),
-        remove: oldRows.filter((r) => !newRows.some((n) => index.sameValues(n, r))),
-      };
-    });
+  /** Where an index row goes: the position of its shard in the index's strategy. */
+  private shardOfRow(index: Index<any, any>, row: IndexRow): number {
+    return index.strategy.shardOf({ id: row.id, row: index.rowObject(row.values) });
   }
 
-  /**
-   * Writes index rows, one call per (index, shard) group, all groups in
-   * parallel: `pick` chooses, per record, the rows and the version tag.
-   */
-  private async writeRows(
-    items: readonly { id: string; planned: readonly PlannedRows[]; version: number }[],
-    pick: (p: PlannedRows) => RowValues[],
-    write: (shard: Shard, index: Index<any, any>, rows: IndexRow[]) => Promise<void>,
-  ): Promise<void> {
-    const work: Promise<void>[] = [];
+  /** Index rows grouped by (index, shard), each row tagged with its record's version. */
+  private rowGroups(
+    items: readonly TaggedRows[],
+  ): { shard: Shard; index: Index<any, any>; rows: IndexRow[] }[] {
+    const out: { shard: Shard; index: Index<any, any>; rows: IndexRow[] }[] = [];
     this.indices.forEach((index, i) => {
       const rows: IndexRow[] = [];
-      for (const { id, planned, version } of items) {
-        for (const values of pick(planned[i]!)) rows.push({ id, values, version });
+      for (const { id, version, rows: lists } of items) {
+        for (const values of lists[i] ?? []) rows.push({ id, values, version });
       }
-      const groups = groupBy(rows, (row) =>
-        index.strategy.shardOf({ id: row.id, row: index.rowObject(row.values) }),
-      );
-      for (const [position, group] of groups)
-        work.push(write(index.strategy.shards[position]!, index, group));
+      for (const [position, group] of groupBy(rows, (row) => this.shardOfRow(index, row)))
+        out.push({ shard: index.strategy.shards[position]!, index, rows: group });
     });
-    await settleAll(work);
+    return out;
+  }
+
+  /** Writes rows (each group in parallel), or deletes them where their tag is older than the row's version. */
+  private applyRows(items: readonly TaggedRows[], how: 'put' | 'delete'): Promise<void> {
+    return settleAll(
+      this.rowGroups(items).map(({ shard, index, rows }) =>
+        how === 'put' ? shard.putIndexRows(index.table, rows) : shard.deleteIndexRows(index.table, rows),
+      ),
+    );
+  }
+
+  /** Splits a record's index work into the rows on its own shard and the others. */
+  private split(id: string, work: Note, home: Shard): { local: Note; remote: Note } {
+    const part = (lists: RowsByIndex, here: boolean): RowsByIndex =>
+      this.indices.map((index, i) =>
+        (lists[i] ?? []).filter(
+          (values) =>
+            (index.strategy.shards[this.shardOfRow(index, { id, values, version: 0 })] === home) === here,
+        ),
+      );
+    return {
+      local: { add: part(work.add, true), remove: part(work.remove, true) },
+      remote: { add: part(work.add, false), remove: part(work.remove, false) },
+    };
   }
 
   /** Checks a record and computes what writing it needs, before anything touches a database. */
@@ -397,106 +520,238 @@ export class Entity<T> {
     this.checkDoc(record, what);
     return {
       record,
+      codec: this.serializer.codec,
       body: this.encode(record),
       rows: this.indices.map((index) => index.rowsOf(record)),
       shard: this.strategy.shardOf({ id: record.id }),
+      expected: record.version,
     };
   }
 
-  /**
-   * The write path, for one record or many: (1) the stored versions of
-   * updates are read and compared, (2) the new index rows are written, (3) the
-   * records are inserted or compare-and-set (several on one shard in one
-   * transaction), (4) the old index rows are removed where their version tag
-   * is older. A failure before (3) leaves at most orphan index rows, which
-   * reads filter out: never a committed record missing from an index.
-   */
-  private async write(batch: readonly Pending<T>[]): Promise<void> {
-    await this.ready();
-    for (const p of batch) this.checkSize(p.record.id, p.body, this.strategy.shards[p.shard]!);
-    const updates = batch.filter((p) => p.record.version > 0);
-    const stored = updates.length > 0 ? await this.fetchRows(updates.map((p) => p.record.id)) : new Map();
-    const errors = new Map<Pending<T>, unknown>();
-    const now = Date.now();
-    const writes: Write<T>[] = [];
-    for (const p of batch) {
-      const current: RecordRow | undefined = stored.get(p.record.id);
-      if (p.record.version > 0 && current?.version !== p.record.version) {
-        errors.set(p, new ConflictError(p.record.id, p.record.version, current?.version));
-        continue;
-      }
-      const before = current && this.decode(current);
-      const version = p.record.version + 1;
-      writes.push({
-        ...p,
-        id: p.record.id,
-        version,
-        planned: this.planRows(before, p.rows),
-        row: {
-          id: p.record.id,
-          version,
-          codec: this.serializer.codec,
-          body: p.body,
-          createdAt: before ? before.createdAt.getTime() : now,
-          updatedAt: now,
-        },
-      });
-    }
-    await this.writeRows(
-      writes,
-      (p) => p.add,
-      (shard, index, rows) => shard.putIndexRows(index.table, rows),
-    );
-    const lost: Write<T>[] = [];
-    await Promise.all(
-      [...groupBy(writes, (w) => w.shard)].map(async ([position, group]) => {
-        const shard = this.strategy.shards[position]!;
-        const run = async (ops: ShardOperations) => {
-          for (const w of group) {
-            const ok =
-              w.record.version === 0
-                ? await ops.insertRecord(this.table, w.row)
-                : await ops.updateRecord(this.table, w.row, w.record.version);
-            if (!ok) lost.push(w);
-          }
-        };
-        try {
-          await (group.length > 1 ? shard.transaction(run) : run(shard));
-        } catch (error) {
-          for (const w of group) errors.set(w, error);
-        }
-      }),
-    );
-    if (lost.length > 0) {
-      const current = await this.fetchRows(lost.map((w) => w.id));
-      for (const w of lost)
-        errors.set(w, new ConflictError(w.id, w.record.version, current.get(w.id)?.version));
-    }
-    const committed = writes.filter((w) => !errors.has(w));
-    for (const w of committed) {
-      w.record.version = w.version;
-      w.record.createdAt = new Date(w.row.createdAt);
-      w.record.updatedAt = new Date(w.row.updatedAt);
-    }
-    await this.writeRows(
-      committed,
-      (p) => p.remove,
-      (shard, index, rows) => shard.deleteIndexRows(index.table, rows),
-    );
-    const first = batch.find((p) => errors.has(p)) ?? writes.find((w) => errors.has(w));
-    if (first) throw errors.get(first);
+  private conflict(id: string, expected: number, current: RecordRow | undefined): ConflictError {
+    return new ConflictError(id, expected, current?.version, current !== undefined && isTombstone(current));
   }
 
   /**
-   * Inserts a new record (version 0 → 1) or updates a stored one at the
-   * version it was read (v → v + 1); updates `record.version` and
+   * The write path, for one record or many (see DESIGN.md, "Write path"):
+   * (1) the stored versions of updates are read and compared, and the index
+   * work planned, merging any unfinished note of the stored version; (2) in
+   * `sync` mode the new index rows on other shards are written; (3) the
+   * records are inserted or compare-and-set with a note of the remaining
+   * index work, in one transaction per shard together with the index rows on
+   * that shard and the history; (4) the note is finished (old rows removed
+   * where their tag is older, `async` adds written) and cleared: at once in
+   * `sync` mode, in the background in `async` mode, by `drain()` after a crash.
+   */
+  private async write(batch: readonly Pending<T>[], mode: WriteMode): Promise<void> {
+    await this.ready();
+    for (const p of batch) {
+      if (!isTombstone(p)) this.checkSize(p.record.id, p.body, this.strategy.shards[p.shard]!);
+    }
+    const errors = new Map<Pending<T>, unknown>();
+    let round: readonly Pending<T>[] = batch;
+    while (round.length > 0) round = await this.writeRound(round, mode, errors);
+    const first = batch.find((p) => errors.has(p));
+    if (first) throw errors.get(first);
+  }
+
+  /** One pass of {@link Entity.write}; returns the inserts to retry over a tombstone. */
+  private async writeRound(
+    batch: readonly Pending<T>[],
+    mode: WriteMode,
+    errors: Map<Pending<T>, unknown>,
+  ): Promise<Pending<T>[]> {
+    const replacing = batch.filter((p) => p.expected > 0);
+    const stored = replacing.length > 0 ? await this.fetchRows(replacing.map((p) => p.record.id)) : new Map();
+    const now = Date.now();
+    const writes: Write<T>[] = [];
+    for (const p of batch) {
+      const id = p.record.id;
+      const current: RecordRow | undefined = stored.get(id);
+      if (p.expected > 0 && current?.version !== p.expected) {
+        errors.set(p, this.conflict(id, p.record.version, current));
+        continue;
+      }
+      const live = current && !isTombstone(current) ? this.decode(current) : undefined;
+      const before = live ? this.indices.map((index) => index.rowsOf(live)) : noRows(this.indices);
+      const work = planWrite(this.indices, before, p.rows, decodeNote(this.indices, current?.note));
+      const { local, remote } = this.split(id, work, this.strategy.shards[p.shard]!);
+      const noted: Note = mode === 'sync' ? { add: noRows(this.indices), remove: remote.remove } : remote;
+      const version = p.expected + 1;
+      writes.push({
+        pending: p,
+        id,
+        version,
+        local,
+        remote,
+        row: {
+          id,
+          version,
+          codec: p.codec,
+          body: p.body,
+          createdAt: live ? live.createdAt.getTime() : now,
+          updatedAt: now,
+          note: encodeNote(this.indices, noted) ?? null,
+        },
+      });
+    }
+    if (mode === 'sync') {
+      await this.applyRows(
+        writes.map((w) => ({ id: w.id, version: w.version, rows: w.remote.add })),
+        'put',
+      );
+    }
+    const won: Write<T>[] = [];
+    const lost: Write<T>[] = [];
+    await Promise.all(
+      [...groupBy(writes, (w) => w.pending.shard)].map(async ([position, group]) => {
+        const shard = this.strategy.shards[position]!;
+        const run = async (ops: ShardOperations) => {
+          const result = { won: [] as Write<T>[], lost: [] as Write<T>[] };
+          for (const w of group) {
+            const ok =
+              w.pending.expected === 0
+                ? await ops.insertRecord(this.table, w.row)
+                : await ops.updateRecord(this.table, w.row, w.pending.expected);
+            (ok ? result.won : result.lost).push(w);
+          }
+          const tagged = (pick: (w: Write<T>) => RowsByIndex) =>
+            this.rowGroups(result.won.map((w) => ({ id: w.id, version: w.version, rows: pick(w) })));
+          for (const g of tagged((w) => w.local.add)) await ops.putIndexRows(g.index.table, g.rows);
+          for (const g of tagged((w) => w.local.remove)) await ops.deleteIndexRows(g.index.table, g.rows);
+          if (this.historyTable) {
+            for (const w of result.won) await ops.insertHistory(this.historyTable, historyRow(w.row));
+          }
+          return result;
+        };
+        const inTransaction =
+          group.length > 1 || this.historyTable !== undefined || group.some((w) => !isEmpty(w.local));
+        try {
+          const result = await (inTransaction ? shard.transaction(run) : run(shard));
+          won.push(...result.won);
+          lost.push(...result.lost);
+        } catch (error) {
+          for (const w of group) errors.set(w.pending, error);
+        }
+      }),
+    );
+    const retry: Pending<T>[] = [];
+    if (lost.length > 0) {
+      const current = await this.fetchRows(lost.map((w) => w.id));
+      for (const w of lost) {
+        const row = current.get(w.id);
+        if (w.pending.expected === 0 && row && isTombstone(row)) {
+          // The id was deleted before: the new record continues its versions, after the tombstone.
+          w.pending.expected = row.version;
+          retry.push(w.pending);
+        } else errors.set(w.pending, this.conflict(w.id, w.pending.record.version, row));
+      }
+    }
+    for (const w of won) {
+      w.pending.record.version = w.version;
+      w.pending.record.createdAt = new Date(w.row.createdAt);
+      w.pending.record.updatedAt = new Date(w.row.updatedAt);
+    }
+    const notes = won
+      .filter((w) => w.row.note !== null)
+      .map((w) => ({ shard: this.strategy.shards[w.pending.shard]!, row: w.row }));
+    if (notes.length > 0) {
+      const finishing = this.finish(notes).then(
+        () => {},
+        (error) => this.onIndexError(error),
+      );
+      if (mode === 'sync') await finishing;
+      else this.track(finishing);
+    }
+    return retry;
+  }
+
+  /** Keeps background work until it settles, for {@link Entity.drain}. */
+  private track(work: Promise<void>): void {
+    const tracked = work.finally(() => this.inflight.delete(tracked));
+    this.inflight.add(tracked);
+  }
+
+  /**
+   * Finishes the notes of records: writes their rows to add and deletes their
+   * rows to remove (where the tag is older than the record's version), then
+   * clears each note if the record is still at that version. When it is not,
+   * the newer write carries the work; rows this note added are deleted again
+   * where still tagged with the old version (the newer write re-adds those it
+   * produces). Returns how many notes were cleared.
+   */
+  private async finish(notes: readonly { shard: Shard; row: RecordRow }[]): Promise<number> {
+    const items = notes.map(({ row }) => ({ row, note: decodeNote(this.indices, row.note) }));
+    await this.applyRows(
+      items.map(({ row, note }) => ({ id: row.id, version: row.version, rows: note.add })),
+      'put',
+    );
+    await this.applyRows(
+      items.map(({ row, note }) => ({ id: row.id, version: row.version, rows: note.remove })),
+      'delete',
+    );
+    const cleared = await Promise.all(
+      notes.map(({ shard, row }) => shard.clearNote(this.table, row.id, row.version)),
+    );
+    const overtaken = items.filter((item, i) => !cleared[i] && item.note.add.some((rows) => rows.length > 0));
+    await this.applyRows(
+      overtaken.map(({ row, note }) => ({ id: row.id, version: row.version + 1, rows: note.add })),
+      'delete',
+    );
+    return cleared.filter(Boolean).length;
+  }
+
+  /**
+   * Finishes the index work that writes left in their records' notes: the
+   * `async` writes not applied yet, and the writes of processes that crashed
+   * after committing. Waits for this process's own background work first.
+   * Safe at any time, also while others write; long-lived processes can run
+   * it periodically. Throws the first failure after trying every note.
+   */
+  async drain(options: DrainOptions = {}): Promise<DrainReport> {
+    const batchSize = options.batchSize ?? 500;
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+      throw new ValidationError(
+        `${this.name}.drain(): batchSize must be a positive integer, got ${describe(batchSize)}`,
+      );
+    }
+    await this.ready();
+    await Promise.allSettled([...this.inflight]);
+    let notes = 0;
+    let finished = 0;
+    const failures: Promise<unknown>[] = [];
+    for (const shard of this.strategy.shards) {
+      let after: string | undefined;
+      for (;;) {
+        options.signal?.throwIfAborted();
+        const rows = await shard.scanNotes(this.table, after, batchSize);
+        notes += rows.length;
+        if (rows.length > 0) {
+          try {
+            finished += await this.finish(rows.map((row) => ({ shard, row })));
+          } catch (error) {
+            failures.push(Promise.reject(error));
+          }
+        }
+        if (rows.length < batchSize) break;
+        after = rows[rows.length - 1]!.id;
+      }
+    }
+    await settleAll(failures);
+    return { notes, finished };
+  }
+
+  /**
+   * Inserts a new record (version 0 → 1, or after the tombstone of a deleted
+   * record with the same id) or updates a stored one at the version it was
+   * read (v → v + 1); updates `record.version`, `record.createdAt` and
    * `record.updatedAt` in place and returns the record. Throws
    * {@link ConflictError} when the stored version differs, or when a new
-   * record's id exists. Index rows are written before the record and old ones
-   * removed after it, so an index query never misses a committed record.
+   * record's id exists. See the README for what readers see meanwhile.
    */
-  async save(record: Doc<T>): Promise<Doc<T>> {
-    await this.write([this.prepare(record, 'save')]);
+  async save(record: Doc<T>, options: WriteOptions = {}): Promise<Doc<T>> {
+    const mode = this.modeOf(options, 'save');
+    await this.write([this.prepare(record, 'save')], mode);
     return record;
   }
 
@@ -507,12 +762,13 @@ export class Entity<T> {
    * transaction. Records that conflict are not written; the first error, if
    * any, is thrown after the others are saved.
    */
-  async saveMany(records: readonly Doc<T>[]): Promise<Doc<T>[]> {
+  async saveMany(records: readonly Doc<T>[], options: WriteOptions = {}): Promise<Doc<T>[]> {
     if (!Array.isArray(records)) {
       throw new ValidationError(
         `${this.name}.saveMany(): expected an array of records, got ${describe(records)}`,
       );
     }
+    const mode = this.modeOf(options, 'saveMany');
     const ids = new Set<string>();
     const batch = records.map((record) => {
       const pending = this.prepare(record, 'saveMany');
@@ -521,16 +777,74 @@ export class Entity<T> {
       ids.add(record.id);
       return pending;
     });
-    if (batch.length > 0) await this.write(batch);
+    if (batch.length > 0) await this.write(batch, mode);
     return [...records];
   }
 
-  /** The record with this id, or `undefined`. */
-  async get(id: string): Promise<Doc<T> | undefined> {
+  private modeOf(options: WriteOptions, what: string): WriteMode {
+    if (typeof options !== 'object' || options === null) {
+      throw new ValidationError(
+        `${this.name}.${what}(): options must be an object, got ${describe(options)}`,
+      );
+    }
+    return checkMode(options.mode, `${this.name}.${what}()`) ?? this.mode;
+  }
+
+  /**
+   * The record with this id, or `undefined`. With `version` (an entity that
+   * keeps history), that version of the record, or `undefined` when there is
+   * none or it is a deletion.
+   */
+  async get(id: string, options: GetOptions = {}): Promise<Doc<T> | undefined> {
     checkId(id);
+    const version = options?.version;
+    if (version !== undefined) {
+      if (!Number.isSafeInteger(version) || version < 1) {
+        throw new ValidationError(
+          `${this.name}.get(): version must be a positive integer, got ${describe(version)}`,
+        );
+      }
+      const table = this.requireHistory('get(id, { version })');
+      await this.ready();
+      const [row] = await this.shardOfId(id).getHistory(table, id, version);
+      return row && !row.deleted ? this.decode(row) : undefined;
+    }
     await this.ready();
     const [row] = await this.shardOfId(id).getRecords(this.table, [id]);
-    return row ? this.decode(row) : undefined;
+    return row && !isTombstone(row) ? this.decode(row) : undefined;
+  }
+
+  /**
+   * Every stored version of a record, oldest first (a deletion is a version
+   * with `deleted: true`; a record created again after it goes on from there).
+   * Needs `history: true`; `[]` for an id never written.
+   */
+  async history(id: string): Promise<Version<T>[]> {
+    checkId(id);
+    const table = this.requireHistory('history()');
+    await this.ready();
+    const rows = await this.shardOfId(id).getHistory(table, id);
+    return rows.map((row) =>
+      row.deleted
+        ? {
+            id: row.id,
+            version: row.version,
+            value: undefined,
+            deleted: true,
+            createdAt: new Date(row.createdAt),
+            updatedAt: new Date(row.updatedAt),
+          }
+        : { ...this.decode(row), deleted: false },
+    );
+  }
+
+  private requireHistory(what: string): HistoryTableSpec {
+    if (!this.historyTable) {
+      throw new ValidationError(
+        `${this.name}.${what}: this entity keeps no history (create it with history: true)`,
+      );
+    }
+    return this.historyTable;
   }
 
   /** One entry per id asked (duplicates included), in order; `undefined` where missing. */
@@ -542,7 +856,7 @@ export class Entity<T> {
     return ids.map((id) => found.get(id));
   }
 
-  /** Stored rows by id, read in one statement per shard, all shards in parallel. */
+  /** Stored rows by id (tombstones included), read in one statement per shard, all shards in parallel. */
   private async fetchRows(ids: readonly string[]): Promise<Map<string, RecordRow>> {
     await this.ready();
     const byShard = groupBy(new Set(ids), (id) => this.strategy.shardOf({ id }));
@@ -556,17 +870,23 @@ export class Entity<T> {
     return found;
   }
 
+  /** The records with these ids (deleted ones are absent). */
   private async fetch(ids: readonly string[]): Promise<Map<string, Doc<T>>> {
-    const rows = await this.fetchRows(ids);
-    return new Map([...rows].map(([id, row]) => [id, this.decode(row)]));
+    const found = new Map<string, Doc<T>>();
+    for (const [id, row] of await this.fetchRows(ids)) if (!isTombstone(row)) found.set(id, this.decode(row));
+    return found;
   }
 
   /**
    * Deletes a record and its index rows; returns false when there was none.
    * With `expectedVersion`, deletes only that version (else {@link ConflictError}).
+   * The record leaves a tombstone (its id and the version of the deletion,
+   * no body), so that its versions never repeat: a record saved later with
+   * the same id goes on after it.
    */
-  async delete(id: string, options: { expectedVersion?: number } = {}): Promise<boolean> {
+  async delete(id: string, options: DeleteOptions = {}): Promise<boolean> {
     checkId(id);
+    const mode = this.modeOf(options, 'delete');
     const expected = options.expectedVersion;
     if (expected !== undefined && (!Number.isSafeInteger(expected) || expected < 1)) {
       throw new ValidationError(
@@ -574,25 +894,30 @@ export class Entity<T> {
       );
     }
     await this.ready();
-    const shard = this.shardOfId(id);
+    const position = this.strategy.shardOf({ id });
     for (;;) {
-      const [row] = await shard.getRecords(this.table, [id]);
-      if (!row) {
-        if (expected !== undefined) throw new ConflictError(id, expected, undefined);
+      const [row] = await this.strategy.shards[position]!.getRecords(this.table, [id]);
+      if (!row || isTombstone(row)) {
+        if (expected !== undefined) throw this.conflict(id, expected, row);
         return false;
       }
-      if (expected !== undefined && row.version !== expected)
-        throw new ConflictError(id, expected, row.version);
-      const stored = this.decode(row);
-      const planned = this.planRows(stored, []);
-      if (!(await shard.deleteRecord(this.table, id, row.version))) continue; // changed meanwhile: read again
-      // Rows tagged with a version up to the deleted one go; a later writer's rows stay.
-      await this.writeRows(
-        [{ id, planned, version: row.version + 1 }],
-        (p) => p.remove,
-        (s, index, rows) => s.deleteIndexRows(index.table, rows),
-      );
-      return true;
+      if (expected !== undefined && row.version !== expected) throw this.conflict(id, expected, row);
+      const gone = new Date(0);
+      const tombstone: Pending<T> = {
+        record: { id, value: undefined as T, version: row.version, createdAt: gone, updatedAt: gone },
+        codec: TOMBSTONE,
+        body: '',
+        rows: noRows(this.indices),
+        shard: position,
+        expected: row.version,
+      };
+      try {
+        await this.write([tombstone], mode);
+        return true;
+      } catch (error) {
+        // Changed meanwhile: read again, unless a version was demanded.
+        if (!ConflictError.is(error) || expected !== undefined) throw error;
+      }
     }
   }
 
@@ -610,12 +935,13 @@ export class Entity<T> {
         `${this.name}.update(): retries must be a non-negative integer, got ${describe(retries)}`,
       );
     }
+    const mode = this.modeOf(options, 'update');
     for (let attempt = 0; ; attempt++) {
       const record = await this.get(id);
       if (!record) throw new NotFoundError(`${this.name}.update(): record "${id}" does not exist`);
       record.value = await fn(record.value);
       try {
-        return await this.save(record);
+        return await this.save(record, { mode });
       } catch (error) {
         if (!ConflictError.is(error) || attempt >= retries) throw error;
       }
@@ -650,7 +976,7 @@ export class Entity<T> {
     for await (const rows of this.scanRows(batchSize, 'reencode')) {
       options.signal?.throwIfAborted();
       scanned += rows.length;
-      const stale = rows.filter((row) => row.codec !== this.serializer.codec);
+      const stale = rows.filter((row) => !isTombstone(row) && row.codec !== this.serializer.codec);
       await settleAll(
         stale.map(async (row) => {
           const doc = this.decode(row);
@@ -708,7 +1034,7 @@ export class Entity<T> {
     const source = {
       strategy: this.strategy,
       table: this.table,
-      decode: (row: RecordRow) => this.decode(row),
+      decode: (row: RecordRow) => (isTombstone(row) ? undefined : this.decode(row)),
     };
     const reports: IndexReport[] = [];
     for (const ix of index ? [index] : this.indices)
@@ -739,7 +1065,7 @@ export class Entity<T> {
   /** Every record, shard by shard in id order, read in batches. */
   async *scan(options: ScanOptions = {}): AsyncGenerator<Doc<T>> {
     for await (const rows of this.scanRows(options.batchSize ?? 500, 'scan')) {
-      for (const row of rows) yield this.decode(row);
+      for (const row of rows) if (!isTombstone(row)) yield this.decode(row);
     }
   }
 }
@@ -748,6 +1074,24 @@ const encoder = new TextEncoder();
 
 function utf8Length(text: string): number {
   return encoder.encode(text).length;
+}
+
+function checkMode(mode: unknown, where: string): WriteMode | undefined {
+  if (mode === undefined || mode === 'sync' || mode === 'async') return mode;
+  throw new ValidationError(`${where}: mode must be "sync" or "async", got ${describe(mode)}`);
+}
+
+/** The history row of a written record row (a tombstone is a deletion). */
+function historyRow(row: RecordRow): HistoryRow {
+  return {
+    id: row.id,
+    version: row.version,
+    codec: row.codec,
+    body: row.body,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    deleted: isTombstone(row),
+  };
 }
 
 function isSerializer(value: unknown): value is Serializer {

@@ -55,18 +55,25 @@ export class ConflictError extends WaffleError {
   readonly id: string;
   /** The version the writer expected (0 for an insert). */
   readonly expectedVersion: number;
-  /** The version stored now, or `undefined` when the record does not exist. */
+  /** The version stored now, or `undefined` when the record never existed. */
   readonly currentVersion: number | undefined;
+  /** True when the record was deleted: `currentVersion` is then the version of its deletion. */
+  readonly deleted: boolean;
 
-  constructor(id: string, expectedVersion: number, currentVersion: number | undefined) {
+  constructor(id: string, expectedVersion: number, currentVersion: number | undefined, deleted = false) {
     const now =
-      currentVersion === undefined ? 'the record does not exist' : `the stored version is ${currentVersion}`;
+      currentVersion === undefined
+        ? 'the record does not exist'
+        : deleted
+          ? `the record was deleted (version ${currentVersion})`
+          : `the stored version is ${currentVersion}`;
     const wanted =
       expectedVersion === 0 ? 'insert of a new record' : `write based on version ${expectedVersion}`;
     super(`Conflict on record "${id}": ${wanted}, but ${now}`);
     this.id = id;
     this.expectedVersion = expectedVersion;
     this.currentVersion = currentVersion;
+    this.deleted = deleted;
   }
 
   static override is(error: unknown): error is ConflictError {

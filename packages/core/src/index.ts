@@ -13,7 +13,20 @@ export {
   timestamp,
 } from './columns.js';
 export type { Doc } from './doc.js';
-export type { EntityOptions, ReencodeOptions, ReencodeReport, ScanOptions, UpdateOptions } from './entity.js';
+export type {
+  DeleteOptions,
+  DrainOptions,
+  DrainReport,
+  EntityOptions,
+  GetOptions,
+  ReencodeOptions,
+  ReencodeReport,
+  ScanOptions,
+  UpdateOptions,
+  Version,
+  WriteMode,
+  WriteOptions,
+} from './entity.js';
 export { Entity } from './entity.js';
 export type { WaffleErrorCode } from './errors.js';
 export {

@@ -35,7 +35,8 @@ export interface VerifyReport {
 export interface CheckSource<T> {
   readonly strategy: ShardStrategy;
   readonly table: EntityTableSpec;
-  decode(row: RecordRow): Doc<T>;
+  /** The record of a stored row, or `undefined` for a row that is no record (a deletion's tombstone). */
+  decode(row: RecordRow): Doc<T> | undefined;
 }
 
 /** Every record of the entity, in id order across shards, read in pages. */
@@ -125,9 +126,12 @@ export async function checkIndex<T>(
     let expected: RowValues[] = [];
     let version = 0;
     if (!record.done && record.value.id === id) {
-      report.records++;
-      version = record.value.version;
-      expected = index.rowsOf(source.decode(record.value));
+      const doc = source.decode(record.value);
+      if (doc) {
+        report.records++;
+        version = doc.version;
+        expected = index.rowsOf(doc);
+      }
       record = await records.next();
     }
     const actual: IndexRow[] = [];
