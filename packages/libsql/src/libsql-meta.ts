@@ -2,14 +2,46 @@
  * Creates tables and reads and writes the metadata table in which each shard
  * remembers its identity.
  */
-import { META_TABLE, type TableSpec } from '@waffle/core';
+import { type EntityTableSpec, META_TABLE, type TableSpec } from '@waffle/core';
 import { eq, inArray, sql } from 'drizzle-orm';
 import type { Executor } from './libsql-exec.js';
-import { createMetaTableSql, createTableSql, metaTable } from './libsql-tables.js';
+import {
+  createMetaTableSql,
+  createTableSql,
+  entityUpgradeSql,
+  metaTable,
+  pendingIndexSql,
+  tableColumnsSql,
+} from './libsql-tables.js';
 
-/** Creates every table of `specs` that does not exist yet, and the metadata table. */
+async function columnsOf(exec: Executor, table: string): Promise<Set<string>> {
+  return new Set((await exec.rows(tableColumnsSql(table))).map((row) => String(row[0]).toLowerCase()));
+}
+
+/**
+ * Adds the columns an entity table of an earlier version lacks, then the
+ * index on (`pending`, `id`). A column another writer added meanwhile is no error.
+ */
+async function upgradeEntityTable(exec: Executor, spec: EntityTableSpec): Promise<void> {
+  for (const [column, statement] of entityUpgradeSql(spec, await columnsOf(exec, spec.name))) {
+    try {
+      await exec.run(statement);
+    } catch (error) {
+      if (!(await columnsOf(exec, spec.name)).has(column)) throw error;
+    }
+  }
+  await exec.run(pendingIndexSql(spec));
+}
+
+/**
+ * Creates every table of `specs` that does not exist yet, and the metadata
+ * table; brings entity tables of an earlier version up to date.
+ */
 export async function createTables(exec: Executor, specs: readonly TableSpec[]): Promise<void> {
-  for (const spec of specs) await exec.run(createTableSql(spec));
+  for (const spec of specs) {
+    await exec.run(createTableSql(spec));
+    if (spec.kind === 'entity') await upgradeEntityTable(exec, spec);
+  }
   await exec.run(createMetaTableSql());
 }
 

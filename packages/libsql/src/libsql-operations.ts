@@ -7,10 +7,10 @@ import { type Enter, SqlOperations, type Statements } from '@waffle/sql';
 import type { Executor } from './libsql-exec.js';
 import * as indexRows from './libsql-index-rows.js';
 import * as records from './libsql-records.js';
-import type { EntityTable, IndexTable, LibsqlTables } from './libsql-tables.js';
+import type { EntityTable, HistoryTable, IndexTable, LibsqlTables } from './libsql-tables.js';
 
-/** The dialect's statements: its record and index-row functions. */
-const STATEMENTS: Statements<Executor, EntityTable, IndexTable> = { ...records, ...indexRows };
+/** The dialect's statements: its record, history and index-row functions. */
+const STATEMENTS: Statements<Executor, EntityTable, IndexTable, HistoryTable> = { ...records, ...indexRows };
 
 /** Record and index operations on one executor, each call wrapped in `enter`. */
 export function libsqlOperations(

@@ -1,12 +1,21 @@
 /**
- * Reads and writes records in an entity table: text bodies in `body`, binary
- * bodies in `bin`, versions compared and set in single statements.
+ * Reads and writes records in an entity table and versions in a history
+ * table: text bodies in `body`, binary bodies in `bin`, versions compared and
+ * set in single statements.
  */
-import type { RecordRow } from '@waffle/core';
-import { chunks, decodeRecord, recordSelection, recordValues } from '@waffle/sql';
+import type { HistoryRow, RecordRow } from '@waffle/core';
+import {
+  chunks,
+  decodeHistory,
+  decodeRecord,
+  historySelection,
+  historyValues,
+  recordSelection,
+  recordValues,
+} from '@waffle/sql';
 import { and, asc, eq, gt, inArray } from 'drizzle-orm';
 import type { Executor } from './libsql-exec.js';
-import type { EntityTable } from './libsql-tables.js';
+import type { EntityTable, HistoryTable } from './libsql-tables.js';
 import { valueReader } from './libsql-values.js';
 
 function selectRecords(exec: Executor, t: EntityTable) {
@@ -39,7 +48,7 @@ export async function insertRecord(exec: Executor, t: EntityTable, record: Recor
   return changed === 1;
 }
 
-/** Replaces a record stored at `expectedVersion`; returns whether it did. */
+/** Replaces a record (its note included) stored at `expectedVersion`; returns whether it did. */
 export async function updateRecord(
   exec: Executor,
   t: EntityTable,
@@ -80,4 +89,63 @@ export async function scanRecords(
     .orderBy(asc(t.id))
     .limit(limit);
   return (await exec.rows(query)).map((row) => decodeRecord(row, valueReader));
+}
+
+/**
+ * Sets the note of the record stored at `version` to null; returns whether
+ * the record was there (SQLite counts matched rows, so an already clear note is true).
+ */
+export async function clearNote(
+  exec: Executor,
+  t: EntityTable,
+  id: string,
+  version: number,
+): Promise<boolean> {
+  const changed = await exec.run(
+    exec.db
+      .update(t.table)
+      .set({ note: null, pending: null } as never)
+      .where(and(eq(t.id, id), eq(t.version, version))),
+  );
+  return changed === 1;
+}
+
+/** Up to `limit` records with a note and an id above `after`, in ascending id order, through the pending index. */
+export async function scanNotes(
+  exec: Executor,
+  t: EntityTable,
+  after: string | undefined,
+  limit: number,
+): Promise<RecordRow[]> {
+  const query = selectRecords(exec, t)
+    .where(and(eq(t.pending, 1), after === undefined ? undefined : gt(t.id, after)))
+    .orderBy(asc(t.id))
+    .limit(limit);
+  return (await exec.rows(query)).map((row) => decodeRecord(row, valueReader));
+}
+
+/** Inserts a version unless (id, version) exists; returns whether it did. */
+export async function insertHistory(exec: Executor, t: HistoryTable, row: HistoryRow): Promise<boolean> {
+  const changed = await exec.run(
+    exec.db
+      .insert(t.table)
+      .values(historyValues(row) as never)
+      .onConflictDoNothing(),
+  );
+  return changed === 1;
+}
+
+/** The stored versions of `id` (only `version` when given), in ascending version order. */
+export async function getHistory(
+  exec: Executor,
+  t: HistoryTable,
+  id: string,
+  version: number | undefined,
+): Promise<HistoryRow[]> {
+  const query = exec.db
+    .select(historySelection(t))
+    .from(t.table)
+    .where(and(eq(t.id, id), version === undefined ? undefined : eq(t.version, version)))
+    .orderBy(asc(t.version));
+  return (await exec.rows(query)).map((row) => decodeHistory(row, valueReader));
 }

@@ -55,9 +55,9 @@ describe.each(backends)('tables and metadata (%s)', (backend) => {
 });
 
 describe('table layout', () => {
-  it('creates the entity, index and metadata tables as documented', async () => {
+  it('creates the entity, index, history and metadata tables as documented', async () => {
     const { client, shard } = memoryWithClient();
-    await shard.createTables([posts, byTime]);
+    await shard.createTables([posts, byTime, { kind: 'history', name: 'posts_history' }]);
     const info = async (table: string) =>
       (await client.execute(`PRAGMA table_info("${table}")`)).rows.map((r) => [
         r.name,
@@ -73,6 +73,22 @@ describe('table layout', () => {
       ['version', 'INTEGER', 1, 0],
       ['created_at', 'INTEGER', 1, 0],
       ['updated_at', 'INTEGER', 1, 0],
+      ['note', 'TEXT', 0, 0],
+      ['pending', 'INTEGER', 0, 0],
+    ]);
+    const indices = (await client.execute(`PRAGMA index_list("posts")`)).rows.filter((r) => r.origin === 'c');
+    expect(indices.map((r) => [r.name, Number(r.unique)])).toEqual([['__pending_posts', 0]]);
+    const indexed = (await client.execute(`PRAGMA index_info("__pending_posts")`)).rows.map((r) => r.name);
+    expect(indexed).toEqual(['pending', 'id']);
+    expect(await info('posts_history')).toEqual([
+      ['id', 'TEXT', 1, 1],
+      ['body', 'TEXT', 0, 0],
+      ['bin', 'BLOB', 0, 0],
+      ['codec', 'TEXT', 1, 0],
+      ['version', 'INTEGER', 1, 2],
+      ['created_at', 'INTEGER', 1, 0],
+      ['updated_at', 'INTEGER', 1, 0],
+      ['deleted', 'INTEGER', 1, 0],
     ]);
     expect(await info('by_time')).toEqual([
       ['time', 'INTEGER', 1, 1],

@@ -7,6 +7,8 @@ export interface FaultOptions {
   readonly failAt: number;
   /** Whether every call after `failAt` fails too (a server that stays down), or only that one. */
   readonly persistent?: boolean;
+  /** Count (and fail) only these operations, e.g. `['deleteIndexRows']`; default every one. */
+  readonly only?: readonly string[];
 }
 
 /**
@@ -36,8 +38,9 @@ export class Faults {
   }
 
   private strike(name: string, operation: string): void {
-    this.calls++;
     const o = this.options;
+    if (o?.only && !o.only.includes(operation)) return;
+    this.calls++;
     if (!o) return;
     if (this.calls === o.failAt || (o.persistent && this.calls > o.failAt)) {
       this.failures++;

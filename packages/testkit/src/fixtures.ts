@@ -1,4 +1,14 @@
-import { type Doc, Entity, Index, integer, real, type Shard, ShardByColumn, text } from '@waffle/core';
+import {
+  type Doc,
+  Entity,
+  type EntityOptions,
+  Index,
+  integer,
+  real,
+  type Shard,
+  ShardByColumn,
+  text,
+} from '@waffle/core';
 import { afterEach } from 'vitest';
 import { type ConformanceOptions, uniqueName } from './options.js';
 
@@ -46,6 +56,7 @@ export function blog(
     byGroup: uniqueName('by_group'),
     byTag: uniqueName('by_tag'),
   },
+  extra: Pick<EntityOptions<Post>, 'mode' | 'history' | 'onIndexError' | 'readRepair'> = {},
 ) {
   const byGroup = new Index(names.byGroup, {
     columns: { group: integer(), title: text(), score: real().nullable() },
@@ -63,6 +74,7 @@ export function blog(
     shards,
     indices: [byGroup, byTag],
     serializer: options.serializer,
+    ...extra,
   });
   return { posts, byGroup, byTag, names };
 }

@@ -1,6 +1,7 @@
 import { describe } from 'vitest';
 import type { ConformanceOptions } from './options.js';
 import { codecSuite } from './suite-codecs.js';
+import { convergenceSuite } from './suite-convergence.js';
 import { faultSuite } from './suite-faults.js';
 import { predicateSuite } from './suite-predicates.js';
 import { querySuite } from './suite-queries.js';
@@ -36,6 +37,7 @@ export {
   waffleBenchSide,
   warmUp,
 } from './bench.js';
+export { expectedRowsOf, expectRowsOf, storedRowsOf } from './convergence.js';
 export {
   ALL_DIALECTS,
   type Dialect,
@@ -76,6 +78,7 @@ export function shardConformance(options: ConformanceOptions): void {
     codecSuite(options);
     repairSuite(options);
     faultSuite(options);
+    convergenceSuite(options);
     raceSuite(options);
   });
 }

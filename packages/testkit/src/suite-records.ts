@@ -110,8 +110,8 @@ export function recordSuite(options: ConformanceOptions): void {
       await posts.delete(p.id);
       const error = await posts.save(p).catch((e) => e);
       expect(error).toBeInstanceOf(ConflictError);
-      expect(error.currentVersion).toBeUndefined();
-      expect(error.message).toContain('does not exist');
+      expect(error).toMatchObject({ expectedVersion: 1, currentVersion: 2, deleted: true });
+      expect(error.message).toContain('the record was deleted (version 2)');
     });
 
     it('delete with an expected version', async () => {
