@@ -37,7 +37,7 @@ export {
   waffleBenchSide,
   warmUp,
 } from './bench.js';
-export { expectedRowsOf, expectRowsOf, storedRowsOf } from './convergence.js';
+export { expectRowsOf, storedRowsOf } from './convergence.js';
 export {
   ALL_DIALECTS,
   type Dialect,
