@@ -18,7 +18,13 @@ import {
   Template,
 } from './postgres-exec.js';
 import type { PostgresClient } from './postgres-options.js';
-import { createMetaTableSql, createTableSql, metaTable } from './postgres-tables.js';
+import {
+  createMetaTableSql,
+  createTableSql,
+  keyName,
+  metaTable,
+  missingRelationsSql,
+} from './postgres-tables.js';
 import { arrayLiteral } from './postgres-values.js';
 
 /** The advisory lock (two int4 keys: 'wafl' as a big-endian int4, and 1) that serializes waffle's DDL on one database. */
@@ -33,22 +39,34 @@ function stateOf(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/** Runs a query in the DDL transaction and returns its rows as arrays. */
+type Query = (query: SQL) => Promise<ArrayLike<unknown>[]>;
+
+/**
+ * DDL statements, or a plan that decides them by querying the catalog in the
+ * DDL transaction, under the lock.
+ */
+type Ddl = readonly SQL[] | ((query: Query) => Promise<readonly SQL[]>);
+
 /**
  * Runs DDL statements in one transaction under the DDL advisory lock, with
  * notices ("already exists, skipping") silenced; retried once if it still
  * lost a race (with a creator that does not take the lock).
  */
-async function runDdl(client: PostgresClient, state: ShardState, ddl: readonly SQL[]): Promise<void> {
-  const statements = [sql`SET LOCAL client_min_messages TO warning`, DDL_LOCK, ...ddl].map(statementOf);
+async function runDdl(client: PostgresClient, state: ShardState, ddl: Ddl): Promise<void> {
+  const setup = [sql`SET LOCAL client_min_messages TO warning`, DDL_LOCK].map(statementOf);
   for (let attempt = 1; ; attempt++) {
-    if (state.closed) throw closedError(state, statements[2] ?? statements[0]!);
+    if (state.closed) throw closedError(state, setup[1]!);
     let current: Statement = { sql: 'BEGIN', params: [] };
     try {
       await client.begin(async (tx) => {
-        for (const statement of statements) {
+        const run = async (statement: Statement) => {
           current = statement;
-          await tx.unsafe(statement.sql, statement.params as any[]);
-        }
+          return tx.unsafe(statement.sql, statement.params as any[]).values();
+        };
+        for (const statement of setup) await run(statement);
+        const statements = typeof ddl === 'function' ? await ddl((query) => run(statementOf(query))) : ddl;
+        for (const statement of statements) await run(statementOf(statement));
         current = { sql: 'COMMIT', params: [] };
       });
       return;
@@ -59,13 +77,27 @@ async function runDdl(client: PostgresClient, state: ShardState, ddl: readonly S
   }
 }
 
-/** Creates every table of `specs` that does not exist yet, and the metadata table. */
+/**
+ * Creates every table of `specs` that does not exist yet, and the metadata
+ * table; adds to an entity table of an earlier version the columns and index
+ * it lacks. An entity table whose notes index exists is complete and left
+ * alone (its DDL would lock it against readers for nothing).
+ */
 export async function createTables(
   client: PostgresClient,
   state: ShardState,
   specs: readonly TableSpec[],
 ): Promise<void> {
-  await runDdl(client, state, [...specs.flatMap(createTableSql), createMetaTableSql()]);
+  const notes = (spec: TableSpec) => keyName('pending', spec.name);
+  const entities = specs.filter((spec) => spec.kind === 'entity');
+  await runDdl(client, state, async (query) => {
+    const missing = new Set<string>();
+    if (entities.length > 0) {
+      for (const row of await query(missingRelationsSql(entities.map(notes)))) missing.add(String(row[0]));
+    }
+    const wanted = specs.filter((spec) => spec.kind !== 'entity' || missing.has(notes(spec)));
+    return [...wanted.flatMap(createTableSql), createMetaTableSql()];
+  });
 }
 
 /** True for the error of a statement on a table that does not exist (SQLSTATE 42P01). */

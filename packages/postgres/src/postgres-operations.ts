@@ -8,15 +8,15 @@ import { rowsPerStatement, SqlOperations, type Statements } from '@waffle/sql';
 import type { Executor } from './postgres-exec.js';
 import * as indexRows from './postgres-index-rows.js';
 import * as records from './postgres-records.js';
-import type { EntityTable, IndexTable, PostgresTables } from './postgres-tables.js';
+import type { EntityTable, HistoryTable, IndexTable, PostgresTables } from './postgres-tables.js';
 
 /** Rows per statement: as many as one multi-row VALUES list could bind (columns, id and version each). */
 function batchOf(t: IndexTable, maxParameters: number): number {
   return rowsPerStatement(t.columns.length + 2, maxParameters);
 }
 
-/** The dialect's statements: its record and index-row functions. */
-const STATEMENTS: Statements<Executor, EntityTable, IndexTable> = {
+/** The dialect's statements: its record, history and index-row functions. */
+const STATEMENTS: Statements<Executor, EntityTable, IndexTable, HistoryTable> = {
   ...records,
   ...indexRows,
   putIndexRows: (exec, t, rows, maxParameters) =>

@@ -1,14 +1,23 @@
 /**
- * Reads and writes records in an entity table: text bodies in `body`, binary
- * bodies in `bin`, versions compared and set in single statements. Every
- * statement is built once per table (and shape) with drizzle and runs as a
- * prepared statement with its values bound.
+ * Reads and writes records in an entity table (text bodies in `body`, binary
+ * bodies in `bin`, versions compared and set in single statements, notes in
+ * `note` with `pending` set beside them) and versions in a history table.
+ * Every statement is built once per table (and shape) with drizzle and runs
+ * as a prepared statement with its values bound.
  */
-import type { RecordRow } from '@waffle/core';
-import { chunks, decodeRecord, recordSelection, recordValues } from '@waffle/sql';
+import type { HistoryRow, RecordRow } from '@waffle/core';
+import {
+  chunks,
+  decodeHistory,
+  decodeRecord,
+  historySelection,
+  historyValues,
+  recordSelection,
+  recordValues,
+} from '@waffle/sql';
 import { and, asc, eq, gt, type SQLWrapper, sql } from 'drizzle-orm';
 import { builder, type Executor, statementOf, Template } from './postgres-exec.js';
-import type { EntityTable } from './postgres-tables.js';
+import type { EntityTable, HistoryTable } from './postgres-tables.js';
 import { arrayLiteral, valueReader } from './postgres-values.js';
 
 const P = sql.placeholder;
@@ -18,7 +27,11 @@ function selectRecords(t: EntityTable) {
 }
 
 /** The statement of `t` for `purpose`, built at first use. */
-function template(t: EntityTable, purpose: string, build: () => SQLWrapper): Template {
+function template(
+  t: { readonly statements: Map<string, Template> },
+  purpose: string,
+  build: () => SQLWrapper,
+): Template {
   let found = t.statements.get(purpose);
   if (found === undefined) {
     found = new Template(statementOf(build()));
@@ -60,6 +73,8 @@ export async function insertRecord(exec: Executor, t: EntityTable, record: Recor
         version: P('version'),
         createdAt: P('createdAt'),
         updatedAt: P('updatedAt'),
+        note: P('note'),
+        pending: P('pending'),
       } as never)
       .onConflictDoNothing(),
   );
@@ -83,6 +98,8 @@ export async function updateRecord(
         version: P('version'),
         createdAt: P('createdAt'),
         updatedAt: P('updatedAt'),
+        note: P('note'),
+        pending: P('pending'),
       } as never)
       .where(and(eq(t.id, P('id')), eq(t.version, P('expected')))),
   );
@@ -123,4 +140,86 @@ export async function scanRecords(
             .limit(P('limit')),
         );
   return (await exec.rows(statement.bind({ after, limit }))).map((row) => decodeRecord(row, valueReader));
+}
+
+/**
+ * Clears the note of the record stored at `version`; returns whether the
+ * record is there at that version (PostgreSQL counts matched rows, so an
+ * already clear note counts too).
+ */
+export async function clearNote(
+  exec: Executor,
+  t: EntityTable,
+  id: string,
+  version: number,
+): Promise<boolean> {
+  const statement = template(t, 'clear-note', () =>
+    builder
+      .update(t.table)
+      .set({ note: sql`NULL`, pending: sql`NULL` } as never)
+      .where(and(eq(t.id, P('id')), eq(t.version, P('version')))),
+  );
+  return (await exec.run(statement.bind({ id, version }))) > 0;
+}
+
+/**
+ * Up to `limit` records whose note is set, with ids above `after`, in
+ * ascending id order: a range of the notes index on (`pending`, `id`).
+ */
+export async function scanNotes(
+  exec: Executor,
+  t: EntityTable,
+  after: string | undefined,
+  limit: number,
+): Promise<RecordRow[]> {
+  const pending = sql`${t.pending} = 1`;
+  const statement =
+    after === undefined
+      ? template(t, 'notes', () => selectRecords(t).where(pending).orderBy(asc(t.id)).limit(P('limit')))
+      : template(t, 'notes-after', () =>
+          selectRecords(t)
+            .where(and(pending, gt(t.id, P('after'))))
+            .orderBy(asc(t.id))
+            .limit(P('limit')),
+        );
+  return (await exec.rows(statement.bind({ after, limit }))).map((row) => decodeRecord(row, valueReader));
+}
+
+/** Inserts a version unless (id, version) exists; returns whether it did. */
+export async function insertHistory(exec: Executor, h: HistoryTable, row: HistoryRow): Promise<boolean> {
+  const statement = template(h, 'insert', () =>
+    builder
+      .insert(h.table)
+      .values({
+        id: P('id'),
+        body: P('body'),
+        bin: P('bin'),
+        codec: P('codec'),
+        version: P('version'),
+        createdAt: P('createdAt'),
+        updatedAt: P('updatedAt'),
+        deleted: P('deleted'),
+      } as never)
+      .onConflictDoNothing(),
+  );
+  return (await exec.run(statement.bind(historyValues(row)))) === 1;
+}
+
+/** The versions of `id` in ascending version order (only `version` when given). */
+export async function getHistory(
+  exec: Executor,
+  h: HistoryTable,
+  id: string,
+  version: number | undefined,
+): Promise<HistoryRow[]> {
+  const select = () => builder.select(historySelection(h)).from(h.table);
+  const statement =
+    version === undefined
+      ? template(h, 'get', () =>
+          select()
+            .where(eq(h.id, P('id')))
+            .orderBy(asc(h.version)),
+        )
+      : template(h, 'get-version', () => select().where(and(eq(h.id, P('id')), eq(h.version, P('version')))));
+  return (await exec.rows(statement.bind({ id, version }))).map((row) => decodeHistory(row, valueReader));
 }

@@ -1,19 +1,28 @@
 /**
  * Drizzle table objects for waffle's table specs (built once per spec and
  * cached, with the statements built from them), the DDL that creates the
- * tables, and the names of their keys, which PostgreSQL must never truncate.
+ * tables (and brings entity tables of an earlier version up to date), and the
+ * names of their keys, which PostgreSQL must never truncate.
  */
 import { createHash } from 'node:crypto';
 import {
   type ColumnKind,
   type EntityTableSpec,
+  type HistoryTableSpec,
   INDEX_ID_COLUMN,
   INDEX_VERSION_COLUMN,
   type IndexTableSpec,
   META_TABLE,
   type TableSpec,
 } from '@waffle/core';
-import { entityColumns, indexBuilders, indexColumns, type NullableBuilder, TableCache } from '@waffle/sql';
+import {
+  entityColumns,
+  historyColumns,
+  indexBuilders,
+  indexColumns,
+  type NullableBuilder,
+  TableCache,
+} from '@waffle/sql';
 import { type SQL, sql } from 'drizzle-orm';
 import {
   bigint,
@@ -25,10 +34,11 @@ import {
   type PgColumnBuilderBase,
   type PgTable,
   pgTable,
+  smallint,
   text,
 } from 'drizzle-orm/pg-core';
 import type { Template } from './postgres-exec.js';
-import { PG_TYPE } from './postgres-values.js';
+import { arrayLiteral, PG_TYPE } from './postgres-values.js';
 
 /** PostgreSQL keeps identifiers of at most 63 bytes (NAMEDATALEN - 1) and silently truncates longer ones. */
 export const MAX_IDENTIFIER = 63;
@@ -49,13 +59,14 @@ const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataTyp
 const timestamptz = customType<{ data: string; driverData: string }>({ dataType: () => 'timestamptz(3)' });
 
 /**
- * The name of a key (`pk`) or unique index (`key`) of `table`: `__<kind>_<table>`
- * when it fits in 63 bytes, else `__<kind>h_<prefix>_<16 hex of SHA-256(table)>`,
- * exactly 63 bytes. Names starting with `__` are reserved by waffle, so a key
- * name never meets a table's; the two forms differ in their prefix, so a
- * shortened name never meets a plain one.
+ * The name of a key (`pk`), unique index (`key`) or notes index (`pending`) of
+ * `table`: `__<kind>_<table>` when it fits in 63 bytes, else
+ * `__<kind>h_<prefix>_<16 hex of SHA-256(table)>`, exactly 63 bytes. Names
+ * starting with `__` are reserved by waffle, so a key name never meets a
+ * table's; the two forms differ in their prefix, so a shortened name never
+ * meets a plain one.
  */
-export function keyName(kind: 'pk' | 'key', table: string): string {
+export function keyName(kind: 'pk' | 'key' | 'pending', table: string): string {
   const plain = `__${kind}_${table}`;
   if (Buffer.byteLength(plain) <= MAX_IDENTIFIER) return plain;
   const hash = createHash('sha256').update(table).digest('hex').slice(0, 16);
@@ -74,6 +85,27 @@ export interface EntityTable {
   readonly version: PgColumn;
   readonly createdAt: PgColumn;
   readonly updatedAt: PgColumn;
+  /** Core's note of unfinished index work, or null. */
+  readonly note: PgColumn;
+  /** 1 while `note` is set, else null: the first column of the notes index. */
+  readonly pending: PgColumn;
+  /** Statements by purpose, built at first use. */
+  readonly statements: Map<string, Template>;
+}
+
+/** A history table: the record columns less the note, and `deleted`; keyed by (`id`, `version`). */
+export interface HistoryTable {
+  readonly spec: HistoryTableSpec;
+  readonly table: PgTable;
+  readonly id: PgColumn;
+  readonly body: PgColumn;
+  readonly bin: PgColumn;
+  readonly codec: PgColumn;
+  readonly version: PgColumn;
+  readonly createdAt: PgColumn;
+  readonly updatedAt: PgColumn;
+  /** 1 for a tombstone, else 0. */
+  readonly deleted: PgColumn;
   /** Statements by purpose, built at first use. */
   readonly statements: Map<string, Template>;
 }
@@ -131,8 +163,24 @@ function entityTable(spec: EntityTableSpec): EntityTable {
     version: bigint('version', { mode: 'number' }).notNull(),
     createdAt: bigint('created_at', { mode: 'number' }).notNull(),
     updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+    note: text('note'),
+    pending: smallint('pending'),
   });
   return { spec, ...entityColumns<PgTable, PgColumn>(table), statements: new Map() };
+}
+
+function historyTable(spec: HistoryTableSpec): HistoryTable {
+  const table = pgTable(spec.name, {
+    id: text('id').notNull(),
+    body: text('body'),
+    bin: bytea('bin'),
+    codec: text('codec').notNull(),
+    version: bigint('version', { mode: 'number' }).notNull(),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+    deleted: smallint('deleted').notNull(),
+  });
+  return { ...historyColumns<PgTable, PgColumn>(spec, table), statements: new Map() };
 }
 
 function indexTable(spec: IndexTableSpec): IndexTable {
@@ -146,27 +194,44 @@ function indexTable(spec: IndexTableSpec): IndexTable {
 }
 
 /** The drizzle tables of one shard, built once per spec. */
-export type PostgresTables = TableCache<EntityTable, IndexTable>;
+export type PostgresTables = TableCache<EntityTable, IndexTable, HistoryTable>;
 
 /** A new, empty {@link PostgresTables}. */
 export function postgresTables(): PostgresTables {
-  return new TableCache({ entity: entityTable, index: indexTable });
+  return new TableCache({ entity: entityTable, index: indexTable, history: historyTable });
 }
 
 const ident = (name: string) => sql.identifier(name);
 
+/** The columns a record and its versions share, in DDL. */
+const RECORD_DDL = sql`${ident('id')} text COLLATE "C" NOT NULL, ${ident('body')} text NULL, ${ident('bin')} bytea NULL, ${ident('codec')} text NOT NULL, ${ident('version')} int8 NOT NULL, ${ident('created_at')} int8 NOT NULL, ${ident('updated_at')} int8 NOT NULL`;
+
 /**
- * The DDL of one table spec: `CREATE TABLE IF NOT EXISTS`, and for an index
- * table its unique index over (columns…, `__id`), every column `NULLS FIRST`
- * so that one index serves ascending order forwards and descending order
- * backwards (nulls first ascending, last descending, as waffle orders), and
- * `NULLS NOT DISTINCT` when a column is nullable, so that keys with nulls stay
- * unique and can be upserted with `ON CONFLICT`.
+ * The DDL of one table spec: `CREATE TABLE IF NOT EXISTS`, and
+ *
+ * - for an entity table, the columns an earlier version's table lacks (`note`,
+ *   `pending`: `ADD COLUMN IF NOT EXISTS`) and the notes index on (`pending`,
+ *   `id`), which `scanNotes` reads in id order; the index comes last, so a
+ *   table that has it is complete (see {@link missingRelationsSql});
+ * - for an index table, its unique index over (columns…, `__id`), every column
+ *   `NULLS FIRST` so that one index serves ascending order forwards and
+ *   descending order backwards (nulls first ascending, last descending, as
+ *   waffle orders), and `NULLS NOT DISTINCT` when a column is nullable, so that
+ *   keys with nulls stay unique and can be upserted with `ON CONFLICT`;
+ * - for a history table, its key (`id`, `version`).
  */
 export function createTableSql(spec: TableSpec): SQL[] {
+  const table = ident(spec.name);
   if (spec.kind === 'entity') {
     return [
-      sql`CREATE TABLE IF NOT EXISTS ${ident(spec.name)} (${ident('id')} text COLLATE "C" NOT NULL, ${ident('body')} text NULL, ${ident('bin')} bytea NULL, ${ident('codec')} text NOT NULL, ${ident('version')} int8 NOT NULL, ${ident('created_at')} int8 NOT NULL, ${ident('updated_at')} int8 NOT NULL, CONSTRAINT ${ident(keyName('pk', spec.name))} PRIMARY KEY (${ident('id')}))`,
+      sql`CREATE TABLE IF NOT EXISTS ${table} (${RECORD_DDL}, ${ident('note')} text NULL, ${ident('pending')} int2 NULL, CONSTRAINT ${ident(keyName('pk', spec.name))} PRIMARY KEY (${ident('id')}))`,
+      sql`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${ident('note')} text NULL, ADD COLUMN IF NOT EXISTS ${ident('pending')} int2 NULL`,
+      sql`CREATE INDEX IF NOT EXISTS ${ident(keyName('pending', spec.name))} ON ${table} (${ident('pending')}, ${ident('id')})`,
+    ];
+  }
+  if (spec.kind === 'history') {
+    return [
+      sql`CREATE TABLE IF NOT EXISTS ${table} (${RECORD_DDL}, ${ident('deleted')} int2 NOT NULL, CONSTRAINT ${ident(keyName('pk', spec.name))} PRIMARY KEY (${ident('id')}, ${ident('version')}))`,
     ];
   }
   const columns = spec.columns.map(
@@ -178,9 +243,19 @@ export function createTableSql(spec: TableSpec): SQL[] {
   );
   const nullsNotDistinct = spec.columns.some((c) => c.nullable) ? sql` NULLS NOT DISTINCT` : sql``;
   return [
-    sql`CREATE TABLE IF NOT EXISTS ${ident(spec.name)} (${sql.join([...columns, sql`${ident(INDEX_ID_COLUMN)} text COLLATE "C" NOT NULL`, sql`${ident(INDEX_VERSION_COLUMN)} int8 NOT NULL`], sql`, `)})`,
-    sql`CREATE UNIQUE INDEX IF NOT EXISTS ${ident(keyName('key', spec.name))} ON ${ident(spec.name)} (${key})${nullsNotDistinct}`,
+    sql`CREATE TABLE IF NOT EXISTS ${table} (${sql.join([...columns, sql`${ident(INDEX_ID_COLUMN)} text COLLATE "C" NOT NULL`, sql`${ident(INDEX_VERSION_COLUMN)} int8 NOT NULL`], sql`, `)})`,
+    sql`CREATE UNIQUE INDEX IF NOT EXISTS ${ident(keyName('key', spec.name))} ON ${table} (${key})${nullsNotDistinct}`,
   ];
+}
+
+/**
+ * The names among `names` that no table or index of the current schema (where
+ * `CREATE TABLE` puts a table) bears. `createTables` runs an entity table's
+ * DDL only when its notes index is missing: `ALTER TABLE` locks a table
+ * against readers even when it adds nothing.
+ */
+export function missingRelationsSql(names: readonly string[]): SQL {
+  return sql`SELECT w.relname FROM unnest(${arrayLiteral(names)}::text[]) AS w(relname) WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS s ON s.oid = c.relnamespace WHERE s.nspname = current_schema() AND c.relname = w.relname)`;
 }
 
 /** `CREATE TABLE IF NOT EXISTS __waffle_meta`. */

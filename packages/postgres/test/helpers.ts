@@ -1,4 +1,4 @@
-import type { EntityTableSpec, IndexTableSpec, Shard } from '@waffle/core';
+import type { EntityTableSpec, HistoryTableSpec, IndexTableSpec, Shard } from '@waffle/core';
 import {
   type IndexColumnTuple,
   indexTableSpec,
@@ -21,6 +21,11 @@ export function databaseUrl(i = 0, server = servers.postgres): string {
 /** An entity table spec with a name no other test uses. */
 export function entitySpec(prefix = 'posts'): EntityTableSpec {
   return { kind: 'entity', name: track(uniqueName(prefix)) };
+}
+
+/** A history table spec with a name no other test uses. */
+export function historySpec(prefix = 'history'): HistoryTableSpec {
+  return { kind: 'history', name: track(uniqueName(prefix)) };
 }
 
 /** An index table spec from `[name, kind, nullable?]` triples, with a name no other test uses. */

@@ -144,7 +144,7 @@ describe.skipIf(!dialectEnabled('postgres'))('postgres shard', () => {
       expect(q.message).toContain('relation "nope" does not exist');
       expect(q.message).toContain(`[shard ${shard.name}]`);
       expect(q.sql).toBe(
-        'select "id", "body", "bin", "codec", "version", "created_at", "updated_at" from "nope" where "nope"."id" = ANY($1::text[])',
+        'select "id", "body", "bin", "codec", "version", "created_at", "updated_at", "note" from "nope" where "nope"."id" = ANY($1::text[])',
       );
       expect(q.params).toEqual(['{"a","b\\"c"}']);
       expect(q.shard).toBe(shard.name);
@@ -246,7 +246,12 @@ describe.skipIf(!dialectEnabled('postgres'))('postgres shard', () => {
       await shard.createTables([table, index]);
       await shard.createTables([table, index]); // again: "already exists" notices are silenced
       expect(notices).toEqual([]);
-      const r = record('a', { version: 7, createdAt: 1_700_000_000_001, updatedAt: 1_700_000_000_002 });
+      const r = record('a', {
+        version: 7,
+        createdAt: 1_700_000_000_001,
+        updatedAt: 1_700_000_000_002,
+        note: null,
+      });
       await shard.insertRecord(table, r);
       expect(await shard.getRecords(table, ['a'])).toEqual([r]);
       expect(await shard.updateRecord(table, { ...r, version: 8 }, 7)).toBe(true);
