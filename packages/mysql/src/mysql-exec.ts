@@ -35,6 +35,10 @@ export interface RunResult {
   readonly info: string;
 }
 
+/** Server error: `ALTER TABLE` adds a column the table has. */
+export const ER_DUP_FIELDNAME = 1060;
+/** Server error: `ALTER TABLE` adds a key the table has. */
+export const ER_DUP_KEYNAME = 1061;
 /** Server error: a duplicate entry for a unique key (the same number on MySQL and MariaDB). */
 export const ER_DUP_ENTRY = 1062;
 /** Server error: the table does not exist. */

@@ -1,12 +1,14 @@
 /**
- * Creates tables and reads and writes the metadata table in which each shard
- * remembers its identity.
+ * Creates tables (bringing entity tables of an older layout up to date), and
+ * reads and writes the metadata table in which each shard remembers its identity.
  */
-import type { TableSpec } from '@waffle/core';
+import type { EntityTableSpec, TableSpec } from '@waffle/core';
 import { rowsPerStatement } from '@waffle/sql';
 import { type SQLWrapper, sql } from 'drizzle-orm';
 import {
   batches,
+  ER_DUP_FIELDNAME,
+  ER_DUP_KEYNAME,
   ER_NO_SUCH_TABLE,
   type Executor,
   errnoOf,
@@ -15,7 +17,15 @@ import {
   statementOf,
   template,
 } from './mysql-exec.js';
-import { createMetaTableSql, createTableSql, type MysqlTables, metaTable } from './mysql-tables.js';
+import {
+  createMetaTableSql,
+  createTableSql,
+  entityUpgradeSql,
+  type MysqlTables,
+  metaTable,
+  NOTE_COLUMNS,
+  PENDING_KEY,
+} from './mysql-tables.js';
 import { toText } from './mysql-values.js';
 
 /** Statement texts of the metadata table, the same on every shard. */
@@ -36,8 +46,69 @@ export async function createTables(
 ): Promise<void> {
   // Every spec is checked before the first statement runs.
   for (const spec of specs) if (spec.kind === 'index') tables.index(spec);
-  for (const spec of specs) await ddl(exec, createTableSql(tables, spec));
+  for (const spec of specs) {
+    await ddl(exec, createTableSql(tables, spec));
+    if (spec.kind === 'entity') await upgradeEntityTable(exec, spec);
+  }
   await ddl(exec, createMetaTableSql());
+}
+
+/** How often an upgrade is tried again after another client changed the table first. */
+const UPGRADE_ATTEMPTS = 3;
+
+/**
+ * Adds to an entity table created before record notes its `note` and
+ * `pending` columns and their key, whichever are missing (MySQL has no
+ * `ADD COLUMN IF NOT EXISTS`, so the table's columns are read first). When
+ * another client adds them at the same time, the table is read again.
+ */
+async function upgradeEntityTable(exec: Executor, spec: EntityTableSpec): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const { columns, keys } = await tableShape(exec, spec.name);
+    const missing = NOTE_COLUMNS.filter((c) => !columns.has(c));
+    const alter = entityUpgradeSql(spec, missing, keys.has(PENDING_KEY.toLowerCase()));
+    if (alter === undefined) return;
+    try {
+      await ddl(exec, alter);
+      return;
+    } catch (error) {
+      const errno = errnoOf(error);
+      const raced = errno === ER_DUP_FIELDNAME || errno === ER_DUP_KEYNAME;
+      if (!raced || attempt >= UPGRADE_ATTEMPTS) throw error;
+    }
+  }
+}
+
+/**
+ * The column and key names (lower case, as MySQL compares them) of a table in
+ * the current database. The server matches the table name as it matches table
+ * names (exactly, unless `lower_case_table_names` is set); should it match
+ * names differing by case, the rows of the exact name are kept.
+ */
+async function tableShape(
+  exec: Executor,
+  name: string,
+): Promise<{ columns: Set<string>; keys: Set<string> }> {
+  const names = (rows: unknown[][]) => {
+    const exact = rows.filter((row) => toText(row[0]) === name);
+    return new Set((exact.length > 0 ? exact : rows).map((row) => toText(row[1]).toLowerCase()));
+  };
+  const columns = template(
+    statements,
+    'columns',
+    () =>
+      sql`SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ${PLACEHOLDER}`,
+  );
+  const keys = template(
+    statements,
+    'keys',
+    () =>
+      sql`SELECT TABLE_NAME, INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ${PLACEHOLDER}`,
+  );
+  return {
+    columns: names(await exec.rows({ sql: columns, params: [name] })),
+    keys: names(await exec.rows({ sql: keys, params: [name] })),
+  };
 }
 
 const keyBytes = (key: string) => key.length * 3;

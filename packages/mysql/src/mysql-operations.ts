@@ -8,10 +8,10 @@ import { type Enter, SqlOperations, type Statements } from '@waffle/sql';
 import type { Executor } from './mysql-exec.js';
 import * as indexRows from './mysql-index-rows.js';
 import * as records from './mysql-records.js';
-import type { EntityTable, IndexTable, MysqlTables } from './mysql-tables.js';
+import type { EntityTable, HistoryTable, IndexTable, MysqlTables } from './mysql-tables.js';
 
-/** The dialect's statements: its record and index-row functions. */
-const STATEMENTS: Statements<Executor, EntityTable, IndexTable> = { ...records, ...indexRows };
+/** The dialect's statements: its record, history and index-row functions. */
+const STATEMENTS: Statements<Executor, EntityTable, IndexTable, HistoryTable> = { ...records, ...indexRows };
 
 /** Record and index operations on one executor, each call wrapped in `enter`. */
 export function mysqlOperations(

@@ -1,26 +1,65 @@
 /**
- * Reads and writes records in an entity table: text bodies in `body`, binary
- * bodies in `bin`, versions compared and set in single statements. Statement
- * texts are built once per shape and run as prepared statements.
+ * Reads and writes records in an entity table, and versions in a history
+ * table: text bodies in `body`, binary bodies in `bin`, versions compared and
+ * set in single statements, notes found through the (`pending`, `id`) key.
+ * Statement texts are built once per shape and run as prepared statements.
  */
-import { type RecordRow, ValidationError } from '@waffle/core';
-import { decodeRecord, recordValues } from '@waffle/sql';
+import { type HistoryRow, type RecordRow, ValidationError } from '@waffle/core';
+import { decodeHistory, decodeRecord, historyValues, recordValues } from '@waffle/sql';
 import { type SQL, sql } from 'drizzle-orm';
-import { batches, ER_DUP_ENTRY, type Executor, errnoOf, PLACEHOLDER, pad, template } from './mysql-exec.js';
-import type { EntityTable } from './mysql-tables.js';
+import type { MySqlColumn, MySqlTable } from 'drizzle-orm/mysql-core';
+import {
+  batches,
+  ER_DUP_ENTRY,
+  type Executor,
+  errnoOf,
+  PLACEHOLDER,
+  pad,
+  type RunResult,
+  template,
+} from './mysql-exec.js';
+import type { EntityTable, HistoryTable } from './mysql-tables.js';
 import { toBuffer, valueReader } from './mysql-values.js';
 
 /** Ids per `IN` list: MySQL's range optimizer gives up on very long lists (`range_optimizer_max_mem_size`). */
 const MAX_IDS_PER_STATEMENT = 8192;
 
+/** The columns {@link decodeRecord} reads, in its order. */
 function selectList(t: EntityTable): SQL {
-  return sql.join([t.id, t.body, t.bin, t.codec, t.version, t.createdAt, t.updatedAt], sql`, `);
+  return sql.join([t.id, t.body, t.bin, t.codec, t.version, t.createdAt, t.updatedAt, t.note], sql`, `);
 }
 
-/** `body`, `bin`: a text body goes to `body`, a binary one (as a Buffer) to `bin`. */
-function bodies(record: RecordRow): [string | null, Buffer | null] {
-  const { body, bin } = recordValues(record);
-  return [body, bin === null ? null : toBuffer(bin)];
+/** The columns a record's write sets, after `id`, in the order of {@link recordParams}. */
+const writtenColumns = (t: EntityTable) =>
+  [t.body, t.bin, t.codec, t.version, t.createdAt, t.updatedAt, t.note, t.pending] as const;
+
+/**
+ * A record's values for {@link writtenColumns}: a text body goes to `body`, a
+ * binary one (as a Buffer) to `bin`; `note`, and `pending` 1 while there is a note.
+ */
+function recordParams(record: RecordRow): unknown[] {
+  const v = recordValues(record);
+  return [
+    v.body,
+    v.bin === null ? null : toBuffer(v.bin),
+    v.codec,
+    v.version,
+    v.createdAt,
+    v.updatedAt,
+    v.note,
+    v.pending,
+  ];
+}
+
+/** Column names for an INSERT's column list. */
+const names = (columns: readonly MySqlColumn[]) => columns.map((c) => sql.identifier(c.name));
+
+/** `INSERT INTO t (columns…) VALUES (?, …)`. */
+function insertSql(table: MySqlTable, columns: readonly MySqlColumn[]): SQL {
+  return sql`INSERT INTO ${table} (${sql.join(names(columns), sql`, `)}) VALUES (${sql.join(
+    columns.map(() => PLACEHOLDER),
+    sql`, `,
+  )})`;
 }
 
 const idBytes = (id: string) => id.length * 3;
@@ -53,21 +92,9 @@ export async function getRecords(
 
 /** Inserts a record unless its id exists; returns whether it did. */
 export async function insertRecord(exec: Executor, t: EntityTable, record: RecordRow): Promise<boolean> {
-  const text = template(t.statements, 'insert', () => {
-    const columns = [t.id, t.body, t.bin, t.codec, t.version, t.createdAt, t.updatedAt].map((c) =>
-      sql.identifier(c.name),
-    );
-    return sql`INSERT INTO ${t.table} (${sql.join(columns, sql`, `)}) VALUES (${sql.join(
-      columns.map(() => PLACEHOLDER),
-      sql`, `,
-    )})`;
-  });
-  const [body, bin] = bodies(record);
+  const text = template(t.statements, 'insert', () => insertSql(t.table, [t.id, ...writtenColumns(t)]));
   try {
-    await exec.run({
-      sql: text,
-      params: [record.id, body, bin, record.codec, record.version, record.createdAt, record.updatedAt],
-    });
+    await exec.run({ sql: text, params: [record.id, ...recordParams(record)] });
     return true;
   } catch (error) {
     // The primary key is the table's only unique key: a duplicate entry is the id. Nothing else is hidden.
@@ -83,6 +110,26 @@ function matchedRows(info: string): number | undefined {
 }
 
 /**
+ * Whether an UPDATE … WHERE id = ? AND version = ? found its row, though it
+ * may have changed nothing: MySQL counts changed rows unless the connection
+ * sets `CLIENT_FOUND_ROWS`, so a zero count is checked against the rows
+ * matched in the info text, or failing that, against the stored version.
+ */
+async function updateFound(
+  exec: Executor,
+  t: EntityTable,
+  result: RunResult,
+  id: string,
+  version: number,
+): Promise<boolean> {
+  if (result.affectedRows > 0) return true;
+  const matched = matchedRows(result.info);
+  if (matched !== undefined) return matched > 0;
+  const [current] = await getRecords(exec, t, [id], 1);
+  return current?.version === version;
+}
+
+/**
  * Replaces a record stored at `expectedVersion`; returns whether it did.
  * MySQL counts changed rows, not matched ones, unless the connection sets
  * `CLIENT_FOUND_ROWS` (mysql2 does by default): a new row equal to the stored
@@ -95,32 +142,38 @@ export async function updateRecord(
   expectedVersion: number,
 ): Promise<boolean> {
   const text = template(t.statements, 'update', () => {
-    const set = [t.body, t.bin, t.codec, t.version, t.createdAt, t.updatedAt].map(
-      (c) => sql`${sql.identifier(c.name)} = ${PLACEHOLDER}`,
-    );
+    const set = writtenColumns(t).map((c) => sql`${sql.identifier(c.name)} = ${PLACEHOLDER}`);
     return sql`UPDATE ${t.table} SET ${sql.join(set, sql`, `)} WHERE ${t.id} = ${PLACEHOLDER} AND ${t.version} = ${PLACEHOLDER}`;
   });
-  const [body, bin] = bodies(record);
   const result = await exec.run({
     sql: text,
-    params: [
-      body,
-      bin,
-      record.codec,
-      record.version,
-      record.createdAt,
-      record.updatedAt,
-      record.id,
-      expectedVersion,
-    ],
+    params: [...recordParams(record), record.id, expectedVersion],
   });
   if (result.affectedRows > 0) return true;
   // The version changes in every update core makes, so only a caller writing the same version can see 0 for a match.
   if (record.version !== expectedVersion) return false;
-  const matched = matchedRows(result.info);
-  if (matched !== undefined) return matched > 0;
-  const [current] = await getRecords(exec, t, [record.id], 1);
-  return current?.version === expectedVersion;
+  return updateFound(exec, t, result, record.id, expectedVersion);
+}
+
+/**
+ * Sets the note (and `pending`) of the record stored at `version` to NULL;
+ * returns whether the record is at `version`, also when its note was already
+ * clear (an UPDATE that changes nothing, see {@link updateFound}).
+ */
+export async function clearNote(
+  exec: Executor,
+  t: EntityTable,
+  id: string,
+  version: number,
+): Promise<boolean> {
+  const text = template(
+    t.statements,
+    'clearNote',
+    () =>
+      sql`UPDATE ${t.table} SET ${sql.identifier(t.note.name)} = NULL, ${sql.identifier(t.pending.name)} = NULL WHERE ${t.id} = ${PLACEHOLDER} AND ${t.version} = ${PLACEHOLDER}`,
+  );
+  const result = await exec.run({ sql: text, params: [id, version] });
+  return updateFound(exec, t, result, id, version);
 }
 
 /** Deletes a record (only at `expectedVersion` when given); returns whether one went. */
@@ -165,4 +218,72 @@ export async function scanRecords(
   );
   const params = first ? [limitParam(limit)] : [after, limitParam(limit)];
   return (await exec.rows({ sql: text, params })).map((row) => decodeRecord(row, valueReader));
+}
+
+/** Up to `limit` records with a note and an id above `after`, in ascending id order, read through the (`pending`, `id`) key. */
+export async function scanNotes(
+  exec: Executor,
+  t: EntityTable,
+  after: string | undefined,
+  limit: number,
+): Promise<RecordRow[]> {
+  const first = after === undefined;
+  const text = template(
+    t.statements,
+    first ? 'notes' : 'notes:after',
+    () =>
+      sql`SELECT ${selectList(t)} FROM ${t.table} WHERE ${t.pending} = ${PLACEHOLDER}${first ? sql`` : sql` AND ${t.id} > ${PLACEHOLDER}`} ORDER BY ${t.id} LIMIT ${PLACEHOLDER}`,
+  );
+  const params = first ? [1, limitParam(limit)] : [1, after, limitParam(limit)];
+  return (await exec.rows({ sql: text, params })).map((row) => decodeRecord(row, valueReader));
+}
+
+/** The columns of a history table, in the order {@link decodeHistory} reads them and {@link historyParams} gives them. */
+const historyList = (t: HistoryTable) =>
+  [t.id, t.body, t.bin, t.codec, t.version, t.createdAt, t.updatedAt, t.deleted] as const;
+
+/** A version's values for {@link historyList}. */
+function historyParams(row: HistoryRow): unknown[] {
+  const v = historyValues(row);
+  return [
+    v.id,
+    v.body,
+    v.bin === null ? null : toBuffer(v.bin),
+    v.codec,
+    v.version,
+    v.createdAt,
+    v.updatedAt,
+    v.deleted,
+  ];
+}
+
+/** Inserts a version into a history table unless (`id`, `version`) exists; returns whether it did. */
+export async function insertHistory(exec: Executor, t: HistoryTable, row: HistoryRow): Promise<boolean> {
+  const text = template(t.statements, 'insert', () => insertSql(t.table, historyList(t)));
+  try {
+    await exec.run({ sql: text, params: historyParams(row) });
+    return true;
+  } catch (error) {
+    // The primary key (id, version) is the table's only unique key. Nothing else is hidden.
+    if (errnoOf(error) === ER_DUP_ENTRY) return false;
+    throw error;
+  }
+}
+
+/** The stored versions of `id` in ascending version order (only `version` when given). */
+export async function getHistory(
+  exec: Executor,
+  t: HistoryTable,
+  id: string,
+  version: number | undefined,
+): Promise<HistoryRow[]> {
+  const one = version !== undefined;
+  const text = template(
+    t.statements,
+    one ? 'get:version' : 'get',
+    () =>
+      sql`SELECT ${sql.join([...historyList(t)], sql`, `)} FROM ${t.table} WHERE ${t.id} = ${PLACEHOLDER}${one ? sql` AND ${t.version} = ${PLACEHOLDER}` : sql``} ORDER BY ${t.version}`,
+  );
+  const params = one ? [id, version] : [id];
+  return (await exec.rows({ sql: text, params })).map((row) => decodeHistory(row, valueReader));
 }

@@ -1,7 +1,8 @@
 /**
  * Drizzle table objects for waffle's table specs (built once per spec and
  * cached), the storage type of each column kind, the key layout of index
- * tables, and the DDL that creates them.
+ * tables, and the DDL that creates entity, history and index tables and
+ * brings entity tables of an older layout up to date.
  *
  * Text and ids are stored as VARBINARY (their UTF-8 bytes): binary strings
  * compare byte by byte, which is code point order, and never pad, so `'a'`,
@@ -11,6 +12,7 @@
 import {
   type ColumnKind,
   type EntityTableSpec,
+  type HistoryTableSpec,
   INDEX_ID_COLUMN,
   INDEX_VERSION_COLUMN,
   type IndexTableSpec,
@@ -18,7 +20,14 @@ import {
   type TableSpec,
   ValidationError,
 } from '@waffle/core';
-import { entityColumns, indexBuilders, indexColumns, type NullableBuilder, TableCache } from '@waffle/sql';
+import {
+  entityColumns,
+  historyColumns,
+  indexBuilders,
+  indexColumns,
+  type NullableBuilder,
+  TableCache,
+} from '@waffle/sql';
 import { type SQL, sql } from 'drizzle-orm';
 import {
   bigint,
@@ -32,6 +41,7 @@ import {
   type MySqlTable,
   mysqlTable,
   text,
+  tinyint,
   varbinary,
   varchar,
 } from 'drizzle-orm/mysql-core';
@@ -46,6 +56,8 @@ export const ID_BYTES = 255;
 export const KEY_HASH_COLUMN = '__key';
 /** The ordered, covering secondary key of index tables with nullable columns. */
 export const ORDER_KEY = '__waffle_order';
+/** The key of entity tables on (`pending`, `id`), through which notes are found. */
+export const PENDING_KEY = '__waffle_pending';
 
 /** Key bytes of the fixed-size kinds. */
 const FIXED_BYTES: Partial<Record<ColumnKind, number>> = {
@@ -67,6 +79,27 @@ export interface EntityTable {
   readonly version: MySqlColumn;
   readonly createdAt: MySqlColumn;
   readonly updatedAt: MySqlColumn;
+  /** The index work the record's write left to finish, or NULL. */
+  readonly note: MySqlColumn;
+  /** 1 while `note` is set, else NULL: the first column of {@link PENDING_KEY}. */
+  readonly pending: MySqlColumn;
+  /** SQL texts built once per statement shape. */
+  readonly statements: Map<string, string>;
+}
+
+/** A history table (every version of a record, keyed by (`id`, `version`)) and its columns. */
+export interface HistoryTable {
+  readonly spec: HistoryTableSpec;
+  readonly table: MySqlTable;
+  readonly id: MySqlColumn;
+  readonly body: MySqlColumn;
+  readonly bin: MySqlColumn;
+  readonly codec: MySqlColumn;
+  readonly version: MySqlColumn;
+  readonly createdAt: MySqlColumn;
+  readonly updatedAt: MySqlColumn;
+  /** 1 for a tombstone, else 0. */
+  readonly deleted: MySqlColumn;
   /** SQL texts built once per statement shape. */
   readonly statements: Map<string, string>;
 }
@@ -191,8 +224,24 @@ function entityTable(spec: EntityTableSpec): EntityTable {
     version: bigint('version', { mode: 'number' }).notNull(),
     createdAt: bigint('created_at', { mode: 'number' }).notNull(),
     updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+    note: longtext('note'),
+    pending: tinyint('pending'),
   });
   return { spec, ...entityColumns<MySqlTable, MySqlColumn>(table), statements: new Map() };
+}
+
+function historyTable(spec: HistoryTableSpec): HistoryTable {
+  const table = mysqlTable(spec.name, {
+    id: varbinary('id', { length: ID_BYTES }).notNull(),
+    body: longtext('body'),
+    bin: longblob('bin'),
+    codec: varchar('codec', { length: 255 }).notNull(),
+    version: bigint('version', { mode: 'number' }).notNull(),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+    deleted: tinyint('deleted').notNull(),
+  });
+  return { ...historyColumns<MySqlTable, MySqlColumn>(spec, table), statements: new Map() };
 }
 
 /** The drizzle table of an index; refuses a spec MySQL cannot key. */
@@ -218,19 +267,62 @@ function indexTable(spec: IndexTableSpec): IndexTable {
 }
 
 /** The drizzle tables of one shard, built once per spec. */
-export type MysqlTables = TableCache<EntityTable, IndexTable>;
+export type MysqlTables = TableCache<EntityTable, IndexTable, HistoryTable>;
 
 /** A new, empty {@link MysqlTables}. */
 export function mysqlTables(): MysqlTables {
-  return new TableCache({ entity: entityTable, index: indexTable });
+  return new TableCache({ entity: entityTable, index: indexTable, history: historyTable });
 }
 
 const ident = (name: string) => sql.identifier(name);
 const TABLE_OPTIONS = sql.raw('ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin ROW_FORMAT=DYNAMIC');
+/** The type of `body` and `note`. */
+const TEXT_TYPE = sql.raw('LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin');
+
+/** The column definitions entity and history tables share: `id` to `updated_at`. */
+function recordColumnsSql(): SQL {
+  return sql`${ident('id')} VARBINARY(${sql.raw(String(ID_BYTES))}) NOT NULL, ${ident('body')} ${TEXT_TYPE} NULL, ${ident('bin')} LONGBLOB NULL, ${ident('codec')} VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, ${ident('version')} BIGINT NOT NULL, ${ident('created_at')} BIGINT NOT NULL, ${ident('updated_at')} BIGINT NOT NULL`;
+}
+
+/** The columns entity tables gained with record notes, which {@link entityUpgradeSql} adds to older tables. */
+export const NOTE_COLUMNS = ['note', 'pending'] as const;
+
+/** The definition of each of {@link NOTE_COLUMNS}. */
+function noteColumnSql(name: (typeof NOTE_COLUMNS)[number]): SQL {
+  return name === 'note' ? sql`${ident('note')} ${TEXT_TYPE} NULL` : sql`${ident('pending')} TINYINT NULL`;
+}
+
+/** The definition of {@link PENDING_KEY}. */
+function pendingKeySql(): SQL {
+  return sql`KEY ${ident(PENDING_KEY)} (${ident('pending')}, ${ident('id')})`;
+}
 
 /** `CREATE TABLE IF NOT EXISTS` for an entity table. */
 export function createEntityTableSql(spec: EntityTableSpec): SQL {
-  return sql`CREATE TABLE IF NOT EXISTS ${ident(spec.name)} (${ident('id')} VARBINARY(${sql.raw(String(ID_BYTES))}) NOT NULL, ${ident('body')} LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL, ${ident('bin')} LONGBLOB NULL, ${ident('codec')} VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, ${ident('version')} BIGINT NOT NULL, ${ident('created_at')} BIGINT NOT NULL, ${ident('updated_at')} BIGINT NOT NULL, PRIMARY KEY (${ident('id')})) ${TABLE_OPTIONS}`;
+  return sql`CREATE TABLE IF NOT EXISTS ${ident(spec.name)} (${recordColumnsSql()}, ${sql.join(NOTE_COLUMNS.map(noteColumnSql), sql`, `)}, PRIMARY KEY (${ident('id')}), ${pendingKeySql()}) ${TABLE_OPTIONS}`;
+}
+
+/**
+ * The `ALTER TABLE` that brings an entity table created before record notes
+ * up to date: the missing columns of {@link NOTE_COLUMNS}, then
+ * {@link PENDING_KEY} unless `hasKey`; undefined when nothing is missing.
+ */
+export function entityUpgradeSql(
+  spec: EntityTableSpec,
+  missing: readonly (typeof NOTE_COLUMNS)[number][],
+  hasKey: boolean,
+): SQL | undefined {
+  const changes = NOTE_COLUMNS.filter((c) => missing.includes(c)).map(
+    (c) => sql`ADD COLUMN ${noteColumnSql(c)}`,
+  );
+  if (!hasKey) changes.push(sql`ADD ${pendingKeySql()}`);
+  if (changes.length === 0) return undefined;
+  return sql`ALTER TABLE ${ident(spec.name)} ${sql.join(changes, sql`, `)}`;
+}
+
+/** `CREATE TABLE IF NOT EXISTS` for a history table. */
+export function createHistoryTableSql(spec: HistoryTableSpec): SQL {
+  return sql`CREATE TABLE IF NOT EXISTS ${ident(spec.name)} (${recordColumnsSql()}, ${ident('deleted')} TINYINT NOT NULL, PRIMARY KEY (${ident('id')}, ${ident('version')})) ${TABLE_OPTIONS}`;
 }
 
 /** `CREATE TABLE IF NOT EXISTS` for an index table (see {@link IndexTable} for its keys). */
@@ -260,5 +352,12 @@ export function createMetaTableSql(): SQL {
 
 /** The DDL for one table spec. */
 export function createTableSql(tables: MysqlTables, spec: TableSpec): SQL {
-  return spec.kind === 'entity' ? createEntityTableSql(spec) : createIndexTableSql(tables.index(spec));
+  switch (spec.kind) {
+    case 'entity':
+      return createEntityTableSql(spec);
+    case 'history':
+      return createHistoryTableSql(spec);
+    default:
+      return createIndexTableSql(tables.index(spec));
+  }
 }

@@ -1,4 +1,4 @@
-import type { EntityTableSpec, IndexTableSpec, Shard } from '@waffle/core';
+import type { EntityTableSpec, HistoryTableSpec, IndexTableSpec, Shard, TableSpec } from '@waffle/core';
 import { dialectEnabled, type IndexColumnTuple, indexTableSpec, servers, uniqueName } from '@waffle/testkit';
 import mysql, { type Pool, type PoolOptions } from 'mysql2/promise';
 import { afterAll, afterEach } from 'vitest';
@@ -15,6 +15,11 @@ export const databaseUrl = `${servers.mysql}/test`;
 /** A fresh entity table spec. */
 export function entitySpec(prefix = 'posts'): EntityTableSpec {
   return { kind: 'entity', name: uniqueName(prefix) };
+}
+
+/** A fresh history table spec. */
+export function historySpec(prefix = 'posts_history'): HistoryTableSpec {
+  return { kind: 'history', name: uniqueName(prefix) };
 }
 
 /** An index table spec from `[name, kind, nullable?]` triples, with a fresh name. */
@@ -68,10 +73,7 @@ export function dropLater(...names: string[]): void {
 }
 
 /** Creates the tables on the shard and drops them after the test. */
-export async function createTables(
-  shard: Shard,
-  ...specs: (EntityTableSpec | IndexTableSpec)[]
-): Promise<void> {
+export async function createTables(shard: Shard, ...specs: TableSpec[]): Promise<void> {
   dropLater(...specs.map((s) => s.name));
   await shard.createTables(specs);
 }
