@@ -154,6 +154,11 @@ export function recordSuite(options: ConformanceOptions): void {
         )
         .catch((e) => e);
       expect(exhausted).toBeInstanceOf(ConflictError);
+      // Versions 11 → 14: each attempt lost to the write made inside it; the last error is thrown.
+      expect(exhausted).toMatchObject({ id: p.id, expectedVersion: 13, currentVersion: 14, deleted: false });
+      expect(exhausted.message).toBe(
+        `Conflict on record "${p.id}": write based on version 13, but the stored version is 14`,
+      );
       expect(calls).toBe(3);
     });
 

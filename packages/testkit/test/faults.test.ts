@@ -16,6 +16,10 @@ function memoryShard(log: string[]): Shard {
     updateRecord: op('updateRecord'),
     deleteRecord: op('deleteRecord'),
     scanRecords: op('scanRecords'),
+    clearNote: op('clearNote'),
+    scanNotes: op('scanNotes'),
+    insertHistory: op('insertHistory'),
+    getHistory: op('getHistory'),
     putIndexRows: op('putIndexRows'),
     deleteIndexRows: op('deleteIndexRows'),
     queryIndex: op('queryIndex'),
@@ -42,6 +46,24 @@ describe('Faults', () => {
     await b!.insertRecord(table, {} as never);
     expect(log).toEqual(['getRecords', 'getRecords', 'insertRecord']);
     expect(faults.failures).toBe(1);
+  });
+
+  it('counts and fails only the operations named in `only`', async () => {
+    const log: string[] = [];
+    const faults = new Faults();
+    const shard = faults.wrap(memoryShard(log));
+    const table = { kind: 'entity' as const, name: 't' };
+    const index = { kind: 'index' as const, name: 'i', columns: [] };
+    faults.arm({ failAt: 2, only: ['deleteIndexRows', 'clearNote'] });
+    await shard.deleteIndexRows(index, []);
+    await shard.getRecords(table, []);
+    await shard.putIndexRows(index, []);
+    const error = await shard.clearNote(table, 'a', 1).catch((e) => e);
+    expect(error).toBeInstanceOf(ShardUnavailableError);
+    expect(error.message).toBe('Injected fault at call 2 (clearNote on memory)');
+    await shard.scanNotes(table, undefined, 1);
+    expect(log).toEqual(['deleteIndexRows', 'getRecords', 'putIndexRows', 'scanNotes']);
+    expect(faults).toMatchObject({ calls: 2, failures: 1 });
   });
 
   it('keeps failing when persistent, also inside transactions, until disarmed', async () => {
