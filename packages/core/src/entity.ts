@@ -852,8 +852,8 @@ export class Entity<T> {
     if (!Array.isArray(ids))
       throw new ValidationError(`${this.name}.getMany(): expected an array of ids, got ${describe(ids)}`);
     ids.forEach(checkId);
-    const found = await this.fetch(ids);
-    return ids.map((id) => found.get(id));
+    const { docs } = await this.fetch(ids);
+    return ids.map((id) => docs.get(id));
   }
 
   /** Stored rows by id (tombstones included), read in one statement per shard, all shards in parallel. */
@@ -870,11 +870,17 @@ export class Entity<T> {
     return found;
   }
 
-  /** The records with these ids (deleted ones are absent). */
-  private async fetch(ids: readonly string[]): Promise<Map<string, Doc<T>>> {
-    const found = new Map<string, Doc<T>>();
-    for (const [id, row] of await this.fetchRows(ids)) if (!isTombstone(row)) found.set(id, this.decode(row));
-    return found;
+  /** The records with these ids, and the version of the deletion of those deleted. */
+  private async fetch(
+    ids: readonly string[],
+  ): Promise<{ docs: Map<string, Doc<T>>; deleted: Map<string, number> }> {
+    const docs = new Map<string, Doc<T>>();
+    const deleted = new Map<string, number>();
+    for (const [id, row] of await this.fetchRows(ids)) {
+      if (isTombstone(row)) deleted.set(id, row.version);
+      else docs.set(id, this.decode(row));
+    }
+    return { docs, deleted };
   }
 
   /**

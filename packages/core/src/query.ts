@@ -37,8 +37,11 @@ export interface Page<T> {
 export interface QuerySource<T> {
   readonly name: string;
   readonly indices: readonly Index<T, any>[];
-  /** Fetches records by id (missing ids absent), batched per shard. */
-  fetch(ids: readonly string[]): Promise<Map<string, Doc<T>>>;
+  /**
+   * Fetches records by id, batched per shard: the records found, and the
+   * version of the deletion of those that were deleted (missing ids absent from both).
+   */
+  fetch(ids: readonly string[]): Promise<{ docs: Map<string, Doc<T>>; deleted: Map<string, number> }>;
   /** Resolves when the shards' identities have been checked. */
   ready(): Promise<void>;
   /** Whether queries delete the stale index rows they meet. */
@@ -182,12 +185,19 @@ async function* execute<T>(
       if (!emitted.has(next.value.id)) chunk.push(next.value);
     }
     if (chunk.length === 0) return;
-    const docs = await source.fetch([...new Set(chunk.map((r) => r.id))]);
+    const { docs, deleted } = await source.fetch([...new Set(chunk.map((r) => r.id))]);
     const stale: IndexRow[] = [];
     try {
       for (const row of chunk) {
         const doc = docs.get(row.id);
-        if (!doc) continue; // the record is gone, or not committed yet: left to drain and repair
+        if (!doc) {
+          // A row of a deleted record, tagged up to its deletion, can never be valid again (a record
+          // saved later under the id goes on after the tombstone). A row of a record that does not
+          // exist may be a writer's in flight: left to drain and repair.
+          const gone = deleted.get(row.id);
+          if (gone !== undefined && row.version <= gone) stale.push({ ...row, version: gone + 1 });
+          continue;
+        }
         let current = mapped.get(row.id);
         if (!current) {
           current = index.rowsOf(doc);

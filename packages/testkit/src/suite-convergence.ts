@@ -6,7 +6,7 @@ import {
   ValidationError,
 } from '@waffle/core';
 import { describe, expect, it } from 'vitest';
-import { expectRowsOf } from './convergence.js';
+import { expectRowsOf, storedRowsOf } from './convergence.js';
 import { Faults } from './faults.js';
 import { blog, type Post, post, shardPool } from './fixtures.js';
 import { type ConformanceOptions, uniqueName } from './options.js';
@@ -94,6 +94,23 @@ export function convergenceSuite(options: ConformanceOptions): void {
       const bad = await posts.drain({ batchSize: 0 }).catch((e) => e);
       expect(bad).toBeInstanceOf(ValidationError);
       expect(bad.message).toContain('drain(): batchSize must be a positive integer, got 0');
+    });
+
+    it('read-repair deletes the rows of a deleted record, never those of an id not written yet', async () => {
+      const { posts, byTag, faults } = await setup({ readRepair: true });
+      const record = await posts.save(posts.new(post({ tags: ['a'] })));
+      faults.arm({ failAt: 1, persistent: true, only: ['deleteIndexRows'] });
+      expect(await posts.delete(record.id)).toBe(true); // the rows stay: the note keeps them
+      faults.disarm();
+      const shardOf = (id: string) =>
+        byTag.strategy.shards[byTag.strategy.shardOf({ id, row: { tag: 'a' } })]!;
+      await shardOf('ghost').putIndexRows(byTag.table, [{ id: 'ghost', values: ['a', 0], version: 1 }]);
+      expect((await storedRowsOf(byTag, record.id)).map((r) => r.version)).toEqual([1]);
+      expect(await tagsOf(posts, byTag, 'a')).toEqual([]);
+      expect(await storedRowsOf(byTag, record.id)).toEqual([]); // repaired on read
+      expect(await storedRowsOf(byTag, 'ghost')).toHaveLength(1); // maybe a write in flight
+      expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 1, stale: 0 });
+      expect(await posts.drain()).toEqual({ notes: 1, finished: 1 });
     });
 
     it("index rows on the record's own shard commit with it: a fault anywhere leaves no orphan", async () => {
