@@ -638,14 +638,18 @@ export class Entity<T> {
     const retry: Pending<T>[] = [];
     if (lost.length > 0) {
       const current = await this.fetchRows(lost.map((w) => w.id));
+      const leftovers: TaggedRows[] = [];
       for (const w of lost) {
         const row = current.get(w.id);
+        // Also before a retry: the rows put now carry a version that will never be committed.
+        if (mode === 'sync' && row) leftovers.push(this.leftovers(w, row));
         if (w.pending.expected === 0 && row && isTombstone(row)) {
           // The id was deleted before: the new record continues its versions, after the tombstone.
           w.pending.expected = row.version;
           retry.push(w.pending);
         } else errors.set(w.pending, this.conflict(w.id, w.pending.record.version, row));
       }
+      await this.applyRows(leftovers, 'delete').catch((error) => this.onIndexError(error));
     }
     for (const w of won) {
       w.pending.record.version = w.version;
@@ -664,6 +668,27 @@ export class Entity<T> {
       else this.track(finishing);
     }
     return retry;
+  }
+
+  /**
+   * The rows a sync write put before losing its compare-and-set to `current`:
+   * those the current version does not produce, to delete where tagged up to
+   * it (the same rows read-repair would remove; a newer writer's survive).
+   */
+  private leftovers(w: Write<T>, current: RecordRow): TaggedRows {
+    let produced = noRows(this.indices);
+    try {
+      if (!isTombstone(current)) {
+        const doc = this.decode(current);
+        produced = this.indices.map((index) => index.rowsOf(doc));
+      }
+    } catch {
+      return { id: w.id, version: current.version + 1, rows: noRows(this.indices) }; // left to repair()
+    }
+    const rows = this.indices.map((index, i) =>
+      (w.remote.add[i] ?? []).filter((values) => !produced[i]!.some((p) => index.sameValues(p, values))),
+    );
+    return { id: w.id, version: current.version + 1, rows };
   }
 
   /** Keeps background work until it settles, for {@link Entity.drain}. */
