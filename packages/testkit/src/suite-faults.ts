@@ -35,6 +35,9 @@ export function faultSuite(options: ConformanceOptions): void {
             const before = post({ tags: ['a', 'shared'], group: 1, title: 'before' });
             const after = post({ tags: ['b', 'shared', 'c'], group: 2, title: 'after' });
             const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+            // The update moves tag rows between shards: 'a' goes from one, 'c' comes to the other.
+            const tagShard = (tag: string) => byTag.strategy.shardOf({ id: '', row: { tag, rank: 0 } });
+            expect(tagShard('a')).not.toBe(tagShard('c'));
 
             /** The invariants, for a record that was `old` and was being written as `next`. */
             const check = async (id: string, old: Post | undefined, next: Post | undefined) => {
