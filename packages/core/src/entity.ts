@@ -744,7 +744,7 @@ export class Entity<T> {
     await Promise.allSettled([...this.inflight]);
     let notes = 0;
     let finished = 0;
-    const failures: Promise<unknown>[] = [];
+    const failures: unknown[] = [];
     for (const shard of this.strategy.shards) {
       let after: string | undefined;
       for (;;) {
@@ -755,14 +755,14 @@ export class Entity<T> {
           try {
             finished += await this.finish(rows.map((row) => ({ shard, row })));
           } catch (error) {
-            failures.push(Promise.reject(error));
+            failures.push(error);
           }
         }
         if (rows.length < batchSize) break;
         after = rows[rows.length - 1]!.id;
       }
     }
-    await settleAll(failures);
+    if (failures.length > 0) throw failures[0];
     return { notes, finished };
   }
 

@@ -113,6 +113,31 @@ export function convergenceSuite(options: ConformanceOptions): void {
       expect(await posts.drain()).toEqual({ notes: 1, finished: 1 });
     });
 
+    it('drain goes on past a failing shard, then throws; the failed notes stay for the next drain', async () => {
+      const faults = new Faults();
+      const shards = await open(2);
+      const tagShards = (await open(2)).map((s) => faults.wrap(s));
+      const { posts } = blog(options, shards, tagShards, undefined, { readRepair: false });
+      await posts.create();
+      const records = await posts.saveMany(
+        Array.from({ length: 8 }, (_, i) => posts.new(post({ tags: [`t${i}`] }))),
+      );
+      faults.arm({ failAt: 1, persistent: true, only: ['deleteIndexRows'] });
+      for (const record of records) {
+        record.value = post({ tags: ['moved'] });
+        await posts.save(record);
+      }
+      const onShard = await Promise.all(shards.map((s) => s.scanNotes(posts.table, undefined, 100)));
+      expect(onShard.every((notes) => notes.length > 0)).toBe(true); // notes on both record shards
+      faults.arm({ failAt: 1, only: ['deleteIndexRows'] }); // the first shard's batch fails, once
+      const error = await posts.drain().catch((e) => e);
+      expect(error).toBeInstanceOf(ShardUnavailableError);
+      const left = await Promise.all(shards.map((s) => s.scanNotes(posts.table, undefined, 100)));
+      expect(left.map((notes) => notes.length)).toEqual([onShard[0]!.length, 0]);
+      expect(await posts.drain()).toEqual({ notes: onShard[0]!.length, finished: onShard[0]!.length });
+      expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+    });
+
     it("index rows on the record's own shard commit with it: a fault anywhere leaves no orphan", async () => {
       const faults = new Faults();
       const shards = (await open(1)).map((s) => faults.wrap(s));
