@@ -128,6 +128,12 @@ export interface ShardOperations {
   getRecords(table: EntityTableSpec, ids: readonly string[]): Promise<RecordRow[]>;
   /** Inserts a record; returns false, changing nothing, when the id exists. */
   insertRecord(table: EntityTableSpec, record: RecordRow): Promise<boolean>;
+  /**
+   * Inserts records with distinct ids, in as few statements as the database
+   * allows; returns, per record in order, whether it was inserted (false,
+   * changing nothing for it, when its id exists).
+   */
+  insertRecords(table: EntityTableSpec, records: readonly RecordRow[]): Promise<boolean[]>;
   /** Replaces a record if its stored version is `expectedVersion`; returns whether it did. */
   updateRecord(table: EntityTableSpec, record: RecordRow, expectedVersion: number): Promise<boolean>;
   /** Deletes a record (only at `expectedVersion` when given); returns whether a row went. */

@@ -36,6 +36,7 @@ export interface Tables<E, I, H> {
 export interface Statements<X, E, I, H> {
   getRecords(exec: X, t: E, ids: readonly string[], maxParameters: number): Promise<RecordRow[]>;
   insertRecord(exec: X, t: E, record: RecordRow): Promise<boolean>;
+  insertRecords(exec: X, t: E, records: readonly RecordRow[], maxParameters: number): Promise<boolean[]>;
   updateRecord(exec: X, t: E, record: RecordRow, expectedVersion: number): Promise<boolean>;
   deleteRecord(exec: X, t: E, id: string, expectedVersion: number | undefined): Promise<boolean>;
   scanRecords(exec: X, t: E, after: string | undefined, limit: number): Promise<RecordRow[]>;
@@ -85,6 +86,13 @@ export class SqlOperations<X, E, I, H> implements ShardOperations {
 
   insertRecord(table: EntityTableSpec, record: RecordRow): Promise<boolean> {
     return this.#enter(() => this.#do.insertRecord(this.#exec, this.#tables.entity(table), record));
+  }
+
+  insertRecords(table: EntityTableSpec, records: readonly RecordRow[]): Promise<boolean[]> {
+    if (records.length === 0) return Promise.resolve([]);
+    return this.#enter(() =>
+      this.#do.insertRecords(this.#exec, this.#tables.entity(table), records, this.#max),
+    );
   }
 
   updateRecord(table: EntityTableSpec, record: RecordRow, expectedVersion: number): Promise<boolean> {
@@ -151,6 +159,10 @@ export abstract class OperationsShard implements ShardOperations {
 
   insertRecord(table: EntityTableSpec, record: RecordRow): Promise<boolean> {
     return this.operations.insertRecord(table, record);
+  }
+
+  insertRecords(table: EntityTableSpec, records: readonly RecordRow[]): Promise<boolean[]> {
+    return this.operations.insertRecords(table, records);
   }
 
   updateRecord(table: EntityTableSpec, record: RecordRow, expectedVersion: number): Promise<boolean> {

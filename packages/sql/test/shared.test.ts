@@ -125,6 +125,7 @@ describe('SqlOperations', () => {
     const statements: Statements<string, string, string, string> = {
       getRecords: log([]),
       insertRecord: log(true),
+      insertRecords: log([true]),
       updateRecord: log(true),
       deleteRecord: log(true),
       scanRecords: log([]),
@@ -156,6 +157,10 @@ describe('SqlOperations', () => {
       createdAt: 0,
       updatedAt: 0,
     });
+    expect(await ops.insertRecords(entity, [])).toEqual([]);
+    await ops.insertRecords(entity, [
+      { id: 'b', version: 1, codec: 'json', body: '', createdAt: 0, updatedAt: 0 },
+    ]);
     await ops.deleteRecord(entity, 'a', 1);
     await ops.scanRecords(entity, undefined, 5);
     await ops.putIndexRows(index, [row]);
@@ -178,6 +183,7 @@ describe('SqlOperations', () => {
     expect(calls.filter((c) => c !== 'enter')).toEqual([
       'x E:posts 1 10',
       'x E:posts ',
+      'x E:posts 1 10',
       'x E:posts a 1',
       'x E:posts  5',
       'x I:by_n 1 10',
@@ -189,7 +195,7 @@ describe('SqlOperations', () => {
       'x H:posts__history a 1',
       'x H:posts__history a ',
     ]);
-    expect(calls.filter((c) => c === 'enter')).toHaveLength(12);
+    expect(calls.filter((c) => c === 'enter')).toHaveLength(13);
     expect(built).toEqual(['posts', 'by_n', 'posts__history']);
   });
 

@@ -4,6 +4,7 @@ import type { Shard, ShardOperations } from '@waffle/core';
 export const SHARD_OPERATIONS = [
   'getRecords',
   'insertRecord',
+  'insertRecords',
   'updateRecord',
   'deleteRecord',
   'scanRecords',

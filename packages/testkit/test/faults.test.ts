@@ -13,6 +13,7 @@ function memoryShard(log: string[]): Shard {
     limits: { maxParameters: 10, maxIdentifierLength: 10 },
     getRecords: op('getRecords'),
     insertRecord: op('insertRecord'),
+    insertRecords: op('insertRecords'),
     updateRecord: op('updateRecord'),
     deleteRecord: op('deleteRecord'),
     scanRecords: op('scanRecords'),
