@@ -608,11 +608,21 @@ export class Entity<T> {
         const shard = this.strategy.shards[position]!;
         const run = async (ops: ShardOperations) => {
           const result = { won: [] as Write<T>[], lost: [] as Write<T>[] };
+          const inserts = group.filter((w) => w.pending.expected === 0);
+          // Many new records go in multi-row statements; one, in its own.
+          const inserted =
+            inserts.length === 1
+              ? [await ops.insertRecord(this.table, inserts[0]!.row)]
+              : await ops.insertRecords(
+                  this.table,
+                  inserts.map((w) => w.row),
+                );
+          inserts.forEach((w, i) => {
+            (inserted[i] ? result.won : result.lost).push(w);
+          });
           for (const w of group) {
-            const ok =
-              w.pending.expected === 0
-                ? await ops.insertRecord(this.table, w.row)
-                : await ops.updateRecord(this.table, w.row, w.pending.expected);
+            if (w.pending.expected === 0) continue;
+            const ok = await ops.updateRecord(this.table, w.row, w.pending.expected);
             (ok ? result.won : result.lost).push(w);
           }
           const tagged = (pick: (w: Write<T>) => RowsByIndex) =>

@@ -221,6 +221,31 @@ export function recordSuite(options: ConformanceOptions): void {
       expect((await posts.get(stale.id))?.value.group).toBe(1);
     });
 
+    it('saveMany inserts many new records at once; ids taken are conflicts, deleted ids go on after their tombstone', async () => {
+      const { posts, byTag } = await blogOn(2);
+      await posts.create();
+      const taken = await posts.save(posts.new(post({ title: 'taken' }), { id: 'taken' }));
+      const gone = await posts.save(posts.new(post({ title: 'gone' }), { id: 'gone' }));
+      await posts.delete(gone.id); // tombstone at version 2
+      const fresh = Array.from({ length: 300 }, (_, i) => posts.new(post({ title: `n${i}`, tags: ['new'] })));
+      const again = posts.new(post({ title: 'again', tags: ['new'] }), { id: 'gone' });
+      const clash = posts.new(post({ title: 'clash', tags: ['new'] }), { id: 'taken' });
+      const error = await posts
+        .saveMany([...fresh.slice(0, 150), clash, again, ...fresh.slice(150)])
+        .catch((e) => e);
+      expect(error).toBeInstanceOf(ConflictError);
+      expect(error).toMatchObject({ id: 'taken', expectedVersion: 0, currentVersion: 1, deleted: false });
+      expect(fresh.every((r) => r.version === 1)).toBe(true);
+      expect(again.version).toBe(3);
+      expect(clash.version).toBe(0);
+      expect((await posts.get('taken'))?.value).toEqual(taken.value);
+      expect((await posts.get('gone'))?.value.title).toBe('again');
+      const found = await posts.getMany(fresh.map((r) => r.id));
+      expect(found.map((r) => r?.value.title)).toEqual(fresh.map((r) => r.value.title));
+      expect(await posts.count(byTag.c.tag.eq('new'))).toBe(301);
+      expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+    });
+
     it('a bad mapper row is refused before anything is written', async () => {
       const { posts } = await blogOn(2);
       await posts.create();
