@@ -794,7 +794,7 @@ export class Entity<T> {
    * Saves many records. Every record is checked (ids distinct, values
    * encodable, mapper rows valid) before any is written; then index rows go
    * in one statement per index shard, and the records of each shard in one
-   * transaction. Records that conflict are not written; the first error, if
+   * transaction (new records in multi-row inserts). Records that conflict are not written; the first error, if
    * any, is thrown after the others are saved.
    */
   async saveMany(records: readonly Doc<T>[], options: WriteOptions = {}): Promise<Doc<T>[]> {
