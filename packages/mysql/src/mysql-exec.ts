@@ -6,7 +6,7 @@
  * as `cause`; a connection that cannot be had is a {@link ShardUnavailableError}.
  */
 import { QueryError, ShardUnavailableError, ValidationError } from '@waffle/core';
-import { type SQLWrapper, sql } from 'drizzle-orm';
+import { type SQL, type SQLChunk, type SQLWrapper, StringChunk, sql } from 'drizzle-orm';
 import { MySqlDialect } from 'drizzle-orm/mysql-core';
 import type { ExecuteValues, Pool, PoolConnection } from 'mysql2/promise';
 import type { ServerInfo } from './mysql-connection.js';
@@ -320,4 +320,22 @@ export function template(cache: Map<string, string>, key: string, build: () => S
     cache.set(key, text);
   }
   return text;
+}
+
+/** `(?, ?, …), (?, ?, …)`: `rows` tuples of `width` placeholders, as one flat list of chunks (fast to render). */
+export function tuples(rows: number, width: number): SQL {
+  const chunks: SQLChunk[] = [];
+  const open = new StringChunk('(');
+  const between = new StringChunk(', ');
+  const close = new StringChunk(')');
+  for (let r = 0; r < rows; r++) {
+    if (r > 0) chunks.push(between);
+    chunks.push(open);
+    for (let v = 0; v < width; v++) {
+      if (v > 0) chunks.push(between);
+      chunks.push(PLACEHOLDER);
+    }
+    chunks.push(close);
+  }
+  return sql.fromList(chunks);
 }

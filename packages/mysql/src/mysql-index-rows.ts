@@ -12,8 +12,8 @@ import {
   ValidationError,
 } from '@waffle/core';
 import { compileOrder, compilePredicate, decodeIndexRow, rowsPerStatement } from '@waffle/sql';
-import { type SQL, type SQLChunk, StringChunk, sql } from 'drizzle-orm';
-import { batches, type Executor, PLACEHOLDER, pad, statementOf, template } from './mysql-exec.js';
+import { sql } from 'drizzle-orm';
+import { batches, type Executor, PLACEHOLDER, pad, statementOf, template, tuples } from './mysql-exec.js';
 import { sqlColumns } from './mysql-predicate.js';
 import { limitParam } from './mysql-records.js';
 import { type IndexTable, KEY_HASH_COLUMN } from './mysql-tables.js';
@@ -85,24 +85,6 @@ function dedupe(rows: readonly Encoded[]): Encoded[] {
 }
 
 const rowBytes = (row: Encoded) => row.bytes;
-
-/** `(?, ?, …), (?, ?, …)`: `rows` tuples of `width` placeholders, as one flat list of chunks (fast to render). */
-function tuples(rows: number, width: number): SQL {
-  const chunks: SQLChunk[] = [];
-  const open = new StringChunk('(');
-  const between = new StringChunk(', ');
-  const close = new StringChunk(')');
-  for (let r = 0; r < rows; r++) {
-    if (r > 0) chunks.push(between);
-    chunks.push(open);
-    for (let v = 0; v < width; v++) {
-      if (v > 0) chunks.push(between);
-      chunks.push(PLACEHOLDER);
-    }
-    chunks.push(close);
-  }
-  return sql.fromList(chunks);
-}
 
 /** Writes index rows idempotently; an existing key keeps the larger version tag. */
 export async function putIndexRows(

@@ -5,7 +5,7 @@
  * Statement texts are built once per shape and run as prepared statements.
  */
 import { type HistoryRow, type RecordRow, ValidationError } from '@waffle/core';
-import { decodeHistory, decodeRecord, historyValues, recordValues } from '@waffle/sql';
+import { decodeHistory, decodeRecord, historyValues, recordValues, rowsPerStatement } from '@waffle/sql';
 import { type SQL, sql } from 'drizzle-orm';
 import type { MySqlColumn, MySqlTable } from 'drizzle-orm/mysql-core';
 import {
@@ -17,6 +17,7 @@ import {
   pad,
   type RunResult,
   template,
+  tuples,
 } from './mysql-exec.js';
 import type { EntityTable, HistoryTable } from './mysql-tables.js';
 import { toBuffer, valueReader } from './mysql-values.js';
@@ -101,6 +102,90 @@ export async function insertRecord(exec: Executor, t: EntityTable, record: Recor
     if (errnoOf(error) === ER_DUP_ENTRY) return false;
     throw error;
   }
+}
+
+/** A record in bound form: its values for `id` and {@link writtenColumns}, and an upper bound of their bytes in a statement. */
+interface BoundRecord {
+  readonly record: RecordRow;
+  readonly params: readonly unknown[];
+  readonly bytes: number;
+}
+
+/** An upper bound of the bytes a value takes in a statement's execute packet (as the executor counts them, long strings exactly). */
+function boundBytes(value: unknown): number {
+  if (typeof value === 'string') {
+    return 11 + (value.length <= 4096 ? value.length * 3 : Buffer.byteLength(value));
+  }
+  if (value instanceof Uint8Array) return 11 + value.byteLength;
+  return 19;
+}
+
+/** A record's values in the order of an INSERT's columns (`id`, then {@link writtenColumns}). */
+function bindRecord(record: RecordRow): BoundRecord {
+  const params = [record.id, ...recordParams(record)];
+  let bytes = 0;
+  for (const value of params) bytes += boundBytes(value);
+  return { record, params, bytes };
+}
+
+/**
+ * The rows of the next INSERT for `count` records: all of them up to 8, a
+ * full statement of `most`, else the largest power of two below `count`.
+ * Rows cannot be padded (a repeated id is a duplicate), so a batch runs as a
+ * few statements of these shapes: few prepared statements per connection
+ * (`max_prepared_stmt_count` is counted over the whole server).
+ */
+function insertShape(count: number, most: number): number {
+  if (count >= most) return most;
+  if (count <= 8) return count;
+  return 2 ** Math.floor(Math.log2(count));
+}
+
+/**
+ * Inserts records with distinct ids; returns, in order, whether each was
+ * inserted (false, leaving the stored row as it is, where the id exists).
+ * Records go in as multi-row `INSERT INTO t (…) VALUES (…), (…)` statements
+ * within the parameter limit and the packet's byte budget. A statement that
+ * meets an existing id fails as a whole (ER_DUP_ENTRY; InnoDB rolls back the
+ * statement, not the transaction), and its records are then inserted one by
+ * one with {@link insertRecord}. `INSERT IGNORE` would hide other errors too.
+ */
+export async function insertRecords(
+  exec: Executor,
+  t: EntityTable,
+  records: readonly RecordRow[],
+  maxParameters: number,
+): Promise<boolean[]> {
+  const columns = [t.id, ...writtenColumns(t)];
+  const most = rowsPerStatement(columns.length, maxParameters);
+  const inserted: boolean[] = [];
+  // batches() fills a batch to half the bytes it is given, leaving room for padding; these are not padded.
+  for (const batch of batches(records.map(bindRecord), most, 2 * exec.batchBytes, (r) => r.bytes)) {
+    for (let start = 0; start < batch.length; ) {
+      const rows = insertShape(batch.length - start, most);
+      const chunk = batch.slice(start, start + rows);
+      start += rows;
+      if (rows === 1) {
+        inserted.push(await insertRecord(exec, t, chunk[0]!.record));
+        continue;
+      }
+      const text = template(
+        t.statements,
+        `insert:${rows}`,
+        () =>
+          sql`INSERT INTO ${t.table} (${sql.join(names(columns), sql`, `)}) VALUES ${tuples(rows, columns.length)}`,
+      );
+      try {
+        await exec.run({ sql: text, params: chunk.flatMap((r) => r.params) });
+        for (let i = 0; i < rows; i++) inserted.push(true);
+      } catch (error) {
+        // The primary key is the table's only unique key: some id of the chunk exists, and nothing of the chunk was written.
+        if (errnoOf(error) !== ER_DUP_ENTRY) throw error;
+        for (const r of chunk) inserted.push(await insertRecord(exec, t, r.record));
+      }
+    }
+  }
+  return inserted;
 }
 
 /** The first number of an UPDATE's info text, `Rows matched: 1  Changed: 0  Warnings: 0` (translated with the server's language). */
