@@ -10,10 +10,12 @@ import {
   decodeRecord,
   historySelection,
   historyValues,
+  type RecordValues,
   recordSelection,
   recordValues,
+  rowsPerStatement,
 } from '@waffle/sql';
-import { and, asc, eq, gt, inArray } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, type SQL, type SQLChunk, StringChunk, sql } from 'drizzle-orm';
 import type { Executor } from './libsql-exec.js';
 import type { EntityTable, HistoryTable } from './libsql-tables.js';
 import { valueReader } from './libsql-values.js';
@@ -46,6 +48,92 @@ export async function insertRecord(exec: Executor, t: EntityTable, record: Recor
       .onConflictDoNothing(),
   );
   return changed === 1;
+}
+
+/** The columns `insertRecords` binds per record, in order. */
+const INSERT_COLUMNS = [
+  'id',
+  'body',
+  'bin',
+  'codec',
+  'version',
+  'createdAt',
+  'updatedAt',
+  'note',
+  'pending',
+] as const satisfies readonly (keyof RecordValues)[];
+
+/** The fixed text of an `insertRecords` statement on one table; only the number of tuples varies. */
+interface InsertText {
+  /** `INSERT INTO t (id, …, pending) VALUES (` */
+  readonly head: SQLChunk;
+  /** `) ON CONFLICT (id) DO NOTHING RETURNING id` */
+  readonly tail: SQLChunk;
+}
+
+const insertTexts = new WeakMap<EntityTable, InsertText>();
+const BETWEEN_VALUES = new StringChunk(', ');
+const BETWEEN_TUPLES = new StringChunk('), (');
+
+function insertText(t: EntityTable): InsertText {
+  let text = insertTexts.get(t);
+  if (text === undefined) {
+    const names = sql.join(
+      INSERT_COLUMNS.map((key) => sql.identifier(t[key].name)),
+      sql`, `,
+    );
+    const id = sql.identifier(t.id.name);
+    text = {
+      head: sql`INSERT INTO ${t.table} (${names}) VALUES (`,
+      tail: sql`) ON CONFLICT (${id}) DO NOTHING RETURNING ${id}`,
+    };
+    insertTexts.set(t, text);
+  }
+  return text;
+}
+
+/**
+ * `INSERT INTO t (…) VALUES (?, …), … ON CONFLICT (id) DO NOTHING RETURNING
+ * id` for `records`, every value bound. One flat list of chunks: nesting an
+ * sql`` per tuple makes drizzle several times slower on big batches.
+ */
+function insertStatement(t: EntityTable, records: readonly RecordRow[]): SQL {
+  const { head, tail } = insertText(t);
+  const list: unknown[] = new Array(records.length * INSERT_COLUMNS.length * 2 + 1);
+  let at = 0;
+  list[at++] = head;
+  records.forEach((record, i) => {
+    if (i > 0) list[at++] = BETWEEN_TUPLES;
+    const values = recordValues(record);
+    INSERT_COLUMNS.forEach((key, j) => {
+      if (j > 0) list[at++] = BETWEEN_VALUES;
+      // A plain value in the list is bound as a parameter, as it is.
+      list[at++] = values[key];
+    });
+  });
+  list[at++] = tail;
+  return sql.fromList(list as SQLChunk[]);
+}
+
+/**
+ * Inserts records with distinct ids, leaving those whose id exists alone;
+ * returns per record, in order, whether it was inserted. Each statement is one
+ * multi-row `INSERT … ON CONFLICT (id) DO NOTHING RETURNING id` of as many
+ * records as `maxParameters` allows (full chunks of one size, then the rest),
+ * so a duplicate never fails the statement nor a surrounding transaction.
+ */
+export async function insertRecords(
+  exec: Executor,
+  t: EntityTable,
+  records: readonly RecordRow[],
+  maxParameters: number,
+): Promise<boolean[]> {
+  const inserted = new Set<string>();
+  for (const chunk of chunks(records, rowsPerStatement(INSERT_COLUMNS.length, maxParameters))) {
+    for (const row of await exec.rows(insertStatement(t, chunk))) inserted.add(valueReader.text(row[0]));
+  }
+  // An id inserted counts once, for its first record (ids are meant to be distinct).
+  return records.map((record) => inserted.delete(record.id));
 }
 
 /** Replaces a record (its note included) stored at `expectedVersion`; returns whether it did. */
