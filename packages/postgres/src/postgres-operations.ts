@@ -19,6 +19,8 @@ function batchOf(t: IndexTable, maxParameters: number): number {
 const STATEMENTS: Statements<Executor, EntityTable, IndexTable, HistoryTable> = {
   ...records,
   ...indexRows,
+  // Chunks by the parameter limit (one value a column) and by bytes itself.
+  insertRecords: records.insertRecords,
   putIndexRows: (exec, t, rows, maxParameters) =>
     indexRows.putIndexRows(exec, t, rows, batchOf(t, maxParameters)),
   deleteIndexRows: (exec, t, rows, maxParameters) =>

@@ -12,13 +12,15 @@ import {
   decodeRecord,
   historySelection,
   historyValues,
+  type RecordValues,
   recordSelection,
   recordValues,
+  rowsPerStatement,
 } from '@waffle/sql';
 import { and, asc, eq, gt, type SQLWrapper, sql } from 'drizzle-orm';
 import { builder, type Executor, statementOf, Template } from './postgres-exec.js';
 import type { EntityTable, HistoryTable } from './postgres-tables.js';
-import { arrayLiteral, valueReader } from './postgres-values.js';
+import { arrayLiteral, toText, valueReader } from './postgres-values.js';
 
 const P = sql.placeholder;
 
@@ -79,6 +81,117 @@ export async function insertRecord(exec: Executor, t: EntityTable, record: Recor
       .onConflictDoNothing(),
   );
   return (await exec.run(statement.bind(recordValues(record)))) === 1;
+}
+
+/** The columns `insertRecords` binds, one array each, with their array types. */
+const INSERT_COLUMNS = [
+  ['id', 'text[]'],
+  ['body', 'text[]'],
+  ['bin', 'bytea[]'],
+  ['codec', 'text[]'],
+  ['version', 'int8[]'],
+  ['createdAt', 'int8[]'],
+  ['updatedAt', 'int8[]'],
+  ['note', 'text[]'],
+  ['pending', 'int2[]'],
+] as const satisfies readonly (readonly [keyof RecordValues, string])[];
+
+/**
+ * Most characters of record data (ids, bodies, notes; binary bodies counted in
+ * hex) one `insertRecords` statement carries; a larger record goes alone. It
+ * keeps each array literal far below PostgreSQL's 1 GB limit of one value and
+ * the client's memory per statement bounded.
+ */
+const INSERT_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A record with more characters than this is inserted by a statement of its
+ * own: PostgreSQL parses array literals at some 6 ms per MiB, more than a
+ * round trip costs for such a record.
+ */
+const SINGLE_BYTES = 8 * 1024;
+
+/** A record's columns as the text of array elements, in {@link INSERT_COLUMNS} order. */
+function insertTexts(record: RecordRow): (string | null)[] {
+  const v = recordValues(record);
+  return [
+    v.id,
+    v.body,
+    v.bin === null ? null : toText('bytes', v.bin),
+    v.codec,
+    String(v.version),
+    String(v.createdAt),
+    String(v.updatedAt),
+    v.note,
+    v.pending === null ? null : String(v.pending),
+  ];
+}
+
+/** The characters a record's texts add to a statement. */
+function sizeOf(texts: readonly (string | null)[]): number {
+  let size = 0;
+  for (const text of texts) size += text === null ? 4 : text.length + 3;
+  return size;
+}
+
+/**
+ * Inserts records with distinct ids, the ones whose id exists left alone;
+ * returns per record, in order, whether it was inserted. One prepared
+ * statement serves any count: each column travels as one array literal,
+ * expanded by `unnest` (`INSERT … SELECT * FROM unnest($1::text[], …) ON
+ * CONFLICT (id) DO NOTHING RETURNING id`), so a duplicate never fails the
+ * statement (nor aborts a surrounding transaction). Statements carry at most
+ * as many records as would bind `maxParameters` values at one a column
+ * (7,281 of 65,533) and, unless one record alone is larger,
+ * {@link INSERT_BYTES} characters of data.
+ */
+export async function insertRecords(
+  exec: Executor,
+  t: EntityTable,
+  records: readonly RecordRow[],
+  maxParameters: number,
+): Promise<boolean[]> {
+  const batch = rowsPerStatement(INSERT_COLUMNS.length, maxParameters);
+  const statement = template(t, 'insert-many', () => {
+    const names = sql.join(
+      INSERT_COLUMNS.map(([key]) => sql.identifier(t[key].name)),
+      sql`, `,
+    );
+    const arrays = sql.join(
+      INSERT_COLUMNS.map(([key, type]) => sql`${P(key)}::${sql.raw(type)}`),
+      sql`, `,
+    );
+    return sql`INSERT INTO ${t.table} (${names}) SELECT * FROM unnest(${arrays}) ON CONFLICT (${sql.identifier(t.id.name)}) DO NOTHING RETURNING ${sql.identifier(t.id.name)}`;
+  });
+  const inserted = new Set<string>();
+  const run = async (rows: (string | null)[][]) => {
+    const values: Record<string, string> = {};
+    INSERT_COLUMNS.forEach(([key], i) => {
+      values[key] = arrayLiteral(rows.map((row) => row[i]!));
+    });
+    for (const row of await exec.rows(statement.bind(values))) inserted.add(valueReader.text(row[0]));
+  };
+  let chunk: (string | null)[][] = [];
+  let size = 0;
+  for (const record of records) {
+    const texts = insertTexts(record);
+    const added = sizeOf(texts);
+    if (added > SINGLE_BYTES) {
+      // Parsing a large array literal costs more than a statement of its own.
+      if (await insertRecord(exec, t, record)) inserted.add(record.id);
+      continue;
+    }
+    if (chunk.length > 0 && (chunk.length >= batch || size + added > INSERT_BYTES)) {
+      await run(chunk);
+      chunk = [];
+      size = 0;
+    }
+    chunk.push(texts);
+    size += added;
+  }
+  if (chunk.length > 0) await run(chunk);
+  // An id inserted counts once, for its first record (ids are meant to be distinct).
+  return records.map((record) => inserted.delete(record.id));
 }
 
 /** Replaces a record stored at `expectedVersion` (compare-and-set); returns whether it did. */
