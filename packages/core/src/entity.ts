@@ -181,6 +181,12 @@ interface Pending<T> {
   readonly shard: number;
   /** The stored version this write replaces (0: none, an insert). */
   expected: number;
+  /**
+   * The stored row at `expected`, when the caller has just read it (update,
+   * delete): the write path then does not read it again. Were it stale, the
+   * compare-and-set fails as it would have.
+   */
+  read?: RecordRow;
 }
 
 /** A pending write whose stored version matched: what to write. */
@@ -561,13 +567,14 @@ export class Entity<T> {
     mode: WriteMode,
     errors: Map<Pending<T>, unknown>,
   ): Promise<Pending<T>[]> {
-    const replacing = batch.filter((p) => p.expected > 0);
-    const stored = replacing.length > 0 ? await this.fetchRows(replacing.map((p) => p.record.id)) : new Map();
+    const unread = batch.filter((p) => p.expected > 0 && p.read?.version !== p.expected);
+    const stored = unread.length > 0 ? await this.fetchRows(unread.map((p) => p.record.id)) : new Map();
     const now = Date.now();
     const writes: Write<T>[] = [];
     for (const p of batch) {
       const id = p.record.id;
-      const current: RecordRow | undefined = stored.get(id);
+      const current: RecordRow | undefined =
+        p.expected > 0 && p.read?.version === p.expected ? p.read : stored.get(id);
       if (p.expected > 0 && current?.version !== p.expected) {
         errors.set(p, this.conflict(id, p.record.version, current));
         continue;
@@ -951,6 +958,7 @@ export class Entity<T> {
         rows: noRows(this.indices),
         shard: position,
         expected: row.version,
+        read: row,
       };
       try {
         await this.write([tombstone], mode);
@@ -977,12 +985,20 @@ export class Entity<T> {
       );
     }
     const mode = this.modeOf(options, 'update');
+    await this.ready();
+    const shard = this.shardOfId(id);
     for (let attempt = 0; ; attempt++) {
-      const record = await this.get(id);
-      if (!record) throw new NotFoundError(`${this.name}.update(): record "${id}" does not exist`);
+      const [row] = await shard.getRecords(this.table, [id]);
+      if (!row || isTombstone(row)) {
+        throw new NotFoundError(`${this.name}.update(): record "${id}" does not exist`);
+      }
+      const record = this.decode(row);
       record.value = await fn(record.value);
       try {
-        return await this.save(record, { mode });
+        const pending = this.prepare(record, 'update');
+        pending.read = row;
+        await this.write([pending], mode);
+        return record;
       } catch (error) {
         if (!ConflictError.is(error) || attempt >= retries) throw error;
       }
