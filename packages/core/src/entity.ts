@@ -265,11 +265,7 @@ export class Entity<T> {
     }
     this.codecs = codecs;
     const max = options.maxBodyBytes;
-    if (max !== undefined && (!Number.isSafeInteger(max) || max < 1)) {
-      throw new ValidationError(
-        `Entity "${name}": maxBodyBytes must be a positive integer, got ${describe(max)}`,
-      );
-    }
+    if (max !== undefined) checkCount(max, 1, `Entity "${name}"`, 'maxBodyBytes');
     this.maxBodyBytes = max;
     this.mode = checkMode(options.mode, `Entity "${name}"`) ?? 'sync';
     const onIndexError = options.onIndexError;
@@ -751,12 +747,7 @@ export class Entity<T> {
    * it periodically. Throws the first failure after trying every note.
    */
   async drain(options: DrainOptions = {}): Promise<DrainReport> {
-    const batchSize = options.batchSize ?? 500;
-    if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
-      throw new ValidationError(
-        `${this.name}.drain(): batchSize must be a positive integer, got ${describe(batchSize)}`,
-      );
-    }
+    const batchSize = checkCount(options.batchSize ?? 500, 1, `${this.name}.drain()`, 'batchSize');
     await this.ready();
     await Promise.allSettled([...this.inflight]);
     let notes = 0;
@@ -841,11 +832,7 @@ export class Entity<T> {
     checkId(id);
     const version = options?.version;
     if (version !== undefined) {
-      if (!Number.isSafeInteger(version) || version < 1) {
-        throw new ValidationError(
-          `${this.name}.get(): version must be a positive integer, got ${describe(version)}`,
-        );
-      }
+      checkCount(version, 1, `${this.name}.get()`, 'version');
       const table = this.requireHistory('get(id, { version })');
       await this.ready();
       const [row] = await this.shardOfId(id).getHistory(table, id, version);
@@ -936,11 +923,7 @@ export class Entity<T> {
     checkId(id);
     const mode = this.modeOf(options, 'delete');
     const expected = options.expectedVersion;
-    if (expected !== undefined && (!Number.isSafeInteger(expected) || expected < 1)) {
-      throw new ValidationError(
-        `${this.name}.delete(): expectedVersion must be a positive integer, got ${describe(expected)}`,
-      );
-    }
+    if (expected !== undefined) checkCount(expected, 1, `${this.name}.delete()`, 'expectedVersion');
     await this.ready();
     const position = this.strategy.shardOf({ id });
     for (;;) {
@@ -978,12 +961,7 @@ export class Entity<T> {
    */
   async update(id: string, fn: (value: T) => T | Promise<T>, options: UpdateOptions = {}): Promise<Doc<T>> {
     checkId(id);
-    const retries = options.retries ?? 5;
-    if (!Number.isSafeInteger(retries) || retries < 0) {
-      throw new ValidationError(
-        `${this.name}.update(): retries must be a non-negative integer, got ${describe(retries)}`,
-      );
-    }
+    const retries = checkCount(options.retries ?? 5, 0, `${this.name}.update()`, 'retries');
     const mode = this.modeOf(options, 'update');
     await this.ready();
     const shard = this.shardOfId(id);
@@ -1082,11 +1060,7 @@ export class Entity<T> {
         `${this.name}.${what}(): index "${(index as { name?: unknown })?.name}" is not one of this entity's indices`,
       );
     }
-    if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
-      throw new ValidationError(
-        `${this.name}.${what}(): batchSize must be a positive integer, got ${describe(batchSize)}`,
-      );
-    }
+    checkCount(batchSize, 1, `${this.name}.${what}()`, 'batchSize');
     await this.ready();
     const source = {
       strategy: this.strategy,
@@ -1102,11 +1076,7 @@ export class Entity<T> {
 
   /** Stored rows, shard by shard in id order, a batch at a time. */
   private async *scanRows(batchSize: number, what: string): AsyncGenerator<RecordRow[]> {
-    if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
-      throw new ValidationError(
-        `${this.name}.${what}(): batchSize must be a positive integer, got ${describe(batchSize)}`,
-      );
-    }
+    checkCount(batchSize, 1, `${this.name}.${what}()`, 'batchSize');
     await this.ready();
     for (const shard of this.strategy.shards) {
       let after: string | undefined;
@@ -1131,6 +1101,16 @@ const encoder = new TextEncoder();
 
 function utf8Length(text: string): number {
   return encoder.encode(text).length;
+}
+
+/** Checks an integer option of at least `min` (0 or 1); throws {@link ValidationError} naming it. */
+function checkCount(value: unknown, min: 0 | 1, where: string, name: string): number {
+  if (!Number.isSafeInteger(value) || (value as number) < min) {
+    throw new ValidationError(
+      `${where}: ${name} must be a ${min === 1 ? 'positive' : 'non-negative'} integer, got ${describe(value)}`,
+    );
+  }
+  return value as number;
 }
 
 function checkMode(mode: unknown, where: string): WriteMode | undefined {

@@ -138,6 +138,32 @@ describe('Entity construction', () => {
       'VALIDATION',
       'Entity "blog": the name "blog" is used twice',
     );
+    // The history table's name is reserved, with or without history: it may be turned on later.
+    const historyNamed = new Index('blog__history', {
+      columns: { t: integer() },
+      shard: shards,
+      mapper: () => [],
+    });
+    expectError(
+      () => new Entity('blog', { shards, indices: [historyNamed], serializer: jsonSerializer }),
+      ValidationError,
+      'VALIDATION',
+      'Entity "blog": the name "blog__history" is used twice',
+    );
+  });
+
+  it('refuses write options that are not an object, and bad counts, before anything is read', async () => {
+    const posts = new Entity<Post>('blog', { shards, indices: [byTime], serializer: jsonSerializer });
+    const record = posts.new({ title: 't', created: 1 } as Post);
+    const notObject = await posts.save(record, null as never).catch((e) => e);
+    expect(notObject).toBeInstanceOf(ValidationError);
+    expect(notObject.message).toBe('blog.save(): options must be an object, got null');
+    const retries = await posts.update('a', (v) => v, { retries: -1 }).catch((e) => e);
+    expect(retries.message).toBe('blog.update(): retries must be a non-negative integer, got -1 (number)');
+    const expected = await posts.delete('a', { expectedVersion: 1.5 }).catch((e) => e);
+    expect(expected.message).toBe(
+      'blog.delete(): expectedVersion must be a positive integer, got 1.5 (number)',
+    );
   });
 
   it('rejects indices that are not Index objects', () => {

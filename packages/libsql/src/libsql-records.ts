@@ -166,14 +166,25 @@ export async function deleteRecord(
 }
 
 /** Up to `limit` records with ids above `after`, in ascending id (code point) order. */
-export async function scanRecords(
+export function scanRecords(
   exec: Executor,
   t: EntityTable,
   after: string | undefined,
   limit: number,
 ): Promise<RecordRow[]> {
+  return scan(exec, t, undefined, after, limit);
+}
+
+/** Up to `limit` records with ids above `after` (and matching `filter`), in ascending id order. */
+async function scan(
+  exec: Executor,
+  t: EntityTable,
+  filter: SQL | undefined,
+  after: string | undefined,
+  limit: number,
+): Promise<RecordRow[]> {
   const query = selectRecords(exec, t)
-    .where(after === undefined ? undefined : gt(t.id, after))
+    .where(and(filter, after === undefined ? undefined : gt(t.id, after)))
     .orderBy(asc(t.id))
     .limit(limit);
   return (await exec.rows(query)).map((row) => decodeRecord(row, valueReader));
@@ -199,17 +210,13 @@ export async function clearNote(
 }
 
 /** Up to `limit` records with a note and an id above `after`, in ascending id order, through the pending index. */
-export async function scanNotes(
+export function scanNotes(
   exec: Executor,
   t: EntityTable,
   after: string | undefined,
   limit: number,
 ): Promise<RecordRow[]> {
-  const query = selectRecords(exec, t)
-    .where(and(eq(t.pending, 1), after === undefined ? undefined : gt(t.id, after)))
-    .orderBy(asc(t.id))
-    .limit(limit);
-  return (await exec.rows(query)).map((row) => decodeRecord(row, valueReader));
+  return scan(exec, t, eq(t.pending, 1), after, limit);
 }
 
 /** Inserts a version unless (id, version) exists; returns whether it did. */

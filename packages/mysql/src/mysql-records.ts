@@ -287,40 +287,49 @@ export function limitParam(limit: number): string {
   return String(limit);
 }
 
-/** Up to `limit` records with ids above `after`, in ascending id (byte, hence code point) order. */
-export async function scanRecords(
+/**
+ * Up to `limit` records with ids above `after`, in ascending id (byte, hence
+ * code point) order; with `pending`, only those with a note, read through the
+ * (`pending`, `id`) key. Statements cached under `purpose`.
+ */
+async function scan(
   exec: Executor,
   t: EntityTable,
+  purpose: string,
+  pending: boolean,
   after: string | undefined,
   limit: number,
 ): Promise<RecordRow[]> {
   const first = after === undefined;
-  const text = template(
-    t.statements,
-    first ? 'scan' : 'scan:after',
-    () =>
-      sql`SELECT ${selectList(t)} FROM ${t.table}${first ? sql`` : sql` WHERE ${t.id} > ${PLACEHOLDER}`} ORDER BY ${t.id} LIMIT ${PLACEHOLDER}`,
-  );
-  const params = first ? [limitParam(limit)] : [after, limitParam(limit)];
+  const text = template(t.statements, first ? purpose : `${purpose}:after`, () => {
+    const where = [
+      ...(pending ? [sql`${t.pending} = ${PLACEHOLDER}`] : []),
+      ...(first ? [] : [sql`${t.id} > ${PLACEHOLDER}`]),
+    ];
+    return sql`SELECT ${selectList(t)} FROM ${t.table}${where.length > 0 ? sql` WHERE ${sql.join(where, sql` AND `)}` : sql``} ORDER BY ${t.id} LIMIT ${PLACEHOLDER}`;
+  });
+  const params = [...(pending ? [1] : []), ...(first ? [] : [after]), limitParam(limit)];
   return (await exec.rows({ sql: text, params })).map((row) => decodeRecord(row, valueReader));
 }
 
-/** Up to `limit` records with a note and an id above `after`, in ascending id order, read through the (`pending`, `id`) key. */
-export async function scanNotes(
+/** Up to `limit` records with ids above `after`, in ascending id (byte, hence code point) order. */
+export function scanRecords(
   exec: Executor,
   t: EntityTable,
   after: string | undefined,
   limit: number,
 ): Promise<RecordRow[]> {
-  const first = after === undefined;
-  const text = template(
-    t.statements,
-    first ? 'notes' : 'notes:after',
-    () =>
-      sql`SELECT ${selectList(t)} FROM ${t.table} WHERE ${t.pending} = ${PLACEHOLDER}${first ? sql`` : sql` AND ${t.id} > ${PLACEHOLDER}`} ORDER BY ${t.id} LIMIT ${PLACEHOLDER}`,
-  );
-  const params = first ? [1, limitParam(limit)] : [1, after, limitParam(limit)];
-  return (await exec.rows({ sql: text, params })).map((row) => decodeRecord(row, valueReader));
+  return scan(exec, t, 'scan', false, after, limit);
+}
+
+/** Up to `limit` records with a note and an id above `after`, in ascending id order, read through the (`pending`, `id`) key. */
+export function scanNotes(
+  exec: Executor,
+  t: EntityTable,
+  after: string | undefined,
+  limit: number,
+): Promise<RecordRow[]> {
+  return scan(exec, t, 'notes', true, after, limit);
 }
 
 /** The columns of a history table, in the order {@link decodeHistory} reads them and {@link historyParams} gives them. */

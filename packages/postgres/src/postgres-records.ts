@@ -10,6 +10,7 @@ import {
   chunks,
   decodeHistory,
   decodeRecord,
+  HISTORY_COLUMNS,
   historySelection,
   historyValues,
   type RecordValues,
@@ -17,12 +18,20 @@ import {
   recordValues,
   rowsPerStatement,
 } from '@waffle/sql';
-import { and, asc, eq, gt, type SQLWrapper, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 import { builder, type Executor, statementOf, Template } from './postgres-exec.js';
 import type { EntityTable, HistoryTable } from './postgres-tables.js';
 import { arrayLiteral, toText, valueReader } from './postgres-values.js';
 
 const P = sql.placeholder;
+
+/** A placeholder for each column key, named after it: the values of an INSERT or UPDATE. */
+function placeholders(keys: readonly string[]): Record<string, SQLWrapper> {
+  return Object.fromEntries(keys.map((key) => [key, P(key)]));
+}
+
+/** The columns a record's write sets, after `id`. */
+const WRITTEN = ['body', 'bin', 'codec', 'version', 'createdAt', 'updatedAt', 'note', 'pending'] as const;
 
 function selectRecords(t: EntityTable) {
   return builder.select(recordSelection(t)).from(t.table);
@@ -67,17 +76,7 @@ export async function insertRecord(exec: Executor, t: EntityTable, record: Recor
   const statement = template(t, 'insert', () =>
     builder
       .insert(t.table)
-      .values({
-        id: P('id'),
-        body: P('body'),
-        bin: P('bin'),
-        codec: P('codec'),
-        version: P('version'),
-        createdAt: P('createdAt'),
-        updatedAt: P('updatedAt'),
-        note: P('note'),
-        pending: P('pending'),
-      } as never)
+      .values(placeholders(['id', ...WRITTEN]) as never)
       .onConflictDoNothing(),
   );
   return (await exec.run(statement.bind(recordValues(record)))) === 1;
@@ -204,16 +203,7 @@ export async function updateRecord(
   const statement = template(t, 'update', () =>
     builder
       .update(t.table)
-      .set({
-        body: P('body'),
-        bin: P('bin'),
-        codec: P('codec'),
-        version: P('version'),
-        createdAt: P('createdAt'),
-        updatedAt: P('updatedAt'),
-        note: P('note'),
-        pending: P('pending'),
-      } as never)
+      .set(placeholders(WRITTEN) as never)
       .where(and(eq(t.id, P('id')), eq(t.version, P('expected')))),
   );
   return (await exec.run(statement.bind({ ...recordValues(record), expected: expectedVersion }))) === 1;
@@ -236,23 +226,38 @@ export async function deleteRecord(
   return (await exec.run(statement.bind({ id, expected: expectedVersion }))) > 0;
 }
 
-/** Up to `limit` records with ids above `after`, in ascending id (code point) order. */
-export async function scanRecords(
+/**
+ * Up to `limit` records with ids above `after` (and matching `filter`), in
+ * ascending id (code point) order; statements cached under `purpose`.
+ */
+async function scan(
   exec: Executor,
   t: EntityTable,
+  purpose: string,
+  filter: SQL | undefined,
   after: string | undefined,
   limit: number,
 ): Promise<RecordRow[]> {
   const statement =
     after === undefined
-      ? template(t, 'scan', () => selectRecords(t).orderBy(asc(t.id)).limit(P('limit')))
-      : template(t, 'scan-after', () =>
+      ? template(t, purpose, () => selectRecords(t).where(filter).orderBy(asc(t.id)).limit(P('limit')))
+      : template(t, `${purpose}-after`, () =>
           selectRecords(t)
-            .where(gt(t.id, P('after')))
+            .where(and(filter, gt(t.id, P('after'))))
             .orderBy(asc(t.id))
             .limit(P('limit')),
         );
   return (await exec.rows(statement.bind({ after, limit }))).map((row) => decodeRecord(row, valueReader));
+}
+
+/** Up to `limit` records with ids above `after`, in ascending id (code point) order. */
+export function scanRecords(
+  exec: Executor,
+  t: EntityTable,
+  after: string | undefined,
+  limit: number,
+): Promise<RecordRow[]> {
+  return scan(exec, t, 'scan', undefined, after, limit);
 }
 
 /**
@@ -279,23 +284,13 @@ export async function clearNote(
  * Up to `limit` records whose note is set, with ids above `after`, in
  * ascending id order: a range of the notes index on (`pending`, `id`).
  */
-export async function scanNotes(
+export function scanNotes(
   exec: Executor,
   t: EntityTable,
   after: string | undefined,
   limit: number,
 ): Promise<RecordRow[]> {
-  const pending = sql`${t.pending} = 1`;
-  const statement =
-    after === undefined
-      ? template(t, 'notes', () => selectRecords(t).where(pending).orderBy(asc(t.id)).limit(P('limit')))
-      : template(t, 'notes-after', () =>
-          selectRecords(t)
-            .where(and(pending, gt(t.id, P('after'))))
-            .orderBy(asc(t.id))
-            .limit(P('limit')),
-        );
-  return (await exec.rows(statement.bind({ after, limit }))).map((row) => decodeRecord(row, valueReader));
+  return scan(exec, t, 'notes', sql`${t.pending} = 1`, after, limit);
 }
 
 /** Inserts a version unless (id, version) exists; returns whether it did. */
@@ -303,16 +298,7 @@ export async function insertHistory(exec: Executor, h: HistoryTable, row: Histor
   const statement = template(h, 'insert', () =>
     builder
       .insert(h.table)
-      .values({
-        id: P('id'),
-        body: P('body'),
-        bin: P('bin'),
-        codec: P('codec'),
-        version: P('version'),
-        createdAt: P('createdAt'),
-        updatedAt: P('updatedAt'),
-        deleted: P('deleted'),
-      } as never)
+      .values(placeholders(HISTORY_COLUMNS) as never)
       .onConflictDoNothing(),
   );
   return (await exec.run(statement.bind(historyValues(row)))) === 1;

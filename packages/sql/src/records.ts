@@ -35,18 +35,16 @@ export type RecordValues = {
   pending: number | null;
 };
 
+/** The entries of `keys` in `t`, in the order of `keys` (a select list's order). */
+function pick<K extends string, C>(t: Readonly<Record<K, C>>, keys: readonly K[]): Record<K, C> {
+  const out = {} as Record<K, C>;
+  for (const key of keys) out[key] = t[key];
+  return out;
+}
+
 /** The selection of an entity table's columns that {@link decodeRecord} reads. */
 export function recordSelection<C>(t: RecordColumns<C>): RecordColumns<C> {
-  return {
-    id: t.id,
-    body: t.body,
-    bin: t.bin,
-    codec: t.codec,
-    version: t.version,
-    createdAt: t.createdAt,
-    updatedAt: t.updatedAt,
-    note: t.note,
-  };
+  return pick(t, RECORD_COLUMNS);
 }
 
 /** A record from a row of {@link recordSelection}'s values, in that order. */
@@ -97,31 +95,15 @@ export const HISTORY_COLUMNS = [
 /** A history table's columns, by name. */
 export type HistoryColumns<C> = Readonly<Record<(typeof HISTORY_COLUMNS)[number], C>>;
 
-/** A history table's row of one version, by column. */
-export type HistoryValues = {
-  id: string;
-  body: string | null;
-  bin: Uint8Array | null;
-  codec: string;
-  version: number;
-  createdAt: number;
-  updatedAt: number;
+/** A history table's row of one version, by column: a record's, without the note. */
+export type HistoryValues = Omit<RecordValues, 'note' | 'pending'> & {
   /** 1 for a tombstone, else 0. */
   deleted: number;
 };
 
 /** The selection of a history table's columns that {@link decodeHistory} reads. */
 export function historySelection<C>(t: HistoryColumns<C>): HistoryColumns<C> {
-  return {
-    id: t.id,
-    body: t.body,
-    bin: t.bin,
-    codec: t.codec,
-    version: t.version,
-    createdAt: t.createdAt,
-    updatedAt: t.updatedAt,
-    deleted: t.deleted,
-  };
+  return pick(t, HISTORY_COLUMNS);
 }
 
 /** A version from a row of {@link historySelection}'s values, in that order. */
