@@ -5,7 +5,15 @@
  * Statement texts are built once per shape and run as prepared statements.
  */
 import { type HistoryRow, type RecordRow, ValidationError } from '@waffle/core';
-import { decodeHistory, decodeRecord, historyValues, recordValues, rowsPerStatement } from '@waffle/sql';
+import {
+  decodeHistory,
+  decodeRecord,
+  HISTORY_COLUMNS,
+  historyValues,
+  RECORD_COLUMNS,
+  recordValues,
+  rowsPerStatement,
+} from '@waffle/sql';
 import { type SQL, sql } from 'drizzle-orm';
 import type { MySqlColumn, MySqlTable } from 'drizzle-orm/mysql-core';
 import {
@@ -27,29 +35,29 @@ const MAX_IDS_PER_STATEMENT = 8192;
 
 /** The columns {@link decodeRecord} reads, in its order. */
 function selectList(t: EntityTable): SQL {
-  return sql.join([t.id, t.body, t.bin, t.codec, t.version, t.createdAt, t.updatedAt, t.note], sql`, `);
+  return sql.join(
+    RECORD_COLUMNS.map((key) => t[key]),
+    sql`, `,
+  );
 }
 
+/** The columns a record's write sets, after `id`. */
+const WRITTEN = ['body', 'bin', 'codec', 'version', 'createdAt', 'updatedAt', 'note', 'pending'] as const;
+
 /** The columns a record's write sets, after `id`, in the order of {@link recordParams}. */
-const writtenColumns = (t: EntityTable) =>
-  [t.body, t.bin, t.codec, t.version, t.createdAt, t.updatedAt, t.note, t.pending] as const;
+const writtenColumns = (t: EntityTable) => WRITTEN.map((key) => t[key]);
+
+/** Values in the order of `keys`, a binary body (`bin`) as the Buffer mysql2 binds. */
+function paramsOf<V extends { bin: Uint8Array | null }>(values: V, keys: readonly (keyof V)[]): unknown[] {
+  return keys.map((key) => (key === 'bin' && values.bin !== null ? toBuffer(values.bin) : values[key]));
+}
 
 /**
  * A record's values for {@link writtenColumns}: a text body goes to `body`, a
- * binary one (as a Buffer) to `bin`; `note`, and `pending` 1 while there is a note.
+ * binary one to `bin`; `note`, and `pending` 1 while there is a note.
  */
 function recordParams(record: RecordRow): unknown[] {
-  const v = recordValues(record);
-  return [
-    v.body,
-    v.bin === null ? null : toBuffer(v.bin),
-    v.codec,
-    v.version,
-    v.createdAt,
-    v.updatedAt,
-    v.note,
-    v.pending,
-  ];
+  return paramsOf(recordValues(record), WRITTEN);
 }
 
 /** Column names for an INSERT's column list. */
@@ -333,22 +341,11 @@ export function scanNotes(
 }
 
 /** The columns of a history table, in the order {@link decodeHistory} reads them and {@link historyParams} gives them. */
-const historyList = (t: HistoryTable) =>
-  [t.id, t.body, t.bin, t.codec, t.version, t.createdAt, t.updatedAt, t.deleted] as const;
+const historyList = (t: HistoryTable) => HISTORY_COLUMNS.map((key) => t[key]);
 
 /** A version's values for {@link historyList}. */
 function historyParams(row: HistoryRow): unknown[] {
-  const v = historyValues(row);
-  return [
-    v.id,
-    v.body,
-    v.bin === null ? null : toBuffer(v.bin),
-    v.codec,
-    v.version,
-    v.createdAt,
-    v.updatedAt,
-    v.deleted,
-  ];
+  return paramsOf(historyValues(row), HISTORY_COLUMNS);
 }
 
 /** Inserts a version into a history table unless (`id`, `version`) exists; returns whether it did. */
