@@ -10,7 +10,7 @@ import {
 import { groupBy } from './group.js';
 import { uuidv7 } from './id.js';
 import { checkId, checkName, describe, MAX_ENTITY_NAME } from './names.js';
-import { decodeNote, encodeNote, isEmpty, type Note, noRows, planWrite, type RowsByIndex } from './notes.js';
+import { decodeNote, encodeNote, type Note, noRows, planWrite, type RowsByIndex } from './notes.js';
 import type { Predicate } from './predicate.js';
 import { Query, type QuerySource, type SelectOptions } from './query.js';
 import type { Index } from './secondary-index.js';
@@ -23,7 +23,6 @@ import type {
   RecordRow,
   Serializer,
   Shard,
-  ShardOperations,
   ShardStrategy,
   TableSpec,
 } from './types.js';
@@ -609,40 +608,22 @@ export class Entity<T> {
     await Promise.all(
       [...groupBy(writes, (w) => w.pending.shard)].map(async ([position, group]) => {
         const shard = this.strategy.shards[position]!;
-        const run = async (ops: ShardOperations) => {
-          const result = { won: [] as Write<T>[], lost: [] as Write<T>[] };
-          const inserts = group.filter((w) => w.pending.expected === 0);
-          // Many new records go in multi-row statements; one, in its own.
-          const inserted =
-            inserts.length === 1
-              ? [await ops.insertRecord(this.table, inserts[0]!.row)]
-              : await ops.insertRecords(
-                  this.table,
-                  inserts.map((w) => w.row),
-                );
-          inserts.forEach((w, i) => {
-            (inserted[i] ? result.won : result.lost).push(w);
-          });
-          for (const w of group) {
-            if (w.pending.expected === 0) continue;
-            const ok = await ops.updateRecord(this.table, w.row, w.pending.expected);
-            (ok ? result.won : result.lost).push(w);
-          }
-          const tagged = (pick: (w: Write<T>) => RowsByIndex) =>
-            this.rowGroups(result.won.map((w) => ({ id: w.id, version: w.version, rows: pick(w) })));
-          for (const g of tagged((w) => w.local.add)) await ops.putIndexRows(g.index.table, g.rows);
-          for (const g of tagged((w) => w.local.remove)) await ops.deleteIndexRows(g.index.table, g.rows);
-          if (this.historyTable) {
-            for (const w of result.won) await ops.insertHistory(this.historyTable, historyRow(w.row));
-          }
-          return result;
-        };
-        const inTransaction =
-          group.length > 1 || this.historyTable !== undefined || group.some((w) => !isEmpty(w.local));
+        const tagged = (pick: (w: Write<T>) => RowsByIndex) =>
+          this.rowGroups(group.map((w) => ({ id: w.id, version: w.version, rows: pick(w) }))).map((g) => ({
+            table: g.index.table,
+            rows: g.rows,
+          }));
         try {
-          const result = await (inTransaction ? shard.transaction(run) : run(shard));
-          won.push(...result.won);
-          lost.push(...result.lost);
+          const done = await shard.commit({
+            table: this.table,
+            writes: group.map((w) => ({ row: w.row, expected: w.pending.expected })),
+            put: tagged((w) => w.local.add),
+            delete: tagged((w) => w.local.remove),
+            history: this.historyTable,
+          });
+          group.forEach((w, i) => {
+            (done[i] ? won : lost).push(w);
+          });
         } catch (error) {
           for (const w of group) errors.set(w.pending, error);
         }
@@ -728,15 +709,22 @@ export class Entity<T> {
       items.map(({ row, note }) => ({ id: row.id, version: row.version, rows: note.remove })),
       'delete',
     );
-    const cleared = await Promise.all(
-      notes.map(({ shard, row }) => shard.clearNote(this.table, row.id, row.version)),
+    const cleared = new Map<RecordRow, boolean>();
+    await Promise.all(
+      [...groupBy(notes, (n) => n.shard)].map(async ([shard, group]) => {
+        const done = await shard.clearNotes(
+          this.table,
+          group.map(({ row }) => ({ id: row.id, version: row.version })),
+        );
+        group.forEach(({ row }, i) => cleared.set(row, done[i] === true));
+      }),
     );
-    const overtaken = items.filter((item, i) => !cleared[i] && item.note.add.some((rows) => rows.length > 0));
+    const overtaken = items.filter((item) => !cleared.get(item.row) && item.note.add.some((rows) => rows.length > 0));
     await this.applyRows(
       overtaken.map(({ row, note }) => ({ id: row.id, version: row.version + 1, rows: note.add })),
       'delete',
     );
-    return cleared.filter(Boolean).length;
+    return [...cleared.values()].filter(Boolean).length;
   }
 
   /**
@@ -757,7 +745,7 @@ export class Entity<T> {
       let after: string | undefined;
       for (;;) {
         options.signal?.throwIfAborted();
-        const rows = await shard.scanNotes(this.table, after, batchSize);
+        const rows = await shard.scanRecords(this.table, { after, limit: batchSize, notes: true });
         notes += rows.length;
         if (rows.length > 0) {
           try {
@@ -1019,7 +1007,8 @@ export class Entity<T> {
           const shard = this.shardOfId(row.id);
           this.checkSize(row.id, body, shard);
           const next: RecordRow = { ...row, codec: this.serializer.codec, body };
-          if (await shard.updateRecord(this.table, next, row.version)) rewritten++;
+          const [done] = await shard.commit({ table: this.table, writes: [{ row: next, expected: row.version }] });
+          if (done) rewritten++;
           else skipped++;
         }),
       );
@@ -1081,7 +1070,7 @@ export class Entity<T> {
     for (const shard of this.strategy.shards) {
       let after: string | undefined;
       for (;;) {
-        const rows = await shard.scanRecords(this.table, after, batchSize);
+        const rows = await shard.scanRecords(this.table, { after, limit: batchSize });
         if (rows.length > 0) yield rows;
         if (rows.length < batchSize) break;
         after = rows[rows.length - 1]!.id;
@@ -1116,19 +1105,6 @@ function checkCount(value: unknown, min: 0 | 1, where: string, name: string): nu
 function checkMode(mode: unknown, where: string): WriteMode | undefined {
   if (mode === undefined || mode === 'sync' || mode === 'async') return mode;
   throw new ValidationError(`${where}: mode must be "sync" or "async", got ${describe(mode)}`);
-}
-
-/** The history row of a written record row (a tombstone is a deletion). */
-function historyRow(row: RecordRow): HistoryRow {
-  return {
-    id: row.id,
-    version: row.version,
-    codec: row.codec,
-    body: row.body,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-    deleted: isTombstone(row),
-  };
 }
 
 function isSerializer(value: unknown): value is Serializer {

@@ -105,14 +105,23 @@ export interface IndexQuery {
   readonly where: Predicate | undefined;
   readonly orderBy: readonly IndexOrder[];
   readonly limit: number;
+  /**
+   * The entity table on the same shard whose records the rows point to: when
+   * given, each row comes with its stored record (one JOIN), `null` when the
+   * shard holds no record with that id.
+   */
+  readonly records?: EntityTableSpec;
 }
 
-/** What a shard's database can do; core adapts batch sizes and names to it. */
+/** A row found by {@link Shard.queryIndex}; `record` is there when the query named the records' table. */
+export interface IndexHit extends IndexRow {
+  readonly record?: RecordRow | null;
+}
+
+/** What a shard's database can do; core adapts batch sizes to it. */
 export interface ShardLimits {
   /** Most bound parameters in one statement. */
   readonly maxParameters: number;
-  /** Longest identifier the database keeps intact. */
-  readonly maxIdentifierLength: number;
   /**
    * Largest encoded record body the database accepts, in bytes (e.g. MySQL's
    * `max_allowed_packet` less the statement's own size), if it has such a
@@ -122,53 +131,61 @@ export interface ShardLimits {
   readonly maxBodyBytes?: number;
 }
 
-/** The operations available both on a shard and inside one of its transactions. */
-export interface ShardOperations {
-  /** Reads the records with the given ids (any order; missing ids are absent). */
-  getRecords(table: EntityTableSpec, ids: readonly string[]): Promise<RecordRow[]>;
-  /** Inserts a record; returns false, changing nothing, when the id exists. */
-  insertRecord(table: EntityTableSpec, record: RecordRow): Promise<boolean>;
-  /**
-   * Inserts records with distinct ids, in as few statements as the database
-   * allows; returns, per record in order, whether it was inserted (false,
-   * changing nothing for it, when its id exists).
-   */
-  insertRecords(table: EntityTableSpec, records: readonly RecordRow[]): Promise<boolean[]>;
-  /** Replaces a record if its stored version is `expectedVersion`; returns whether it did. */
-  updateRecord(table: EntityTableSpec, record: RecordRow, expectedVersion: number): Promise<boolean>;
-  /** Deletes a record (only at `expectedVersion` when given); returns whether a row went. */
-  deleteRecord(table: EntityTableSpec, id: string, expectedVersion?: number): Promise<boolean>;
-  /** Records in ascending id order, starting after `after`. */
-  scanRecords(table: EntityTableSpec, after: string | undefined, limit: number): Promise<RecordRow[]>;
-  /** Sets the note of the record stored at `version` to null; returns whether it did. */
-  clearNote(table: EntityTableSpec, id: string, version: number): Promise<boolean>;
-  /** Records whose note is not null, in ascending id order, starting after `after`. */
-  scanNotes(table: EntityTableSpec, after: string | undefined, limit: number): Promise<RecordRow[]>;
-  /** Inserts a version into a history table; returns false, changing nothing, when (id, version) exists. */
-  insertHistory(table: HistoryTableSpec, row: HistoryRow): Promise<boolean>;
-  /** The stored versions of `id` in ascending version order (only `version` when given). */
-  getHistory(table: HistoryTableSpec, id: string, version?: number): Promise<HistoryRow[]>;
-  /**
-   * Writes index rows idempotently: a row whose key exists keeps the larger of
-   * the two version tags.
-   */
-  putIndexRows(table: IndexTableSpec, rows: readonly IndexRow[]): Promise<void>;
-  /** Deletes each row's key where the stored version tag is older than the row's `version`. */
-  deleteIndexRows(table: IndexTableSpec, rows: readonly IndexRow[]): Promise<void>;
-  /** Reads index rows matching `query.where`, in `query.orderBy` order, at most `query.limit`. */
-  queryIndex(table: IndexTableSpec, query: IndexQuery): Promise<IndexRow[]>;
+/** A record to store: inserted when `expected` is 0 (and its id is free), else replaced if stored at `expected`. */
+export interface RecordWrite {
+  readonly row: RecordRow;
+  readonly expected: number;
+}
+
+/** Index rows of one index table, each tagged with the version of the record that produced it. */
+export interface IndexRows {
+  readonly table: IndexTableSpec;
+  readonly rows: readonly IndexRow[];
+}
+
+/**
+ * The work of {@link Shard.commit}: records to insert or compare-and-set, and,
+ * for each record written, its index rows on this shard and its history row.
+ * Rows and history of a record whose write does not happen are not written.
+ */
+export interface Commit {
+  readonly table: EntityTableSpec;
+  readonly writes: readonly RecordWrite[];
+  /** Rows to write idempotently (an existing key keeps the larger version tag). */
+  readonly put?: readonly IndexRows[];
+  /** Rows to delete where the stored tag is older than the row's `version`. */
+  readonly delete?: readonly IndexRows[];
+  /** When set, a version row in this history table for every record written. */
+  readonly history?: HistoryTableSpec;
+}
+
+/** Options of {@link Shard.scanRecords}. */
+export interface ScanRecords {
+  /** Start after this id (ids compare by code point). */
+  readonly after?: string;
+  readonly limit: number;
+  /** Only records whose note is set (found through the `(pending, id)` index). */
+  readonly notes?: boolean;
+}
+
+/** A record's note to clear: the record's id and the version whose note it is. */
+export interface NoteRef {
+  readonly id: string;
+  readonly version: number;
 }
 
 /**
  * A database that holds tables of entities and indices: what an adapter
- * implements (`libsqlShard`, `postgresShard`, `mysqlShard`). Values are always
- * bound parameters; identifiers were validated by core and are quoted by the adapter.
+ * implements (`libsqlShard`, `postgresShard`, `mysqlShard`), usually as a
+ * driver and a dialect over `@waffle/sql`. Values are always bound
+ * parameters; identifiers were validated by core and are quoted by the
+ * adapter. Every failure is a `WaffleError`: `ShardUnavailableError` when the
+ * database cannot be reached, else `QueryError` with the SQL and parameters.
+ * The contract is specified once, by `@waffle/testkit`'s `shardContract` suite.
  */
-export interface Shard extends ShardOperations {
+export interface Shard {
   /** A name for messages: dialect and location, never a password. */
   readonly name: string;
-  /** The SQL dialect, e.g. `sqlite`, `postgres`, `mysql`. */
-  readonly dialect: string;
   readonly limits: ShardLimits;
   /** Creates the tables that do not exist yet, and the metadata table. Idempotent. */
   createTables(tables: readonly TableSpec[]): Promise<void>;
@@ -176,8 +193,31 @@ export interface Shard extends ShardOperations {
   readMeta(keys: readonly string[]): Promise<Map<string, string>>;
   /** Stores `value` under `key` unless the key exists; returns the value stored now. */
   writeMeta(key: string, value: string): Promise<string>;
-  /** Runs `work` in one transaction of this shard. */
-  transaction<T>(work: (tx: ShardOperations) => Promise<T>): Promise<T>;
+  /** Reads the records with the given ids (any order; missing ids are absent). */
+  getRecords(table: EntityTableSpec, ids: readonly string[]): Promise<RecordRow[]>;
+  /** Records in ascending id order. */
+  scanRecords(table: EntityTableSpec, options: ScanRecords): Promise<RecordRow[]>;
+  /**
+   * Writes records, and the index rows and history of those written, in one
+   * atomic unit (one statement, batch or transaction); returns per write, in
+   * order, whether it happened (false, changing nothing for it, when the id
+   * exists for an insert or the stored version differs for an update).
+   */
+  commit(work: Commit): Promise<boolean[]>;
+  /**
+   * Sets to null the notes of the records stored at the given versions; returns
+   * per note, in order, whether its record is still at that version (so the
+   * note is cleared), in one statement or few.
+   */
+  clearNotes(table: EntityTableSpec, notes: readonly NoteRef[]): Promise<boolean[]>;
+  /** The stored versions of `id` in ascending version order (only `version` when given). */
+  getHistory(table: HistoryTableSpec, id: string, version?: number): Promise<HistoryRow[]>;
+  /** Writes index rows idempotently: a row whose key exists keeps the larger of the two version tags. */
+  putIndexRows(table: IndexTableSpec, rows: readonly IndexRow[]): Promise<void>;
+  /** Deletes each row's key where the stored version tag is older than the row's `version`. */
+  deleteIndexRows(table: IndexTableSpec, rows: readonly IndexRow[]): Promise<void>;
+  /** Reads index rows matching `query.where`, in `query.orderBy` order, at most `query.limit`. */
+  queryIndex(table: IndexTableSpec, query: IndexQuery): Promise<IndexHit[]>;
   /** Closes the connection if the shard opened it; a client passed in by the caller stays open. */
   close(): Promise<void>;
 }

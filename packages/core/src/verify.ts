@@ -46,7 +46,7 @@ async function* recordsById(source: CheckSource<unknown>, batchSize: number): As
     let done = false;
     return async (): Promise<RecordRow[]> => {
       if (done) return [];
-      const rows = await shard.scanRecords(source.table, after, batchSize);
+      const rows = await shard.scanRecords(source.table, { after, limit: batchSize });
       done = rows.length < batchSize;
       after = rows[rows.length - 1]?.id ?? after;
       return rows;

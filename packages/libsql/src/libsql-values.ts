@@ -3,7 +3,7 @@
  * storage form, independent of the client's `intMode` (integers may come back
  * as numbers, bigints or strings) and of its blob type (ArrayBuffer or Buffer).
  */
-import type { ColumnKind, ColumnValue } from '@waffle/core';
+import type { ColumnKind, ColumnValue } from '@waffle/core/adapter';
 import { toNumber, type ValueReader } from '@waffle/sql';
 
 /** A value as bound to a statement: `null`, number, bigint, string or bytes. */
@@ -44,17 +44,4 @@ export function toBytes(raw: unknown): Uint8Array {
   if (raw instanceof ArrayBuffer) return new Uint8Array(raw);
   if (ArrayBuffer.isView(raw)) return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength).slice();
   throw new TypeError(`expected a blob from the database, got ${typeof raw}`);
-}
-
-/**
- * A string that is equal for two rows exactly when their keys are equal in
- * SQL with `IS` (so nulls equal each other). Each position holds one column
- * kind, so the encodings of different kinds never meet.
- */
-export function keyOf(values: readonly StorageValue[]): string {
-  return JSON.stringify(values, (_key, v: unknown) => {
-    if (typeof v === 'bigint') return `b${v}`;
-    if (v instanceof Uint8Array) return `x${Array.from(v, (b) => b.toString(16).padStart(2, '0')).join('')}`;
-    return v;
-  });
 }

@@ -1,47 +1,42 @@
 /**
- * `@waffle/sql`: the SQL building blocks waffle's drizzle-based adapters share,
- * so that every dialect compiles predicates, maps records and dispatches
- * operations the same way.
+ * `@waffle/sql`: waffle's data operations written once for SQL databases.
+ * An adapter is a {@link Driver} (connect, run, batch, transaction, errors,
+ * close) and a {@link SqlDialect} (types and DDL, upserts, null-safe keys,
+ * batch binding, placeholders, limits); {@link SqlShard} makes a shard of them.
  */
 export { chunks, rowsPerStatement } from './batch.js';
+export { type CommitMode, historyOf, keyOf, SqlDialect, tuples } from './dialect.js';
 export {
-  direct,
-  type Enter,
-  type OperationsOptions,
-  OperationsShard,
-  SqlOperations,
-  type Statements,
-  type Tables,
-} from './operations.js';
+  closedError,
+  type Driver,
+  driverError,
+  type ErrorContext,
+  type Result,
+  type Runner,
+  redact,
+  type Statement,
+} from './driver.js';
 export {
+  type ColumnsView,
   compileOrder,
   compilePredicate,
-  type IndexTableColumns,
-  indexSqlColumns,
-  type SqlColumns,
+  type Flat,
+  flatten,
+  type KindedValue,
+  orderShape,
 } from './predicate.js';
+export { decodeHistory, decodeIndexRow, decodeRecord, historyValues, recordValues } from './records.js';
+export { SqlShard, type SqlShardOptions } from './shard.js';
 export {
-  decodeHistory,
-  decodeIndexRow,
-  decodeRecord,
+  type EntityTable,
   HISTORY_COLUMNS,
-  type HistoryColumns,
-  type HistoryValues,
-  historySelection,
-  historyValues,
-  RECORD_COLUMNS,
-  type RecordColumns,
-  type RecordValues,
-  recordSelection,
-  recordValues,
-} from './records.js';
-export {
-  entityColumns,
-  historyColumns,
-  indexBuilders,
-  indexColumns,
+  type HistoryTable,
+  type IndexColumn,
+  type IndexTable,
   indexKey,
-  type NullableBuilder,
+  qualified,
+  RECORD_COLUMNS,
   TableCache,
 } from './tables.js';
+export { at, type Render, Template, Templates } from './template.js';
 export { readColumn, toNumber, type ValueReader } from './values.js';

@@ -1,114 +1,127 @@
 /**
- * Compiles core's predicate trees and order terms to drizzle SQL, for any
- * dialect: the adapter says which SQL column stands for a column name and how
- * a value is bound. SQL's three-valued logic is intended: core's `evaluate`
- * follows the same rules, and the conformance suite checks that both agree.
+ * Compiles core's predicate trees and order terms to SQL once per shape.
+ * A predicate's shape is everything but its values (operators, columns and
+ * their kinds, list lengths); its values are bound at each call, so the same
+ * query with other values reuses the rendered text (and the server's prepared
+ * statement). SQL's three-valued logic is intended: core's `evaluate` follows
+ * the same rules, and the conformance suite checks that both agree.
  */
 import {
   type ColumnKind,
   type ColumnRef,
   type ColumnValue,
-  INDEX_ID_COLUMN,
   type IndexOrder,
   type Predicate,
   prefixRange,
-  ValidationError,
-} from '@waffle/core';
-import {
-  and,
-  asc,
-  between,
-  desc,
-  eq,
-  gt,
-  gte,
-  inArray,
-  isNull,
-  lt,
-  lte,
-  ne,
-  not,
-  or,
-  type SQL,
-  type SQLWrapper,
-  sql,
-} from 'drizzle-orm';
+} from '@waffle/core/adapter';
+import { ValidationError } from '@waffle/core';
+import { type SQL, sql } from 'drizzle-orm';
 
-/** How an adapter's index table looks to the compiler. */
-export interface SqlColumns {
+/** How a table's columns look to the compiler. */
+export interface ColumnsView {
   /** The table name, for messages. */
   readonly table: string;
-  /** The SQL column of a column name (`__id` included), and its kind; undefined when there is none. */
-  column(name: string): { readonly column: SQLWrapper; readonly kind: ColumnKind } | undefined;
-  /** A column value in the form the driver binds (e.g. booleans as 0/1). */
-  bind(kind: ColumnKind, value: ColumnValue): unknown;
+  /** The SQL expression of a column name (`__id` included), and its kind; undefined when there is none. */
+  column(name: string): { readonly sql: SQL; readonly kind: ColumnKind } | undefined;
 }
 
-/** An index table as {@link indexSqlColumns} reads it: its name, its columns and its entity id column. */
-export interface IndexTableColumns<C extends SQLWrapper> {
-  readonly spec: { readonly name: string };
-  readonly columns: readonly { readonly name: string; readonly kind: ColumnKind; readonly column: C }[];
-  readonly id: C;
+/** A value to bind, with the kind of the column it is compared with. */
+export interface KindedValue {
+  readonly kind: ColumnKind;
+  readonly value: ColumnValue;
 }
 
-/**
- * The compiler's view of index tables (columns by name, `__id` as text),
- * built once per table: values bound by `bind`, columns handed over as they
- * are or as `wrap` makes them.
- */
-export function indexSqlColumns<C extends SQLWrapper>(
-  bind: SqlColumns['bind'],
-  wrap: (column: C) => SQLWrapper = (column) => column,
-): (t: IndexTableColumns<C>) => SqlColumns {
-  const cache = new WeakMap<IndexTableColumns<C>, SqlColumns>();
-  return (t) => {
-    let columns = cache.get(t);
-    if (!columns) {
-      const byName = new Map(
-        t.columns.map((c) => [c.name, { column: wrap(c.column), kind: c.kind }] as const),
-      );
-      const id = { column: wrap(t.id), kind: 'text' as const };
-      columns = {
-        table: t.spec.name,
-        column: (name) => (name === INDEX_ID_COLUMN ? id : byName.get(name)),
-        bind,
-      };
-      cache.set(t, columns);
+/** What a predicate binds, and the key of its shape. */
+export interface Flat {
+  readonly shape: string;
+  readonly values: KindedValue[];
+}
+
+/** A predicate's shape key and its values, in the order {@link compilePredicate} places them. */
+export function flatten(predicate: Predicate | undefined): Flat {
+  const values: KindedValue[] = [];
+  const parts: string[] = [];
+  const walk = (p: Predicate): void => {
+    switch (p.op) {
+      case 'const':
+        parts.push(p.value ? 'T' : 'F');
+        return;
+      case 'and':
+      case 'or':
+        parts.push(`${p.op}(`);
+        for (const item of p.items) walk(item);
+        parts.push(')');
+        return;
+      case 'not':
+        parts.push('not(');
+        walk(p.item);
+        parts.push(')');
+        return;
+      default: {
+        const kind = p.column.type.kind;
+        parts.push(`${p.op}:${JSON.stringify(p.column.name)}:${kind}`);
+        const add = (value: ColumnValue) => values.push({ kind, value });
+        switch (p.op) {
+          case 'isNull':
+            return;
+          case 'in':
+            parts.push(`#${p.values.length}`);
+            p.values.forEach(add);
+            return;
+          case 'between':
+            add(p.low);
+            add(p.high);
+            return;
+          case 'startsWith': {
+            const { low, high } = prefixRange(p.prefix);
+            add(low);
+            if (high === undefined) parts.push('open');
+            else add(high);
+            return;
+          }
+          default:
+            add(p.value);
+        }
+      }
     }
-    return columns;
   };
+  if (predicate !== undefined) walk(predicate);
+  return { shape: parts.join(' '), values };
 }
 
 /** Portable constants: every dialect reads `1=1` and `1=0` as booleans. */
 const TRUE = sql`(1=1)`;
 const FALSE = sql`(1=0)`;
-const COMPARE = { eq, ne, lt, lte, gt, gte } as const;
+const COMPARE = { eq: '=', ne: '<>', lt: '<', lte: '<=', gt: '>', gte: '>=' } as const;
 
-function resolve(columns: SqlColumns, name: string): { column: SQLWrapper; kind: ColumnKind } {
+function resolve(columns: ColumnsView, name: string): { sql: SQL; kind: ColumnKind } {
   const found = columns.column(name);
   if (!found) throw new ValidationError(`Index "${columns.table}" has no column "${name}"`);
   return found;
 }
 
-function columnOf(columns: SqlColumns, ref: ColumnRef): { column: SQLWrapper; kind: ColumnKind } {
+function columnOf(columns: ColumnsView, ref: ColumnRef): SQL {
   const found = resolve(columns, ref.name);
   if (found.kind !== ref.type.kind) {
     throw new ValidationError(
       `Index "${columns.table}" column "${ref.name}" is ${found.kind}, but the predicate uses it as ${ref.type.kind}`,
     );
   }
-  return found;
+  return found.sql;
 }
 
 /** Joins conditions as a balanced tree, so long lists stay far below expression depth limits. */
-function balanced(items: readonly SQL[], join: (a: SQL, b: SQL) => SQL | undefined): SQL {
+function balanced(items: readonly SQL[], join: string): SQL {
   if (items.length === 1) return items[0]!;
   const middle = items.length >> 1;
-  return join(balanced(items.slice(0, middle), join), balanced(items.slice(middle), join))!;
+  return sql`(${balanced(items.slice(0, middle), join)} ${sql.raw(join)} ${balanced(items.slice(middle), join)})`;
 }
 
-/** Compiles a predicate to an SQL condition. */
-export function compilePredicate(columns: SqlColumns, predicate: Predicate): SQL {
+/**
+ * Compiles a predicate to an SQL condition whose values are the placeholders
+ * `next()` hands out, in {@link flatten}'s order.
+ */
+export function compilePredicate(columns: ColumnsView, predicate: Predicate, next: () => SQL): SQL {
   switch (predicate.op) {
     case 'const':
       return predicate.value ? TRUE : FALSE;
@@ -116,46 +129,50 @@ export function compilePredicate(columns: SqlColumns, predicate: Predicate): SQL
       return predicate.items.length === 0
         ? TRUE
         : balanced(
-            predicate.items.map((p) => compilePredicate(columns, p)),
-            and,
+            predicate.items.map((p) => compilePredicate(columns, p, next)),
+            'and',
           );
     case 'or':
       return predicate.items.length === 0
         ? FALSE
         : balanced(
-            predicate.items.map((p) => compilePredicate(columns, p)),
-            or,
+            predicate.items.map((p) => compilePredicate(columns, p, next)),
+            'or',
           );
     case 'not':
-      return sql`(${not(compilePredicate(columns, predicate.item))})`;
+      return sql`(not ${compilePredicate(columns, predicate.item, next)})`;
+  }
+  const column = columnOf(columns, predicate.column);
+  switch (predicate.op) {
+    case 'isNull':
+      return sql`(${column} is null)`;
+    case 'in':
+      // An empty list is false, even for a null column (as in core's evaluate).
+      return predicate.values.length === 0
+        ? FALSE
+        : sql`(${column} in (${sql.join(
+            predicate.values.map(() => next()),
+            sql`, `,
+          )}))`;
+    case 'between': {
+      const low = next();
+      return sql`(${column} between ${low} and ${next()})`;
+    }
+    case 'startsWith': {
+      // A code point range on the binary order, never LIKE: no wildcards to escape, no case folding, index-friendly.
+      const low = next();
+      return prefixRange(predicate.prefix).high === undefined
+        ? sql`(${column} >= ${low})`
+        : sql`(${column} >= ${low} and ${column} < ${next()})`;
+    }
     default:
-      return sql`(${compileLeaf(columns, predicate)})`;
+      return sql`(${column} ${sql.raw(COMPARE[predicate.op])} ${next()})`;
   }
 }
 
-type Leaf = Exclude<Predicate, { op: 'and' | 'or' | 'not' | 'const' }>;
-
-function compileLeaf(columns: SqlColumns, predicate: Leaf): SQL {
-  const { column, kind } = columnOf(columns, predicate.column);
-  const bind = (value: ColumnValue) => columns.bind(kind, value);
-  switch (predicate.op) {
-    case 'isNull':
-      return isNull(column);
-    case 'in':
-      // An empty list is false, even for a null column (as in core's evaluate).
-      return predicate.values.length === 0 ? FALSE : inArray(column, predicate.values.map(bind));
-    case 'between':
-      return between(column, bind(predicate.low), bind(predicate.high));
-    case 'startsWith': {
-      // A code point range on the binary order, never LIKE: no wildcards to escape, no case folding, index-friendly.
-      const { low, high } = prefixRange(predicate.prefix);
-      return high === undefined
-        ? gte(column, bind(low))
-        : and(gte(column, bind(low)), lt(column, bind(high)))!;
-    }
-    default:
-      return COMPARE[predicate.op](column, bind(predicate.value));
-  }
+/** The shape key of order terms. */
+export function orderShape(orderBy: readonly IndexOrder[]): string {
+  return orderBy.map((term) => `${JSON.stringify(term.column)}${term.direction === 'desc' ? '-' : '+'}`).join(',');
 }
 
 /**
@@ -163,14 +180,13 @@ function compileLeaf(columns: SqlColumns, predicate: Leaf): SQL {
  * descending). SQLite and MySQL order nulls so already; `explicitNulls` adds
  * `NULLS FIRST` / `NULLS LAST` for dialects that do not (PostgreSQL).
  */
-export function compileOrder(
-  columns: SqlColumns,
-  orderBy: readonly IndexOrder[],
-  explicitNulls = false,
-): SQL[] {
-  return orderBy.map((term) => {
-    const { column } = resolve(columns, term.column);
-    if (!explicitNulls) return term.direction === 'desc' ? desc(column) : asc(column);
-    return term.direction === 'desc' ? sql`${column} DESC NULLS LAST` : sql`${column} ASC NULLS FIRST`;
-  });
+export function compileOrder(columns: ColumnsView, orderBy: readonly IndexOrder[], explicitNulls: boolean): SQL {
+  return sql.join(
+    orderBy.map((term) => {
+      const column = resolve(columns, term.column).sql;
+      if (!explicitNulls) return term.direction === 'desc' ? sql`${column} desc` : sql`${column} asc`;
+      return term.direction === 'desc' ? sql`${column} desc nulls last` : sql`${column} asc nulls first`;
+    }),
+    sql`, `,
+  );
 }

@@ -1,18 +1,77 @@
 /**
- * The cache of a shard's drizzle tables, and the parts of a table entry every
- * dialect builds alike; the column types and DDL stay with each dialect.
+ * How the engine sees a shard's tables: quoted names and column expressions,
+ * built once per table spec, with the templates of the statements on them.
  */
 import {
+  type ColumnKind,
   type EntityTableSpec,
   type HistoryTableSpec,
   INDEX_ID_COLUMN,
   INDEX_VERSION_COLUMN,
-  type IndexColumnSpec,
   type IndexTableSpec,
-} from '@waffle/core';
-import { getTableColumns, type Table } from 'drizzle-orm';
-import type { Tables } from './operations.js';
-import { type HistoryColumns, historySelection, type RecordColumns, recordSelection } from './records.js';
+} from '@waffle/core/adapter';
+import { type SQL, sql } from 'drizzle-orm';
+import type { ColumnsView } from './predicate.js';
+import { type Render, Templates } from './template.js';
+
+/** `"table"."column"`. */
+export function qualified(table: string, column: string): SQL {
+  return sql`${sql.identifier(table)}.${sql.identifier(column)}`;
+}
+
+/** The columns of an entity table, in the order {@link decodeRecord} reads them. */
+export const RECORD_COLUMNS = ['id', 'body', 'bin', 'codec', 'version', 'created_at', 'updated_at', 'note'] as const;
+
+/** The columns of a history table, in the order {@link decodeHistory} reads them. */
+export const HISTORY_COLUMNS = [
+  'id',
+  'body',
+  'bin',
+  'codec',
+  'version',
+  'created_at',
+  'updated_at',
+  'deleted',
+] as const;
+
+/** An entity table. */
+export interface EntityTable {
+  readonly spec: EntityTableSpec;
+  readonly name: SQL;
+  /** `"t"."c"` of each column of {@link RECORD_COLUMNS}, joined by commas. */
+  readonly select: SQL;
+  readonly templates: Templates;
+}
+
+/** A history table. */
+export interface HistoryTable {
+  readonly spec: HistoryTableSpec;
+  readonly name: SQL;
+  readonly templates: Templates;
+}
+
+/** One column of an index table. */
+export interface IndexColumn {
+  readonly name: string;
+  readonly kind: ColumnKind;
+  readonly nullable: boolean;
+  /** `"t"."c"`. */
+  readonly sql: SQL;
+}
+
+/** An index table: its value columns in spec order, then `__id` and `__version`. */
+export interface IndexTable {
+  readonly spec: IndexTableSpec;
+  readonly name: SQL;
+  readonly columns: readonly IndexColumn[];
+  readonly id: SQL;
+  readonly version: SQL;
+  /** True when some key column is nullable. */
+  readonly nullable: boolean;
+  /** The columns by name, `__id` included, for the predicate compiler. */
+  readonly view: ColumnsView;
+  readonly templates: Templates;
+}
 
 /**
  * The cache key of an index spec: its name and column shapes, so that a spec
@@ -22,88 +81,60 @@ export function indexKey(spec: IndexTableSpec): string {
   return `${spec.name}(${spec.columns.map((c) => `${c.name} ${c.kind}${c.nullable ? '?' : ''}`).join(',')})`;
 }
 
-/** Builds each entity and history table once per name and each index table once per {@link indexKey}. */
-export class TableCache<E, I, H> implements Tables<E, I, H> {
-  readonly #entities = new Map<string, E>();
-  readonly #indices = new Map<string, I>();
-  readonly #histories = new Map<string, H>();
+/** Builds each table description once per spec, with its own templates. */
+export class TableCache {
+  readonly #entities = new Map<string, EntityTable>();
+  readonly #histories = new Map<string, HistoryTable>();
+  readonly #indices = new Map<string, IndexTable>();
 
-  constructor(private readonly build: Tables<E, I, H>) {}
+  constructor(private readonly render: Render) {}
 
-  /** The table of an entity. */
-  entity(spec: EntityTableSpec): E {
-    let entry = this.#entities.get(spec.name);
-    if (entry === undefined) {
-      entry = this.build.entity(spec);
-      this.#entities.set(spec.name, entry);
+  entity(spec: EntityTableSpec): EntityTable {
+    let found = this.#entities.get(spec.name);
+    if (found === undefined) {
+      found = {
+        spec,
+        name: sql.identifier(spec.name) as unknown as SQL,
+        select: sql.join(
+          RECORD_COLUMNS.map((c) => qualified(spec.name, c)),
+          sql`, `,
+        ),
+        templates: new Templates(this.render),
+      };
+      this.#entities.set(spec.name, found);
     }
-    return entry;
+    return found;
   }
 
-  /** The history table of an entity. */
-  history(spec: HistoryTableSpec): H {
-    let entry = this.#histories.get(spec.name);
-    if (entry === undefined) {
-      entry = this.build.history(spec);
-      this.#histories.set(spec.name, entry);
+  history(spec: HistoryTableSpec): HistoryTable {
+    let found = this.#histories.get(spec.name);
+    if (found === undefined) {
+      found = { spec, name: sql.identifier(spec.name) as unknown as SQL, templates: new Templates(this.render) };
+      this.#histories.set(spec.name, found);
     }
-    return entry;
+    return found;
   }
 
-  /** The table of an index. */
-  index(spec: IndexTableSpec): I {
+  index(spec: IndexTableSpec): IndexTable {
     const key = indexKey(spec);
-    let entry = this.#indices.get(key);
-    if (entry === undefined) {
-      entry = this.build.index(spec);
-      this.#indices.set(key, entry);
+    let found = this.#indices.get(key);
+    if (found === undefined) {
+      const columns = spec.columns.map((c) => ({ ...c, sql: qualified(spec.name, c.name) }));
+      const id = qualified(spec.name, INDEX_ID_COLUMN);
+      const byName = new Map<string, { sql: SQL; kind: ColumnKind }>(columns.map((c) => [c.name, c]));
+      byName.set(INDEX_ID_COLUMN, { sql: id, kind: 'text' });
+      found = {
+        spec,
+        name: sql.identifier(spec.name) as unknown as SQL,
+        columns,
+        id,
+        version: qualified(spec.name, INDEX_VERSION_COLUMN),
+        nullable: spec.columns.some((c) => c.nullable),
+        view: { table: spec.name, column: (name) => byName.get(name) },
+        templates: new Templates(this.render),
+      };
+      this.#indices.set(key, found);
     }
-    return entry;
+    return found;
   }
-}
-
-/** An entity table's drizzle table and record columns (`note` and `pending` included). */
-export function entityColumns<T extends Table, C>(table: T) {
-  const all = getTableColumns(table) as unknown as RecordColumns<C> & { pending: C };
-  return { table, ...recordSelection(all), pending: all.pending };
-}
-
-/** A history table's drizzle table and columns. */
-export function historyColumns<T extends Table, C>(spec: HistoryTableSpec, table: T) {
-  return { spec, table, ...historySelection(getTableColumns(table) as unknown as HistoryColumns<C>) };
-}
-
-/** An index table's drizzle table, its index columns by spec, its entity id and version columns. */
-export function indexColumns<T extends Table, C>(spec: IndexTableSpec, table: T) {
-  const all = getTableColumns(table) as unknown as Record<string, C>;
-  return {
-    spec,
-    table,
-    columns: spec.columns.map((c): IndexColumnSpec & { column: C } => ({ ...c, column: all[c.name]! })),
-    id: all[INDEX_ID_COLUMN]!,
-    version: all[INDEX_VERSION_COLUMN]!,
-  };
-}
-
-/** A drizzle column builder that can still be made NOT NULL. */
-export type NullableBuilder<B> = B & { notNull(): B };
-
-/**
- * The column builders of an index table: its columns by name (NOT NULL unless
- * nullable), then the entity id and version columns.
- */
-export function indexBuilders<B>(
-  spec: IndexTableSpec,
-  column: (c: IndexColumnSpec) => NullableBuilder<B>,
-  id: B,
-  version: B,
-): Record<string, B> {
-  const builders: Record<string, B> = {};
-  for (const c of spec.columns) {
-    const b = column(c);
-    builders[c.name] = c.nullable ? b : b.notNull();
-  }
-  builders[INDEX_ID_COLUMN] = id;
-  builders[INDEX_VERSION_COLUMN] = version;
-  return builders;
 }

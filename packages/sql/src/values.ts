@@ -3,7 +3,7 @@
  * same kind in different forms (numbers, strings, bigints, buffers, by their
  * settings); each adapter says how it reads each form, the dispatch is here.
  */
-import type { ColumnKind, ColumnValue } from '@waffle/core';
+import type { ColumnKind, ColumnValue } from '@waffle/core/adapter';
 
 /** How one driver's result values are read as JavaScript values. */
 export interface ValueReader {

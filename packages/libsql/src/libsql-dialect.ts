@@ -1,0 +1,90 @@
+/**
+ * SQLite's dialect of waffle's operations: SQLite column types and DDL, the
+ * parameter limit, and the gated batch that commits a record with its index
+ * rows in one call (a SQLite write transaction sees no other writer). The
+ * statements themselves are `@waffle/sql`'s.
+ */
+import {
+  type ColumnKind,
+  type ColumnValue,
+  INDEX_ID_COLUMN,
+  INDEX_VERSION_COLUMN,
+  META_TABLE,
+  type TableSpec,
+} from '@waffle/core/adapter';
+import { type CommitMode, type Render, SqlDialect, type ValueReader } from '@waffle/sql';
+import { type SQL, sql } from 'drizzle-orm';
+import { SQLiteAsyncDialect } from 'drizzle-orm/sqlite-core';
+import { toStorage, valueReader } from './libsql-values.js';
+
+/** SQLite storage type of each column kind. */
+const SQL_TYPE: Record<ColumnKind, string> = {
+  integer: 'INTEGER',
+  bigint: 'INTEGER',
+  real: 'REAL',
+  text: 'TEXT',
+  boolean: 'INTEGER',
+  timestamp: 'INTEGER',
+  bytes: 'BLOB',
+};
+
+const ident = (name: string) => sql.identifier(name);
+
+/** The columns every version of a record has, in an entity table as in a history table. */
+const VERSION_COLUMNS = sql`${ident('body')} TEXT NULL, ${ident('bin')} BLOB NULL, ${ident('codec')} TEXT NOT NULL, ${ident('version')} INTEGER NOT NULL, ${ident('created_at')} INTEGER NOT NULL, ${ident('updated_at')} INTEGER NOT NULL`;
+
+/**
+ * The name of the index (`pending`) of `table`: `__<kind>_<table>`. Names
+ * starting with `__` are reserved by waffle, so it never meets a user's
+ * table; SQLite has no identifier length limit.
+ */
+export function keyName(kind: 'pending', table: string): string {
+  return `__${kind}_${table}`;
+}
+
+const drizzleDialect = new SQLiteAsyncDialect();
+
+/** SQLite (and libSQL). */
+export class SqliteDialect extends SqlDialect {
+  readonly name = 'sqlite';
+  /** SQLite's default limit of bound parameters since 3.32 (libSQL keeps it). */
+  readonly maxParameters = 32766;
+  readonly commitMode: CommitMode = 'batch';
+  readonly render: Render = (query) => drizzleDialect.sqlToQuery(query);
+  readonly read: ValueReader = valueReader;
+
+  bind(kind: ColumnKind, value: ColumnValue): unknown {
+    return toStorage(kind, value);
+  }
+
+  /** 64-bit integers are read as text, so that no precision is lost whatever the client's `intMode`. */
+  override selectColumn(kind: ColumnKind, column: SQL): SQL {
+    return kind === 'bigint' ? sql`CAST(${column} AS TEXT)` : column;
+  }
+
+  createTable(spec: TableSpec): SQL[] {
+    if (spec.kind === 'entity') {
+      return [
+        sql`CREATE TABLE IF NOT EXISTS ${ident(spec.name)} (${ident('id')} TEXT PRIMARY KEY NOT NULL, ${VERSION_COLUMNS}, ${ident('note')} TEXT NULL, ${ident('pending')} INTEGER NULL)`,
+        // The index through which scans of notes find the records with one: (pending, id).
+        sql`CREATE INDEX IF NOT EXISTS ${ident(keyName('pending', spec.name))} ON ${ident(spec.name)} (${ident('pending')}, ${ident('id')})`,
+      ];
+    }
+    if (spec.kind === 'history') {
+      return [
+        sql`CREATE TABLE IF NOT EXISTS ${ident(spec.name)} (${ident('id')} TEXT NOT NULL, ${VERSION_COLUMNS}, ${ident('deleted')} INTEGER NOT NULL, PRIMARY KEY (${ident('id')}, ${ident('version')}))`,
+      ];
+    }
+    const columns = spec.columns.map(
+      (c) => sql`${ident(c.name)} ${sql.raw(SQL_TYPE[c.kind])} ${sql.raw(c.nullable ? 'NULL' : 'NOT NULL')}, `,
+    );
+    const key = sql.join([...spec.columns.map((c) => ident(c.name)), ident(INDEX_ID_COLUMN)], sql`, `);
+    return [
+      sql`CREATE TABLE IF NOT EXISTS ${ident(spec.name)} (${sql.join(columns)}${ident(INDEX_ID_COLUMN)} TEXT NOT NULL, ${ident(INDEX_VERSION_COLUMN)} INTEGER NOT NULL, PRIMARY KEY (${key}))`,
+    ];
+  }
+
+  createMetaTable(): SQL {
+    return sql`CREATE TABLE IF NOT EXISTS ${ident(META_TABLE)} (${ident('key')} TEXT PRIMARY KEY NOT NULL, ${ident('value')} TEXT NOT NULL)`;
+  }
+}

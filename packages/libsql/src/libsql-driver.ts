@@ -1,0 +1,239 @@
+/**
+ * The libSQL driver: opens a client (or takes the caller's), prepares the
+ * connection at first use (WAL and the busy timeout for a local file), runs
+ * statements, batches and transactions, and reports failures as waffle errors.
+ *
+ * A local database is driven in-process: a statement or a batch runs without
+ * yielding, but an interactive transaction yields between its statements, so
+ * the shard's {@link Gate} runs transactions alone and everything else shared.
+ */
+import { type Client, createClient, type InStatement } from '@libsql/client';
+import { ShardUnavailableError, ValidationError } from '@waffle/core';
+import { closedError, type Driver, driverError, type ErrorContext, type Result, type Runner, type Statement } from '@waffle/sql';
+import { Gate } from './libsql-gate.js';
+import { DEFAULT_BUSY_TIMEOUT, type LibsqlShardOptions, redactUrl, shardName } from './libsql-options.js';
+
+/** How a driver drives its client, found at first use. */
+interface ConnectionMode {
+  /** A local database (`file:` or `:memory:`): statements and transactions share the process. */
+  readonly local: boolean;
+  /**
+   * The client (before @libsql/client 0.18) gives its only connection of an
+   * in-memory database to `transaction()` and then opens a new, empty one; such
+   * transactions must run as BEGIN … COMMIT on the client itself.
+   */
+  readonly manualTransactions: boolean;
+}
+
+/** Error codes of a remote server that cannot be reached or cannot serve now. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'HRANA_WEBSOCKET_ERROR', 'SERVER_ERROR']);
+
+/** True when `error` (or its cause) says a remote server is unreachable. */
+export function isUnavailable(error: unknown): boolean {
+  for (let e = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && UNREACHABLE.has(code)) return true;
+    if (e instanceof TypeError && e.message === 'fetch failed') return true;
+  }
+  return false;
+}
+
+function checkBusyTimeout(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_BUSY_TIMEOUT;
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new ValidationError(
+      `libsqlShard: busyTimeout must be a non-negative integer of milliseconds, got ${value}`,
+    );
+  }
+  return value;
+}
+
+function openClient(url: string, authToken: string | undefined, timeout: number, name: string): Client {
+  try {
+    return createClient({ url, authToken, timeout });
+  } catch (error) {
+    const original = error instanceof Error ? error.message : String(error);
+    let message = original;
+    for (const secret of [url, authToken]) {
+      if (secret) message = message.split(secret).join(secret === url ? redactUrl(url) : '***');
+    }
+    // A malformed or unsupported URL is bad input; a database that cannot be opened is unavailable.
+    const code = (error as { code?: unknown }).code;
+    const badUrl = error instanceof TypeError || (typeof code === 'string' && code.startsWith('URL_'));
+    const Kind = badUrl ? ValidationError : ShardUnavailableError;
+    // The driver's error is kept as cause unless its message shows the URL or token.
+    throw new Kind(`Cannot open ${name}: ${message}`, message === original ? { cause: error } : undefined);
+  }
+}
+
+function result(set: { rows: ArrayLike<unknown>[]; rowsAffected: number }): Result {
+  return { rows: set.rows as unknown as unknown[][], changes: set.rowsAffected };
+}
+
+function inStatement(statement: Statement): InStatement {
+  return { sql: statement.sql, args: statement.params as never };
+}
+
+/** A driver of one libSQL database. */
+export class LibsqlDriver implements Driver {
+  readonly name: string;
+  readonly #client: Client;
+  readonly #owned: boolean;
+  readonly #busyTimeout: number;
+  readonly #gate = new Gate();
+  readonly #errors: ErrorContext;
+  #mode: Promise<ConnectionMode> | undefined;
+  #closed = false;
+
+  constructor(options: LibsqlShardOptions) {
+    this.name = shardName(options);
+    this.#busyTimeout = checkBusyTimeout(options.busyTimeout);
+    if ('client' in options) {
+      this.#client = options.client;
+      this.#owned = false;
+    } else {
+      this.#client = openClient(options.url, options.authToken, this.#busyTimeout, this.name);
+      this.#owned = true;
+    }
+    const secrets = 'url' in options ? [options.authToken, options.url === redactUrl(options.url) ? undefined : options.url] : [];
+    this.#errors = { shard: this.name, secrets, unavailable: isUnavailable };
+  }
+
+  /** Prepares the connection once; concurrent first calls share the preparation, a failed one is retried. */
+  #ready(): Promise<ConnectionMode> {
+    this.#mode ??= this.#prepare().catch((error: unknown) => {
+      this.#mode = undefined;
+      throw error;
+    });
+    return this.#mode;
+  }
+
+  /**
+   * Reads the database's kind; for a local file sets WAL journaling (readers no
+   * longer wait for the writer) and the busy timeout of the current connection.
+   */
+  async #prepare(): Promise<ConnectionMode> {
+    if (this.#client.protocol !== 'file') return { local: false, manualTransactions: false };
+    const databases = await this.#execute({ sql: 'PRAGMA database_list', params: [] });
+    const main = databases.rows.find((row) => row[1] === 'main');
+    if (main === undefined || main[2] === '' || main[2] === null) {
+      return { local: true, manualTransactions: await this.#detachesOnTransaction() };
+    }
+    // PRAGMA takes no bound parameters; busyTimeout was checked to be a non-negative integer.
+    await this.#execute({ sql: `PRAGMA busy_timeout = ${this.#busyTimeout}`, params: [] });
+    await this.#execute({ sql: 'PRAGMA journal_mode = WAL', params: [] });
+    return { local: true, manualTransactions: false };
+  }
+
+  /**
+   * True for clients that keep one connection and leave a BEGIN issued through
+   * `execute()` open (before 0.18); clients with a connection pool roll it back
+   * when the statement returns its connection, so the ROLLBACK finds nothing.
+   */
+  async #detachesOnTransaction(): Promise<boolean> {
+    await this.#execute({ sql: 'BEGIN DEFERRED', params: [] });
+    try {
+      await this.#execute({ sql: 'ROLLBACK', params: [] });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async #execute(statement: Statement): Promise<Result> {
+    if (this.#closed) throw closedError(this.name, statement);
+    try {
+      return result(await this.#client.execute(inStatement(statement)));
+    } catch (error) {
+      throw driverError(this.#errors, statement, error);
+    }
+  }
+
+  async ready(): Promise<void> {
+    await this.#ready();
+  }
+
+  async run(statement: Statement): Promise<Result> {
+    const mode = await this.#ready();
+    return mode.local ? this.#gate.shared(() => this.#execute(statement)) : this.#execute(statement);
+  }
+
+  async batch(statements: readonly Statement[]): Promise<Result[]> {
+    const mode = await this.#ready();
+    if (mode.manualTransactions) return this.transaction(async (tx) => {
+      const out: Result[] = [];
+      for (const statement of statements) out.push(await tx.run(statement));
+      return out;
+    });
+    const go = async () => {
+      if (this.#closed) throw closedError(this.name, statements[0] ?? { sql: 'BEGIN', params: [] });
+      try {
+        return (await this.#client.batch(statements.map(inStatement), 'write')).map(result);
+      } catch (error) {
+        const at = (error as { statementIndex?: unknown }).statementIndex;
+        throw driverError(this.#errors, typeof at === 'number' ? statements[at] : statements[0], error);
+      }
+    };
+    return mode.local ? this.#gate.shared(go) : go();
+  }
+
+  /**
+   * Runs `work` in one write transaction. Inside `work`, use only `tx`: on a
+   * local database the shard's other operations wait until the transaction ends.
+   */
+  async transaction<T>(work: (tx: Runner) => Promise<T>): Promise<T> {
+    const mode = await this.#ready();
+    const run = () => (mode.manualTransactions ? this.#manual(work) : this.#interactive(work));
+    return mode.local ? this.#gate.exclusive(run) : run();
+  }
+
+  /** Runs `work` between BEGIN IMMEDIATE and COMMIT on the client's only connection, rolling back when anything fails. */
+  async #manual<T>(work: (tx: Runner) => Promise<T>): Promise<T> {
+    await this.#execute({ sql: 'BEGIN IMMEDIATE', params: [] });
+    try {
+      const out = await work({ run: (statement) => this.#execute(statement) });
+      await this.#execute({ sql: 'COMMIT', params: [] });
+      return out;
+    } catch (error) {
+      await this.#execute({ sql: 'ROLLBACK', params: [] }).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Runs `work` in a libSQL interactive transaction; its own errors pass through, driver errors become waffle errors. */
+  async #interactive<T>(work: (tx: Runner) => Promise<T>): Promise<T> {
+    const begin = { sql: 'BEGIN', params: [] };
+    if (this.#closed) throw closedError(this.name, begin);
+    let tx: Awaited<ReturnType<Client['transaction']>>;
+    try {
+      tx = await this.#client.transaction('write');
+    } catch (error) {
+      throw driverError(this.#errors, begin, error);
+    }
+    try {
+      const out = await work({
+        run: async (statement) => {
+          try {
+            return result(await tx.execute(inStatement(statement)));
+          } catch (error) {
+            throw driverError(this.#errors, statement, error);
+          }
+        },
+      });
+      try {
+        await tx.commit();
+      } catch (error) {
+        throw driverError(this.#errors, { sql: 'COMMIT', params: [] }, error);
+      }
+      return out;
+    } finally {
+      tx.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#owned) this.#client.close();
+  }
+}

@@ -1,0 +1,662 @@
+/**
+ * The dialect half of an adapter, and waffle's data operations written once
+ * over it. {@link SqlDialect} holds every operation a shard performs (read
+ * records, insert or compare-and-set them, scan, clear notes, history, index
+ * rows, index queries with or without the records' JOIN, metadata); each one
+ * builds its statement once per table and shape through drizzle and then only
+ * binds values. The statements are standard SQL as SQLite and PostgreSQL read
+ * it; a dialect overrides the hooks where its database differs (types and DDL,
+ * null-safe keys, upserts, batch binding, placeholders, limits) and, rarely,
+ * a whole operation.
+ */
+import {
+  type ColumnKind,
+  type ColumnValue,
+  type Commit,
+  type HistoryRow,
+  INDEX_ID_COLUMN,
+  INDEX_VERSION_COLUMN,
+  type IndexHit,
+  type IndexQuery,
+  type IndexRow,
+  type IndexRows,
+  META_TABLE,
+  type NoteRef,
+  type RecordRow,
+  type RecordWrite,
+  type ScanRecords,
+  type TableSpec,
+} from '@waffle/core/adapter';
+import { ValidationError } from '@waffle/core';
+import { type SQL, sql } from 'drizzle-orm';
+import { chunks, rowsPerStatement } from './batch.js';
+import type { Driver, Result, Runner, Statement } from './driver.js';
+import { compileOrder, compilePredicate, flatten, orderShape } from './predicate.js';
+import { decodeHistory, decodeIndexRow, decodeRecord, historyValues, recordValues } from './records.js';
+import {
+  type EntityTable,
+  HISTORY_COLUMNS,
+  type HistoryTable,
+  type IndexTable,
+  qualified,
+  type TableCache,
+} from './tables.js';
+import { at, type Render, Template } from './template.js';
+import type { ValueReader } from './values.js';
+
+/** How a shard's {@link SqlDialect.commit} makes its writes atomic. */
+export type CommitMode =
+  /** Every statement in one driver batch: index rows first, each gated on its record's stored version. */
+  | 'batch'
+  /** An interactive transaction: the records first, then the rows of the records written. */
+  | 'transaction';
+
+/** The record columns written by an insert, in {@link recordValues} order. */
+const WRITE_COLUMNS = ['id', 'body', 'bin', 'codec', 'version', 'created_at', 'updated_at', 'note', 'pending'];
+
+const V = sql.identifier('__waffle_v');
+const T = sql.identifier('__waffle_t');
+const ident = (name: string) => sql.identifier(name) as unknown as SQL;
+const list = (items: readonly SQL[]) => sql.join(items as SQL[], sql`, `);
+
+/** `(?, ?, …), (…)`: `rows` tuples of `width` placeholders from `first` on. */
+export function tuples(rows: number, width: number, first = 0): SQL {
+  const out: SQL[] = new Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const values: SQL[] = new Array(width);
+    for (let c = 0; c < width; c++) values[c] = at(first + r * width + c);
+    out[r] = sql`(${list(values)})`;
+  }
+  return list(out);
+}
+
+/** An index row bound for a statement: the column values, then the id, then the version (then, gated, the expected record version). */
+type Encoded = unknown[];
+
+/** A string equal for two encoded keys exactly when their keys are equal (nulls equal each other). */
+export function keyOf(values: readonly unknown[]): string {
+  return JSON.stringify(values, (_key, v: unknown) => {
+    if (typeof v === 'bigint') return `b${v}`;
+    if (v instanceof Uint8Array) return `x${Array.from(v, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+    if (v instanceof Date) return `d${v.getTime()}`;
+    return v;
+  });
+}
+
+/** The rows of one index table in a commit, gated on their records' expected versions. */
+interface GatedRows {
+  readonly table: IndexTable;
+  readonly rows: readonly IndexRow[];
+}
+
+/**
+ * A dialect: how waffle's operations read in one database's SQL. Subclasses
+ * give the abstract members and override the hooks their database needs.
+ */
+export abstract class SqlDialect {
+  /** The SQL dialect's name, e.g. `sqlite`. */
+  abstract readonly name: string;
+  /** Most bound parameters in one statement. */
+  abstract readonly maxParameters: number;
+  /** How {@link commit} makes a commit atomic. */
+  abstract readonly commitMode: CommitMode;
+  /** Renders drizzle SQL: the dialect's quoting and placeholders. */
+  abstract readonly render: Render;
+  /** How result values are read back. */
+  abstract readonly read: ValueReader;
+  /** A column value as the driver binds it (e.g. booleans as 0/1, dates as milliseconds). */
+  abstract bind(kind: ColumnKind, value: ColumnValue): unknown;
+  /** Statements that create a table if it is missing, in order. */
+  abstract createTable(spec: TableSpec): SQL[];
+  /** The statement that creates the metadata table `__waffle_meta (key, value)` if it is missing. */
+  abstract createMetaTable(): SQL;
+
+  /** Whether `INSERT … RETURNING` and `UPDATE … RETURNING` exist. */
+  readonly returning: boolean = true;
+  /** Whether ORDER BY needs `NULLS FIRST`/`LAST` to put nulls before every value. */
+  readonly explicitNulls: boolean = false;
+
+  /** Record bytes as the driver binds them. */
+  bindBytes(bytes: Uint8Array): unknown {
+    return bytes;
+  }
+
+  /** A column as selected so that {@link read} reads it back (e.g. a 64-bit integer as text). */
+  selectColumn(_kind: ColumnKind, column: SQL): SQL {
+    return column;
+  }
+
+  /** A placeholder in a context that needs its type (PostgreSQL casts); the placeholder by default. */
+  typed(_kind: ColumnKind | 'id' | 'version', placeholder: SQL): SQL {
+    return placeholder;
+  }
+
+  /** `a` equals `b`, nulls equal to each other (SQLite's `IS`). */
+  sameValue(a: SQL, b: SQL): SQL {
+    return sql`${a} is ${b}`;
+  }
+
+  /** The larger of two integers. */
+  greatest(a: SQL, b: SQL): SQL {
+    return sql`max(${a}, ${b})`;
+  }
+
+  /** The statement that reads which of `keys` exist in the metadata table (`?` per key from 0). */
+  metaTableExists(): SQL | undefined {
+    return sql`select 1 from sqlite_master where type = 'table' and name = ${sql.raw(`'${META_TABLE}'`)}`;
+  }
+
+  // ---- records
+
+  /** Reads the records with the given ids, at most `maxParameters` ids per statement. */
+  async getRecords(runner: Runner, t: EntityTable, ids: readonly string[]): Promise<RecordRow[]> {
+    const found: RecordRow[] = [];
+    const unique = ids.length > 1 ? [...new Set(ids)] : ids;
+    for (const chunk of chunks(unique, this.maxParameters)) {
+      const template = t.templates.get(`get:${chunk.length}`, () => this.selectByIds(t, chunk.length));
+      const result = await runner.run(template.bind(this.bindIds(chunk)));
+      for (const row of result.rows) found.push(decodeRecord(row, this.read));
+    }
+    return found;
+  }
+
+  /** `select … from t where id in (…)` for `n` ids. */
+  protected selectByIds(t: EntityTable, n: number): SQL {
+    const id = qualified(t.spec.name, 'id');
+    const where = n === 1 ? sql`${id} = ${at(0)}` : sql`${id} in (${list(Array.from({ length: n }, (_, i) => at(i)))})`;
+    return sql`select ${t.select} from ${t.name} where ${where}`;
+  }
+
+  /** The values that {@link selectByIds} binds. */
+  protected bindIds(ids: readonly string[]): readonly unknown[] {
+    return ids;
+  }
+
+  /** Records in ascending id order, after `after`, only those with a note when `notes`. */
+  async scanRecords(runner: Runner, t: EntityTable, options: ScanRecords): Promise<RecordRow[]> {
+    const after = options.after !== undefined;
+    const notes = options.notes === true;
+    const template = t.templates.get(`scan:${after}:${notes}`, () => {
+      const id = qualified(t.spec.name, 'id');
+      const conditions: SQL[] = [];
+      if (notes) conditions.push(sql`${qualified(t.spec.name, 'pending')} = 1`);
+      if (after) conditions.push(sql`${id} > ${at(1)}`);
+      const where = conditions.length > 0 ? sql` where ${sql.join(conditions, sql` and `)}` : sql``;
+      return sql`select ${t.select} from ${t.name}${where} order by ${id} limit ${this.limit(at(0))}`;
+    });
+    const values = after ? [options.limit, options.after] : [options.limit];
+    const result = await runner.run(template.bind(values));
+    return result.rows.map((row) => decodeRecord(row, this.read));
+  }
+
+  /** A LIMIT's placeholder. */
+  protected limit(placeholder: SQL): SQL {
+    return placeholder;
+  }
+
+  /**
+   * Inserts records with distinct ids, leaving those whose id exists alone;
+   * returns per record, in order, whether it was inserted: multi-row
+   * `insert … on conflict (id) do nothing returning id`.
+   */
+  async insertRecords(runner: Runner, t: EntityTable, records: readonly RecordRow[]): Promise<boolean[]> {
+    const inserted = new Set<string>();
+    for (const chunk of chunks(records, rowsPerStatement(WRITE_COLUMNS.length, this.maxParameters))) {
+      const result = await runner.run(this.insertStatement(t, chunk));
+      for (const row of result.rows) inserted.add(this.read.text(row[0]));
+    }
+    // An id inserted counts once, for its first record (ids are meant to be distinct).
+    return records.map((record) => inserted.delete(record.id));
+  }
+
+  /** The statement inserting `records`, returning the ids inserted. */
+  protected insertStatement(t: EntityTable, records: readonly RecordRow[]): Statement {
+    const template = t.templates.get(
+      `insert:${records.length}`,
+      () =>
+        sql`insert into ${t.name} (${list(WRITE_COLUMNS.map(ident))}) values ${tuples(records.length, WRITE_COLUMNS.length)} on conflict (${ident('id')}) do nothing returning ${ident('id')}`,
+    );
+    const values: unknown[] = [];
+    for (const record of records) values.push(...recordValues(record, (b) => this.bindBytes(b)));
+    return template.bind(values);
+  }
+
+  /** The compare-and-set of one record: replaces it (note included) if stored at `expected`. */
+  protected updateStatement(t: EntityTable, record: RecordRow, expected: number): Statement {
+    const template = t.templates.get('update', () => {
+      const sets = WRITE_COLUMNS.slice(1).map((c, i) => sql`${ident(c)} = ${at(i + 1)}`);
+      return sql`update ${t.name} set ${list(sets)} where ${ident('id')} = ${at(0)} and ${ident('version')} = ${at(WRITE_COLUMNS.length)}`;
+    });
+    return template.bind([...recordValues(record, (b) => this.bindBytes(b)), expected]);
+  }
+
+  /** Replaces a record stored at `expected`; returns whether it did. */
+  async updateRecord(runner: Runner, t: EntityTable, record: RecordRow, expected: number): Promise<boolean> {
+    return (await runner.run(this.updateStatement(t, record, expected))).changes === 1;
+  }
+
+  /**
+   * Clears the notes of the records stored at the given versions; returns per
+   * note whether its record is at that version: one `update … returning`, or
+   * an update and a read where there is no RETURNING.
+   */
+  async clearNotes(runner: Runner, t: EntityTable, notes: readonly NoteRef[]): Promise<boolean[]> {
+    const cleared = new Set<string>();
+    for (const chunk of chunks(notes, rowsPerStatement(2, this.maxParameters))) {
+      const template = t.templates.get(`clear:${chunk.length}`, () => this.clearStatement(t, chunk.length));
+      const values: unknown[] = [];
+      for (const note of chunk) values.push(note.id, note.version);
+      const result = await runner.run(template.bind(values));
+      if (this.returning) {
+        for (const row of result.rows) cleared.add(keyOf([this.read.text(row[0]), this.read.number(row[1])]));
+      }
+    }
+    if (!this.returning) {
+      for (const row of await this.getRecords(runner, t, notes.map((n) => n.id))) {
+        cleared.add(keyOf([row.id, row.version]));
+      }
+    }
+    return notes.map((note) => cleared.has(keyOf([note.id, note.version])));
+  }
+
+  /** `update t set note = null, pending = null where (id, version) in (…) returning id, version`. */
+  protected clearStatement(t: EntityTable, n: number): SQL {
+    const pairs = Array.from({ length: n }, (_, i) => sql`(${ident('id')} = ${at(2 * i)} and ${ident('version')} = ${at(2 * i + 1)})`);
+    const returning = this.returning ? sql` returning ${ident('id')}, ${ident('version')}` : sql``;
+    return sql`update ${t.name} set ${ident('note')} = null, ${ident('pending')} = null where ${sql.join(pairs, sql` or `)}${returning}`;
+  }
+
+  // ---- history
+
+  /** Inserts versions unless (id, version) exists. */
+  async insertHistory(runner: Runner, t: HistoryTable, rows: readonly HistoryRow[]): Promise<void> {
+    for (const chunk of chunks(rows, rowsPerStatement(HISTORY_COLUMNS.length, this.maxParameters))) {
+      await runner.run(this.historyStatement(t, chunk));
+    }
+  }
+
+  /** The statement inserting versions, ignoring those stored already. */
+  protected historyStatement(t: HistoryTable, rows: readonly HistoryRow[]): Statement {
+    const template = t.templates.get(
+      `insert:${rows.length}`,
+      () =>
+        sql`insert into ${t.name} (${list(HISTORY_COLUMNS.map(ident))}) values ${tuples(rows.length, HISTORY_COLUMNS.length)} on conflict do nothing`,
+    );
+    const values: unknown[] = [];
+    for (const row of rows) values.push(...historyValues(row, (b) => this.bindBytes(b)));
+    return template.bind(values);
+  }
+
+  /** The stored versions of `id` (only `version` when given), in ascending version order. */
+  async getHistory(runner: Runner, t: HistoryTable, id: string, version: number | undefined): Promise<HistoryRow[]> {
+    const one = version !== undefined;
+    const template = t.templates.get(`get:${one}`, () => {
+      const where = one ? sql` and ${ident('version')} = ${at(1)}` : sql``;
+      return sql`select ${list(HISTORY_COLUMNS.map(ident))} from ${t.name} where ${ident('id')} = ${at(0)}${where} order by ${ident('version')}`;
+    });
+    const result = await runner.run(template.bind(one ? [id, version] : [id]));
+    return result.rows.map((row) => decodeHistory(row, this.read));
+  }
+
+  // ---- index rows
+
+  /** Index rows bound as values: the columns, the id, the version; one per key, with the highest version. */
+  protected encodeRows(t: IndexTable, rows: readonly IndexRow[], gate?: ReadonlyMap<string, number>): Encoded[] {
+    const n = t.columns.length;
+    const byKey = new Map<string, Encoded>();
+    for (const row of rows) {
+      if (row.values.length !== n) {
+        throw new ValidationError(
+          `Index "${t.spec.name}" has ${n} columns, but a row for "${row.id}" has ${row.values.length} values`,
+        );
+      }
+      const encoded: Encoded = new Array(n + 2);
+      for (let i = 0; i < n; i++) encoded[i] = this.bind(t.columns[i]!.kind, row.values[i]!);
+      encoded[n] = row.id;
+      encoded[n + 1] = row.version;
+      if (gate) encoded.push(gate.get(row.id) ?? 0);
+      const key = keyOf(encoded.slice(0, n + 1));
+      const seen = byKey.get(key);
+      if (seen === undefined || (seen[n + 1] as number) < row.version) byKey.set(key, encoded);
+    }
+    return [...byKey.values()];
+  }
+
+  /**
+   * `with __waffle_v(v0, v1, …) as (values (…), …)`: encoded rows as a table
+   * whose columns are `v0…`: the index columns, the id, the version, and the
+   * expected version of a gated commit.
+   */
+  protected valuesTable(t: IndexTable, rows: number, width: number): SQL {
+    const names = Array.from({ length: width }, (_, i) => ident(`v${i}`));
+    return sql`with ${V}(${list(names)}) as (values ${tuples(rows, width)})`;
+  }
+
+  /** `v.v<i>`. */
+  protected v(i: number): SQL {
+    return sql`${V}.${ident(`v${i}`)}`;
+  }
+
+  /** The key of `target` (an index table or its alias) equals the key of the values table's row. */
+  protected sameKey(t: IndexTable, target: (column: string) => SQL): SQL {
+    const n = t.columns.length;
+    const parts = t.columns.map((c, i) =>
+      c.nullable ? this.sameValue(target(c.name), this.v(i)) : sql`${target(c.name)} = ${this.v(i)}`,
+    );
+    parts.push(sql`${target(INDEX_ID_COLUMN)} = ${this.v(n)}`);
+    return sql.join(parts, sql` and `);
+  }
+
+  /**
+   * The condition of a gated commit: the record of the values table's row is
+   * stored at its expected version (absent for 0), as it is before the commit.
+   */
+  protected gateCondition(t: IndexTable, entity: EntityTable): SQL {
+    const n = t.columns.length;
+    const stored = sql`(select ${qualified(entity.spec.name, 'version')} from ${entity.name} where ${qualified(entity.spec.name, 'id')} = ${this.v(n)})`;
+    return sql`coalesce(${stored}, 0) = ${this.v(n + 2)}`;
+  }
+
+  /**
+   * The statements that write index rows idempotently (an existing key keeps
+   * the larger version tag), gated on `entity` when given: an upsert on the
+   * key, or, where nulls keep keys from being unique (nullable columns), an
+   * update of the older tags and an insert of the keys not there.
+   */
+  putStatements(t: IndexTable, rows: readonly IndexRow[], gate?: { entity: EntityTable; expected: ReadonlyMap<string, number> }): Statement[] {
+    const width = t.columns.length + (gate ? 3 : 2);
+    const encoded = this.encodeRows(t, rows, gate?.expected);
+    const out: Statement[] = [];
+    for (const chunk of chunks(encoded, rowsPerStatement(width, this.maxParameters))) {
+      const shape = `put:${chunk.length}:${gate ? gate.entity.spec.name : ''}`;
+      const template = t.templates.get(shape, () => this.putStatement(t, chunk.length, width, gate?.entity));
+      out.push(template.bind(chunk.flat()));
+      if (t.nullable) {
+        const insert = t.templates.get(`${shape}:insert`, () => this.insertAbsentStatement(t, chunk.length, width, gate?.entity));
+        out.push(insert.bind(chunk.flat()));
+      }
+    }
+    return out;
+  }
+
+  /** Upserts the values table's rows (for nullable tables: updates the older tags of existing keys). */
+  protected putStatement(t: IndexTable, rows: number, width: number, entity?: EntityTable): SQL {
+    const n = t.columns.length;
+    const names = [...t.columns.map((c) => c.name), INDEX_ID_COLUMN, INDEX_VERSION_COLUMN];
+    const version = ident(INDEX_VERSION_COLUMN);
+    const gate = entity ? sql` and ${this.gateCondition(t, entity)}` : sql``;
+    if (t.nullable) {
+      const target = (column: string) => qualified(t.spec.name, column);
+      return sql`${this.valuesTable(t, rows, width)} update ${t.name} set ${version} = (select ${this.v(n + 1)} from ${V} where ${this.sameKey(t, target)}) where exists (select 1 from ${V} where ${this.sameKey(t, target)} and ${t.version} < ${this.v(n + 1)}${gate})`;
+    }
+    const columns = list(names.map((_, i) => this.v(i)));
+    const key = list(names.slice(0, n + 1).map(ident));
+    return sql`${this.valuesTable(t, rows, width)} insert into ${t.name} (${list(names.map(ident))}) select ${columns} from ${V} where true${gate} on conflict (${key}) do update set ${version} = ${this.greatest(t.version, sql`excluded.${version}`)}`;
+  }
+
+  /** Inserts the values table's rows whose key is absent (nullable tables). */
+  protected insertAbsentStatement(t: IndexTable, rows: number, width: number, entity?: EntityTable): SQL {
+    const names = [...t.columns.map((c) => c.name), INDEX_ID_COLUMN, INDEX_VERSION_COLUMN];
+    const target = (column: string) => sql`${T}.${ident(column)}`;
+    const gate = entity ? sql` and ${this.gateCondition(t, entity)}` : sql``;
+    return sql`${this.valuesTable(t, rows, width)} insert into ${t.name} (${list(names.map(ident))}) select ${list(names.map((_, i) => this.v(i)))} from ${V} where not exists (select 1 from ${t.name} as ${T} where ${this.sameKey(t, target)})${gate}`;
+  }
+
+  /** The statements that delete each row's key where the stored tag is older than the row's version (gated when `entity` is given). */
+  deleteStatements(t: IndexTable, rows: readonly IndexRow[], gate?: { entity: EntityTable; expected: ReadonlyMap<string, number> }): Statement[] {
+    const width = t.columns.length + (gate ? 3 : 2);
+    const encoded = this.encodeRows(t, rows, gate?.expected);
+    const out: Statement[] = [];
+    for (const chunk of chunks(encoded, rowsPerStatement(width, this.maxParameters))) {
+      const template = t.templates.get(`delete:${chunk.length}:${gate ? gate.entity.spec.name : ''}`, () =>
+        this.deleteStatement(t, chunk.length, width, gate?.entity),
+      );
+      out.push(template.bind(chunk.flat()));
+    }
+    return out;
+  }
+
+  /** `delete from t where exists (select 1 from v where key matches and t.__version < v.version)`. */
+  protected deleteStatement(t: IndexTable, rows: number, width: number, entity?: EntityTable): SQL {
+    const n = t.columns.length;
+    const target = (column: string) => qualified(t.spec.name, column);
+    const gate = entity ? sql` and ${this.gateCondition(t, entity)}` : sql``;
+    return sql`${this.valuesTable(t, rows, width)} delete from ${t.name} where exists (select 1 from ${V} where ${this.sameKey(t, target)} and ${t.version} < ${this.v(n + 1)}${gate})`;
+  }
+
+  /** Writes index rows idempotently. */
+  async putIndexRows(driver: Driver, t: IndexTable, rows: readonly IndexRow[]): Promise<void> {
+    await this.runAll(driver, this.putStatements(t, rows));
+  }
+
+  /** Deletes index rows where their tag is older. */
+  async deleteIndexRows(driver: Driver, t: IndexTable, rows: readonly IndexRow[]): Promise<void> {
+    await this.runAll(driver, this.deleteStatements(t, rows));
+  }
+
+  /** Runs one statement alone, several as one batch. */
+  protected async runAll(driver: Driver, statements: readonly Statement[]): Promise<Result[]> {
+    if (statements.length === 0) return [];
+    if (statements.length === 1) return [await driver.run(statements[0]!)];
+    return driver.batch(statements);
+  }
+
+  // ---- index queries
+
+  /**
+   * Reads index rows matching the query, in its order, converted back to
+   * column values; with `records`, each with its stored record (a LEFT JOIN).
+   */
+  async queryIndex(runner: Runner, t: IndexTable, query: IndexQuery, records?: EntityTable): Promise<IndexHit[]> {
+    const flat = flatten(query.where);
+    const shape = `q:${records?.spec.name ?? ''}:${flat.shape}:${orderShape(query.orderBy)}`;
+    const template = t.templates.get(shape, () => this.queryStatement(t, query, records));
+    const values: unknown[] = [query.limit];
+    for (const { kind, value } of flat.values) values.push(this.bind(kind, value));
+    const result = await runner.run(template.bind(values));
+    const n = t.columns.length;
+    return result.rows.map((row) => {
+      const hit = decodeIndexRow(row, t.columns, this.read) as IndexHit & { record?: RecordRow | null };
+      if (records) hit.record = row[n + 2] === null || row[n + 2] === undefined ? null : decodeRecord(row, this.read, n + 2);
+      return hit;
+    });
+  }
+
+  /** The index query's statement; its first value is the limit, then the predicate's values. */
+  protected queryStatement(t: IndexTable, query: IndexQuery, records?: EntityTable): SQL {
+    let next = 1;
+    const where = query.where === undefined ? undefined : compilePredicate(t.view, query.where, () => at(next++));
+    const fields = [...t.columns.map((c) => this.selectColumn(c.kind, c.sql)), t.id, t.version];
+    const join = records
+      ? sql` left join ${records.name} on ${qualified(records.spec.name, 'id')} = ${t.id}`
+      : sql``;
+    if (records) fields.push(records.select);
+    const whereSql = where ? sql` where ${where}` : sql``;
+    const order = query.orderBy.length > 0 ? sql` order by ${compileOrder(t.view, query.orderBy, this.explicitNulls)}` : sql``;
+    return sql`select ${list(fields)} from ${t.name}${join}${whereSql}${order} limit ${this.limit(at(0))}`;
+  }
+
+  // ---- commits
+
+  /**
+   * Writes records, and the index rows and history of those written,
+   * atomically; returns per write whether it happened. See {@link CommitMode}.
+   */
+  async commit(driver: Driver, tables: TableCache, work: Commit): Promise<boolean[]> {
+    const entity = tables.entity(work.table);
+    const put = (work.put ?? []).filter((g: IndexRows) => g.rows.length > 0).map((g: IndexRows) => ({ table: tables.index(g.table), rows: g.rows }));
+    const del = (work.delete ?? []).filter((g: IndexRows) => g.rows.length > 0).map((g: IndexRows) => ({ table: tables.index(g.table), rows: g.rows }));
+    const history = work.history ? tables.history(work.history) : undefined;
+    if (put.length === 0 && del.length === 0 && history === undefined && work.writes.length === 1) {
+      // One record alone: one statement is atomic by itself.
+      const [w] = work.writes;
+      if (w!.expected === 0) return this.insertRecords(driver, entity, [w!.row]);
+      return [await this.updateRecord(driver, entity, w!.row, w!.expected)];
+    }
+    return this.commitMode === 'batch'
+      ? this.commitBatch(driver, entity, work.writes, put, del, history)
+      : this.commitTransaction(driver, entity, work.writes, put, del, history);
+  }
+
+  /**
+   * One batch: the index rows and history first, each gated on its record
+   * being stored at the expected version (what the record's own statement,
+   * last, checks), so that rows of a record not written are not written
+   * either. Correct where a write transaction sees no other writer (SQLite).
+   */
+  protected async commitBatch(
+    driver: Driver,
+    entity: EntityTable,
+    writes: readonly RecordWrite[],
+    put: readonly GatedRows[],
+    del: readonly GatedRows[],
+    history: HistoryTable | undefined,
+  ): Promise<boolean[]> {
+    const expected = new Map(writes.map((w) => [w.row.id, w.expected]));
+    const gate = { entity, expected };
+    const statements: Statement[] = [];
+    for (const g of put) statements.push(...this.putStatements(g.table, g.rows, gate));
+    for (const g of del) statements.push(...this.deleteStatements(g.table, g.rows, gate));
+    if (history) statements.push(...this.gatedHistoryStatements(history, entity, writes));
+    const first = statements.length;
+    const inserts = writes.filter((w) => w.expected === 0);
+    for (const chunk of chunks(inserts, rowsPerStatement(WRITE_COLUMNS.length, this.maxParameters))) {
+      statements.push(this.insertStatement(entity, chunk.map((w) => w.row)));
+    }
+    const updates = writes.filter((w) => w.expected !== 0);
+    for (const w of updates) statements.push(this.updateStatement(entity, w.row, w.expected));
+    const results = (await driver.batch(statements)).slice(first);
+    const won = new Set<RecordWrite>();
+    const inserted = new Set<string>();
+    const insertResults = results.length - updates.length;
+    for (let i = 0; i < insertResults; i++) for (const row of results[i]!.rows) inserted.add(this.read.text(row[0]));
+    for (const w of inserts) if (inserted.delete(w.row.id)) won.add(w);
+    updates.forEach((w, i) => {
+      if (results[insertResults + i]!.changes === 1) won.add(w);
+    });
+    return writes.map((w) => won.has(w));
+  }
+
+  /** History rows of `writes`, each gated like index rows. */
+  protected gatedHistoryStatements(t: HistoryTable, entity: EntityTable, writes: readonly RecordWrite[]): Statement[] {
+    const width = HISTORY_COLUMNS.length + 1;
+    const out: Statement[] = [];
+    for (const chunk of chunks(writes, rowsPerStatement(width, this.maxParameters))) {
+      const template = t.templates.get(`gated:${chunk.length}:${entity.spec.name}`, () => {
+        const names = Array.from({ length: width }, (_, i) => ident(`v${i}`));
+        const stored = sql`(select ${qualified(entity.spec.name, 'version')} from ${entity.name} where ${qualified(entity.spec.name, 'id')} = ${this.v(0)})`;
+        return sql`with ${V}(${list(names)}) as (values ${tuples(chunk.length, width)}) insert into ${t.name} (${list(HISTORY_COLUMNS.map(ident))}) select ${list(HISTORY_COLUMNS.map((_, i) => this.v(i)))} from ${V} where coalesce(${stored}, 0) = ${this.v(width - 1)} on conflict do nothing`;
+      });
+      const values: unknown[] = [];
+      for (const w of chunk) values.push(...historyValues(historyOf(w.row), (b) => this.bindBytes(b)), w.expected);
+      out.push(template.bind(values));
+    }
+    return out;
+  }
+
+  /** One interactive transaction: the records first, then the index rows and history of those written. */
+  protected commitTransaction(
+    driver: Driver,
+    entity: EntityTable,
+    writes: readonly RecordWrite[],
+    put: readonly GatedRows[],
+    del: readonly GatedRows[],
+    history: HistoryTable | undefined,
+  ): Promise<boolean[]> {
+    return driver.transaction(async (tx) => {
+      const won = new Map<RecordWrite, boolean>();
+      const inserts = writes.filter((w) => w.expected === 0);
+      if (inserts.length > 0) {
+        const inserted = await this.insertRecords(tx, entity, inserts.map((w) => w.row));
+        inserts.forEach((w, i) => won.set(w, inserted[i]!));
+      }
+      for (const w of writes) {
+        if (w.expected !== 0) won.set(w, await this.updateRecord(tx, entity, w.row, w.expected));
+      }
+      const ids = new Set(writes.filter((w) => won.get(w)).map((w) => w.row.id));
+      for (const g of put) {
+        for (const s of this.putStatements(g.table, g.rows.filter((r) => ids.has(r.id)))) await tx.run(s);
+      }
+      for (const g of del) {
+        for (const s of this.deleteStatements(g.table, g.rows.filter((r) => ids.has(r.id)))) await tx.run(s);
+      }
+      if (history) {
+        const rows = writes.filter((w) => won.get(w)).map((w) => historyOf(w.row));
+        if (rows.length > 0) await this.insertHistory(tx, history, rows);
+      }
+      return writes.map((w) => won.get(w) === true);
+    });
+  }
+
+  // ---- tables and metadata
+
+  /** Creates the tables that do not exist yet, and the metadata table. */
+  async createTables(runner: Runner, specs: readonly TableSpec[]): Promise<void> {
+    for (const spec of specs) {
+      for (const statement of this.createTable(spec)) await runner.run(this.plain(statement));
+    }
+    await runner.run(this.plain(this.createMetaTable()));
+  }
+
+  /** A statement without values. */
+  protected plain(query: SQL): Statement {
+    const rendered = this.render(query);
+    return { sql: rendered.sql, params: rendered.params };
+  }
+
+  readonly #meta = new Map<string, Template>();
+
+  /** A metadata statement, built once. */
+  protected metaTemplate(shape: string, build: () => SQL): Template {
+    let found = this.#meta.get(shape);
+    if (found === undefined) {
+      found = new Template(this.render, build());
+      this.#meta.set(shape, found);
+    }
+    return found;
+  }
+
+  /** Reads metadata entries; an empty map when the metadata table does not exist yet. */
+  async readMeta(runner: Runner, keys: readonly string[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    if (keys.length === 0) return found;
+    const exists = this.metaTableExists();
+    if (exists && (await runner.run(this.plain(exists))).rows.length === 0) return found;
+    for (const chunk of chunks([...new Set(keys)], this.maxParameters)) {
+      const template = this.metaTemplate(`read:${chunk.length}`, () =>
+        sql`select ${ident('key')}, ${ident('value')} from ${ident(META_TABLE)} where ${ident('key')} in (${list(chunk.map((_, i) => at(i)))})`,
+      );
+      for (const row of (await runner.run(template.bind(chunk))).rows) found.set(String(row[0]), String(row[1]));
+    }
+    return found;
+  }
+
+  /** Stores `value` under `key` unless the key exists; returns the value stored now. */
+  async writeMeta(runner: Runner, key: string, value: string): Promise<string> {
+    await runner.run(this.plain(this.createMetaTable()));
+    await runner.run(this.metaTemplate('write', () => this.insertMetaStatement()).bind([key, value]));
+    const read = this.metaTemplate('read:1', () =>
+      sql`select ${ident('key')}, ${ident('value')} from ${ident(META_TABLE)} where ${ident('key')} in (${at(0)})`,
+    );
+    const rows = (await runner.run(read.bind([key]))).rows;
+    return String(rows[0]?.[1]);
+  }
+
+  /** Inserts a metadata entry unless its key exists. */
+  protected insertMetaStatement(): SQL {
+    return sql`insert into ${ident(META_TABLE)} (${ident('key')}, ${ident('value')}) values (${at(0)}, ${at(1)}) on conflict do nothing`;
+  }
+}
+
+/** The history row of a written record row (an empty codec is a deletion's tombstone). */
+export function historyOf(row: RecordRow): HistoryRow {
+  return {
+    id: row.id,
+    version: row.version,
+    codec: row.codec,
+    body: row.body,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    deleted: row.codec === '',
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * The driver half of an adapter: what runs statements on one database. A
+ * driver connects (or takes the caller's client), runs a statement with bound
+ * values, runs statements atomically (a batch or an interactive transaction),
+ * tells an unreachable server from a failed statement, and closes what it
+ * opened. Everything else (what the statements say) is the dialect's.
+ */
+import { QueryError, ShardUnavailableError, type WaffleError } from '@waffle/core';
+
+/** A statement's SQL text and its bound values, in placeholder order. */
+export interface Statement {
+  readonly sql: string;
+  readonly params: readonly unknown[];
+}
+
+/** What a statement returned: its rows as arrays of driver values, and how many rows it changed. */
+export interface Result {
+  readonly rows: readonly (readonly unknown[])[];
+  readonly changes: number;
+}
+
+/** Runs statements: a driver itself, or one of its transactions. */
+export interface Runner {
+  /** Runs one statement; driver failures are thrown as {@link WaffleError}s. */
+  run(statement: Statement): Promise<Result>;
+}
+
+/** A driver of one database. */
+export interface Driver extends Runner {
+  /** A name for messages: dialect and location, never a password. */
+  readonly name: string;
+  /**
+   * Runs `statements` in one transaction, in order, in as few round trips as the
+   * driver can (one, for libSQL's batches); a failure rolls all of them back.
+   */
+  batch(statements: readonly Statement[]): Promise<Result[]>;
+  /**
+   * Runs `work` in one transaction: committed when it resolves, rolled back
+   * when it throws (its error passes through unchanged).
+   */
+  transaction<T>(work: (tx: Runner) => Promise<T>): Promise<T>;
+  /**
+   * Learns, at first use, what the database's limits are (e.g. MySQL's packet
+   * size); resolves once the connection has been made. Optional.
+   */
+  ready?(): Promise<void>;
+  /** Closes the connection if the driver opened it; a client passed in by the caller stays open. */
+  close(): Promise<void>;
+}
+
+/** How a driver recognises and hides what must not leak into messages. */
+export interface ErrorContext {
+  /** The shard's name. */
+  readonly shard: string;
+  /** Passwords, tokens and URLs with them: replaced by `***` in every message. */
+  readonly secrets: readonly (string | undefined)[];
+  /** True when an error means the server cannot be reached or cannot serve now. */
+  readonly unavailable: (error: unknown) => boolean;
+}
+
+/** `text` with every secret replaced by `***`; `found` tells whether there was one. */
+export function redact(secrets: readonly (string | undefined)[], text: string): { text: string; found: boolean } {
+  let found = false;
+  for (const secret of secrets) {
+    if (secret && text.includes(secret)) {
+      found = true;
+      text = text.split(secret).join('***');
+    }
+  }
+  return { text, found };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * A driver failure as waffle reports it: a {@link ShardUnavailableError} when
+ * the server cannot be reached, else a {@link QueryError} with the statement.
+ * The driver's error is kept as `cause` unless its message shows a secret.
+ * A failure that already is a `WaffleError` passes through.
+ */
+export function driverError(context: ErrorContext, statement: Statement | undefined, error: unknown): WaffleError {
+  if (QueryError.is(error) || ShardUnavailableError.is(error)) return error as WaffleError;
+  const { text, found } = redact(context.secrets, messageOf(error));
+  const cause = found ? undefined : error;
+  if (context.unavailable(error)) {
+    return new ShardUnavailableError(`Shard ${context.shard} is unavailable: ${text}`, { cause });
+  }
+  return new QueryError(text, {
+    sql: statement?.sql ?? '',
+    params: statement?.params ?? [],
+    shard: context.shard,
+    cause,
+  });
+}
+
+/** The error of a statement attempted on a closed shard. */
+export function closedError(shard: string, statement: Statement): QueryError {
+  return new QueryError('The shard is closed', { sql: statement.sql, params: statement.params, shard });
+}

@@ -1,0 +1,108 @@
+/**
+ * A {@link Shard} from a driver and a dialect: what every adapter returns.
+ * It resolves table specs to the dialect's table descriptions (built once)
+ * and hands each operation to the dialect, on the driver.
+ */
+import type {
+  Commit,
+  EntityTableSpec,
+  HistoryRow,
+  HistoryTableSpec,
+  IndexHit,
+  IndexQuery,
+  IndexRow,
+  IndexTableSpec,
+  NoteRef,
+  RecordRow,
+  ScanRecords,
+  Shard,
+  ShardLimits,
+  TableSpec,
+} from '@waffle/core/adapter';
+import type { SqlDialect } from './dialect.js';
+import type { Driver } from './driver.js';
+import { TableCache } from './tables.js';
+
+/** Options of {@link SqlShard}. */
+export interface SqlShardOptions {
+  readonly driver: Driver;
+  readonly dialect: SqlDialect;
+  /** The largest record body the database takes, when the driver learns it (read after {@link Driver.ready}). */
+  readonly maxBodyBytes?: () => number | undefined;
+}
+
+/** A shard on one SQL database. */
+export class SqlShard implements Shard {
+  readonly name: string;
+  readonly #driver: Driver;
+  readonly #dialect: SqlDialect;
+  readonly #tables: TableCache;
+  readonly #maxBodyBytes: (() => number | undefined) | undefined;
+
+  constructor(options: SqlShardOptions) {
+    this.#driver = options.driver;
+    this.#dialect = options.dialect;
+    this.name = options.driver.name;
+    this.#tables = new TableCache(options.dialect.render);
+    this.#maxBodyBytes = options.maxBodyBytes;
+  }
+
+  get limits(): ShardLimits {
+    const maxBodyBytes = this.#maxBodyBytes?.();
+    const maxParameters = this.#dialect.maxParameters;
+    return maxBodyBytes === undefined ? { maxParameters } : { maxParameters, maxBodyBytes };
+  }
+
+  createTables(tables: readonly TableSpec[]): Promise<void> {
+    return this.#dialect.createTables(this.#driver, tables);
+  }
+
+  readMeta(keys: readonly string[]): Promise<Map<string, string>> {
+    return this.#dialect.readMeta(this.#driver, keys);
+  }
+
+  writeMeta(key: string, value: string): Promise<string> {
+    return this.#dialect.writeMeta(this.#driver, key, value);
+  }
+
+  getRecords(table: EntityTableSpec, ids: readonly string[]): Promise<RecordRow[]> {
+    return this.#dialect.getRecords(this.#driver, this.#tables.entity(table), ids);
+  }
+
+  scanRecords(table: EntityTableSpec, options: ScanRecords): Promise<RecordRow[]> {
+    return this.#dialect.scanRecords(this.#driver, this.#tables.entity(table), options);
+  }
+
+  commit(work: Commit): Promise<boolean[]> {
+    if (work.writes.length === 0) return Promise.resolve([]);
+    return this.#dialect.commit(this.#driver, this.#tables, work);
+  }
+
+  clearNotes(table: EntityTableSpec, notes: readonly NoteRef[]): Promise<boolean[]> {
+    if (notes.length === 0) return Promise.resolve([]);
+    return this.#dialect.clearNotes(this.#driver, this.#tables.entity(table), notes);
+  }
+
+  getHistory(table: HistoryTableSpec, id: string, version?: number): Promise<HistoryRow[]> {
+    return this.#dialect.getHistory(this.#driver, this.#tables.history(table), id, version);
+  }
+
+  putIndexRows(table: IndexTableSpec, rows: readonly IndexRow[]): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
+    return this.#dialect.putIndexRows(this.#driver, this.#tables.index(table), rows);
+  }
+
+  deleteIndexRows(table: IndexTableSpec, rows: readonly IndexRow[]): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
+    return this.#dialect.deleteIndexRows(this.#driver, this.#tables.index(table), rows);
+  }
+
+  queryIndex(table: IndexTableSpec, query: IndexQuery): Promise<IndexHit[]> {
+    const records = query.records === undefined ? undefined : this.#tables.entity(query.records);
+    return this.#dialect.queryIndex(this.#driver, this.#tables.index(table), query, records);
+  }
+
+  close(): Promise<void> {
+    return this.#driver.close();
+  }
+}
