@@ -6,7 +6,7 @@
 export type { ColumnKind, ColumnValue } from './columns.js';
 export { compareBytes, compareText, compareValues } from './columns.js';
 export type { CompareOp, Predicate } from './predicate.js';
-export { ColumnRef, evaluate, forEachColumn, prefixRange } from './predicate.js';
+export { ColumnRef, evaluate, forEachColumn, isPredicate, prefixRange } from './predicate.js';
 export type {
   Commit,
   EntityTableSpec,

@@ -1,4 +1,4 @@
-import type { ColumnKind, ColumnRef, ColumnValue, Predicate } from '@waffle/core';
+import type { ColumnKind, ColumnRef, ColumnValue, Predicate } from '@waffle/core/adapter';
 import { and, not, or } from '@waffle/core';
 import fc from 'fast-check';
 

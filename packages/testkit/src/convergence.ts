@@ -2,7 +2,8 @@
  * Checks of what the index tables hold for one record, read straight from the
  * shards: the state writes, crashes and `drain()` must converge to.
  */
-import { type Entity, INDEX_ID_COLUMN, type Index, type IndexRow } from '@waffle/core';
+import { type Entity, type Index } from '@waffle/core';
+import { INDEX_ID_COLUMN, type IndexRow } from '@waffle/core/adapter';
 import { expect } from 'vitest';
 import { columnRef } from './shard-helpers.js';
 

@@ -13,8 +13,8 @@ export interface FaultOptions {
 
 /**
  * Injects failures into shards, for tests of what a crash part-way through
- * an operation leaves behind. Every call to a wrapped shard's operations (also
- * inside its transactions, and `transaction` itself) is counted; call number
+ * an operation leaves behind. Every call to a wrapped shard's data operations
+ * is counted; call number
  * `failAt` throws a {@link ShardUnavailableError} before it reaches the
  * database, and so does every later one when `persistent`.
  */

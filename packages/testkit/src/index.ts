@@ -8,7 +8,6 @@ import { querySuite } from './suite-queries.js';
 import { raceSuite } from './suite-races.js';
 import { recordSuite } from './suite-records.js';
 import { repairSuite } from './suite-repair.js';
-import { transactionSuite } from './suite-transactions.js';
 
 export { orderArbitrary, predicateArbitrary, prefixArbitrary, valueArbitraries } from './arbitraries.js';
 export {
@@ -74,7 +73,6 @@ export function shardConformance(options: ConformanceOptions): void {
     recordSuite(options);
     querySuite(options);
     predicateSuite(options);
-    transactionSuite(options);
     codecSuite(options);
     repairSuite(options);
     faultSuite(options);

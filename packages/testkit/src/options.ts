@@ -27,11 +27,6 @@ export interface ConformanceOptions {
 /** Switches for what not every database behind an adapter can do. */
 export interface Capabilities {
   /**
-   * Interactive transactions (`shard.transaction(work)`): off for, e.g., a
-   * remote server reached over a stateless protocol.
-   */
-  readonly transactions?: boolean;
-  /**
    * The longest text or bytes value, in bytes, that one column of a
    * several-column index can hold (MySQL's keys are limited to 3072 bytes).
    * Default: 4096.

@@ -1,12 +1,5 @@
-import {
-  type ColumnValue,
-  compareValues,
-  type Doc,
-  evaluate,
-  type Index,
-  type OrderTerm,
-  type Predicate,
-} from '@waffle/core';
+import { type Doc, type Index, type OrderTerm } from '@waffle/core';
+import { type ColumnValue, compareValues, evaluate, type Predicate } from '@waffle/core/adapter';
 
 /**
  * The result `select(where, { orderBy, limit })` must give, computed by brute

@@ -2,14 +2,8 @@
  * Small builders for an adapter's own tests, which call a shard directly
  * with core's table specs, records and column references.
  */
-import {
-  type ColumnKind,
-  ColumnRef,
-  ColumnType,
-  INDEX_ID_COLUMN,
-  type IndexTableSpec,
-  type RecordRow,
-} from '@waffle/core';
+import { ColumnType } from '@waffle/core';
+import { type ColumnKind, ColumnRef, INDEX_ID_COLUMN, type IndexTableSpec, type RecordRow } from '@waffle/core/adapter';
 
 /** An index column as `[name, kind, nullable?]`. */
 export type IndexColumnTuple = [name: string, kind: ColumnKind, nullable?: boolean];

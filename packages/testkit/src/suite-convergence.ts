@@ -51,7 +51,7 @@ export function convergenceSuite(options: ConformanceOptions): void {
       expect(errors).toHaveLength(1);
       expect(errors[0]).toBeInstanceOf(ShardUnavailableError);
       expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 1 });
-      const [noted] = await shards[0]!.scanNotes(posts.table, undefined, 10);
+      const [noted] = await shards[0]!.scanRecords(posts.table, { limit: 10, notes: true });
       expect(noted).toMatchObject({ id: record.id, version: 2 });
       expect(JSON.parse(noted!.note!)).toEqual({ r: { [byTag.name]: [['a', 0]] } });
       // Queries never return the record for its old tag, even before the drain.
@@ -60,7 +60,7 @@ export function convergenceSuite(options: ConformanceOptions): void {
       expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
       await expectRowsOf(posts, byTag, record.id, true);
       await expectRowsOf(posts, byGroup, record.id, true);
-      expect(await shards[0]!.scanNotes(posts.table, undefined, 10)).toEqual([]);
+      expect(await shards[0]!.scanRecords(posts.table, { limit: 10, notes: true })).toEqual([]);
       expect(await posts.drain()).toEqual({ notes: 0, finished: 0 });
     });
 
@@ -74,7 +74,7 @@ export function convergenceSuite(options: ConformanceOptions): void {
       record.value = post({ tags: ['c'] });
       await posts.save(record);
       // The second write removed the first one's old row too: nothing left to drain.
-      expect(await shards[0]!.scanNotes(posts.table, undefined, 10)).toEqual([]);
+      expect(await shards[0]!.scanRecords(posts.table, { limit: 10, notes: true })).toEqual([]);
       await expectRowsOf(posts, byTag, record.id, true);
       expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
     });
@@ -89,7 +89,7 @@ export function convergenceSuite(options: ConformanceOptions): void {
       expect(error).toBeInstanceOf(ShardUnavailableError);
       expect(error.message).toContain('Injected fault');
       faults.disarm();
-      expect(await shards[0]!.scanNotes(posts.table, undefined, 10)).toHaveLength(1);
+      expect(await shards[0]!.scanRecords(posts.table, { limit: 10, notes: true })).toHaveLength(1);
       expect(await posts.drain()).toEqual({ notes: 1, finished: 1 });
       const bad = await posts.drain({ batchSize: 0 }).catch((e) => e);
       expect(bad).toBeInstanceOf(ValidationError);
@@ -127,12 +127,12 @@ export function convergenceSuite(options: ConformanceOptions): void {
         record.value = post({ tags: ['moved'] });
         await posts.save(record);
       }
-      const onShard = await Promise.all(shards.map((s) => s.scanNotes(posts.table, undefined, 100)));
+      const onShard = await Promise.all(shards.map((s) => s.scanRecords(posts.table, { limit: 100, notes: true })));
       expect(onShard.every((notes) => notes.length > 0)).toBe(true); // notes on both record shards
       faults.arm({ failAt: 1, only: ['deleteIndexRows'] }); // the first shard's batch fails, once
       const error = await posts.drain().catch((e) => e);
       expect(error).toBeInstanceOf(ShardUnavailableError);
-      const left = await Promise.all(shards.map((s) => s.scanNotes(posts.table, undefined, 100)));
+      const left = await Promise.all(shards.map((s) => s.scanRecords(posts.table, { limit: 100, notes: true })));
       expect(left.map((notes) => notes.length)).toEqual([onShard[0]!.length, 0]);
       expect(await posts.drain()).toEqual({ notes: onShard[0]!.length, finished: onShard[0]!.length });
       expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
@@ -255,7 +255,7 @@ export function convergenceSuite(options: ConformanceOptions): void {
       record.value = post({ tags: ['b'] });
       await posts.save(record);
       expect(await posts.drain()).toEqual({ notes: 0, finished: 0 });
-      expect(await shards[0]!.scanNotes(posts.table, undefined, 10)).toEqual([]);
+      expect(await shards[0]!.scanRecords(posts.table, { limit: 10, notes: true })).toEqual([]);
       expect(await tagsOf(posts, byTag, 'b')).toEqual([record.id]);
       await expectRowsOf(posts, byTag, record.id, true);
     });
@@ -361,14 +361,14 @@ export function convergenceSuite(options: ConformanceOptions): void {
       expect(bad.message).toContain(`${posts.name}.get(): version must be a positive integer, got 0`);
     });
 
-    it('a failure in the transaction writes neither the version nor its history', async () => {
+    it('a failed commit writes neither the version nor its history', async () => {
       const faults = new Faults();
       const shards = (await open(1)).map((s) => faults.wrap(s));
       const { posts } = blog(options, shards, shards, undefined, { history: true });
       await posts.create();
       const record = await posts.save(posts.new(post({ title: 'one' })));
       record.value = post({ title: 'two' });
-      faults.arm({ failAt: 1, only: ['insertHistory'] });
+      faults.arm({ failAt: 1, only: ['commit'] });
       const error = await posts.save(record).catch((e) => e);
       faults.disarm();
       expect(error).toBeInstanceOf(ShardUnavailableError);

@@ -1,21 +1,5 @@
-import {
-  bigint,
-  boolean,
-  bytes,
-  type ColumnKind,
-  type ColumnRef,
-  type ColumnValue,
-  compareValues,
-  type Doc,
-  evaluate,
-  Index,
-  type IndexRow,
-  integer,
-  real,
-  type Shard,
-  text,
-  timestamp,
-} from '@waffle/core';
+import { bigint, boolean, bytes, type Doc, Index, integer, real, type Shard, text, timestamp } from '@waffle/core';
+import { type ColumnKind, type ColumnRef, type ColumnValue, compareValues, evaluate, type IndexRow } from '@waffle/core/adapter';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { orderArbitrary, predicateArbitrary, valueArbitraries } from './arbitraries.js';

@@ -1,4 +1,5 @@
-import { and, type Doc, forEachColumn, Index, integer, type OrderTerm, ValidationError } from '@waffle/core';
+import { and, type Doc, Index, integer, type OrderTerm, ValidationError } from '@waffle/core';
+import { forEachColumn } from '@waffle/core/adapter';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { orderArbitrary, predicateArbitrary } from './arbitraries.js';

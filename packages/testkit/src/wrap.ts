@@ -1,21 +1,16 @@
-import type { Shard, ShardOperations } from '@waffle/core';
+import type { Shard } from '@waffle/core/adapter';
 
-/** The data operations of a shard, available also inside its transactions. */
+/** The data operations of a shard, each one atomic. */
 export const SHARD_OPERATIONS = [
   'getRecords',
-  'insertRecord',
-  'insertRecords',
-  'updateRecord',
-  'deleteRecord',
   'scanRecords',
-  'clearNote',
-  'scanNotes',
-  'insertHistory',
+  'commit',
+  'clearNotes',
   'getHistory',
   'putIndexRows',
   'deleteIndexRows',
   'queryIndex',
-] as const satisfies readonly (keyof ShardOperations)[];
+] as const satisfies readonly (keyof Shard)[];
 
 /** Wraps one operation: gets its name and the original, returns the replacement. */
 export type Around = (
@@ -23,36 +18,24 @@ export type Around = (
   run: (...args: unknown[]) => Promise<unknown>,
 ) => (...args: unknown[]) => Promise<unknown>;
 
-function wrapOperations(target: ShardOperations, around: Around, into: Record<string, unknown>): void {
-  for (const operation of SHARD_OPERATIONS) {
-    const run = (target[operation] as (...a: unknown[]) => Promise<unknown>).bind(target);
-    into[operation] = around(operation, run);
-  }
-}
-
 /**
- * A shard that behaves like `shard` except that each data operation — also
- * inside transactions, and `transaction` itself — goes through `around`. For
- * tests: injected faults, scheduled interleavings.
+ * A shard that behaves like `shard` except that each data operation goes
+ * through `around`. For tests: injected faults, scheduled interleavings.
  */
 export function wrapShard(shard: Shard, around: Around): Shard {
-  const transaction = around('transaction', (work) =>
-    shard.transaction((tx) => {
-      const inner: Record<string, unknown> = {};
-      wrapOperations(tx, around, inner);
-      return (work as (tx: ShardOperations) => Promise<unknown>)(inner as unknown as ShardOperations);
-    }),
-  );
   const wrapped: Record<string, unknown> = {
     name: shard.name,
-    dialect: shard.dialect,
-    limits: shard.limits,
+    get limits() {
+      return shard.limits;
+    },
     createTables: shard.createTables.bind(shard),
     readMeta: shard.readMeta.bind(shard),
     writeMeta: shard.writeMeta.bind(shard),
     close: shard.close.bind(shard),
-    transaction,
   };
-  wrapOperations(shard, around, wrapped);
+  for (const operation of SHARD_OPERATIONS) {
+    const run = (shard[operation] as (...a: unknown[]) => Promise<unknown>).bind(shard);
+    wrapped[operation] = around(operation, run);
+  }
   return wrapped as unknown as Shard;
 }

@@ -1,4 +1,5 @@
-import { type Shard, ShardUnavailableError } from '@waffle/core';
+import { ShardUnavailableError } from '@waffle/core';
+import type { Shard } from '@waffle/core/adapter';
 import { describe, expect, it } from 'vitest';
 import { Faults } from '../src/faults.js';
 
@@ -9,17 +10,11 @@ function memoryShard(log: string[]): Shard {
   };
   return {
     name: 'memory',
-    dialect: 'none',
-    limits: { maxParameters: 10, maxIdentifierLength: 10 },
+    limits: { maxParameters: 10 },
     getRecords: op('getRecords'),
-    insertRecord: op('insertRecord'),
-    insertRecords: op('insertRecords'),
-    updateRecord: op('updateRecord'),
-    deleteRecord: op('deleteRecord'),
     scanRecords: op('scanRecords'),
-    clearNote: op('clearNote'),
-    scanNotes: op('scanNotes'),
-    insertHistory: op('insertHistory'),
+    commit: op('commit'),
+    clearNotes: op('clearNotes'),
     getHistory: op('getHistory'),
     putIndexRows: op('putIndexRows'),
     deleteIndexRows: op('deleteIndexRows'),
@@ -27,7 +22,6 @@ function memoryShard(log: string[]): Shard {
     createTables: async () => {},
     readMeta: async () => new Map(),
     writeMeta: async (_k: string, v: string) => v,
-    transaction: async (work: (tx: Shard) => Promise<unknown>) => work(memoryShard(log)),
     close: async () => {},
   } as unknown as Shard;
 }
@@ -44,8 +38,8 @@ describe('Faults', () => {
     const error = await b!.putIndexRows({ kind: 'index', name: 'i', columns: [] }, []).catch((e) => e);
     expect(error).toBeInstanceOf(ShardUnavailableError);
     expect(error.message).toBe('Injected fault at call 2 (putIndexRows on memory)');
-    await b!.insertRecord(table, {} as never);
-    expect(log).toEqual(['getRecords', 'getRecords', 'insertRecord']);
+    await b!.commit({ table, writes: [] });
+    expect(log).toEqual(['getRecords', 'getRecords', 'commit']);
     expect(faults.failures).toBe(1);
   });
 
@@ -55,30 +49,29 @@ describe('Faults', () => {
     const shard = faults.wrap(memoryShard(log));
     const table = { kind: 'entity' as const, name: 't' };
     const index = { kind: 'index' as const, name: 'i', columns: [] };
-    faults.arm({ failAt: 2, only: ['deleteIndexRows', 'clearNote'] });
+    faults.arm({ failAt: 2, only: ['deleteIndexRows', 'clearNotes'] });
     await shard.deleteIndexRows(index, []);
     await shard.getRecords(table, []);
     await shard.putIndexRows(index, []);
-    const error = await shard.clearNote(table, 'a', 1).catch((e) => e);
+    const error = await shard.clearNotes(table, [{ id: 'a', version: 1 }]).catch((e) => e);
     expect(error).toBeInstanceOf(ShardUnavailableError);
-    expect(error.message).toBe('Injected fault at call 2 (clearNote on memory)');
-    await shard.scanNotes(table, undefined, 1);
-    expect(log).toEqual(['deleteIndexRows', 'getRecords', 'putIndexRows', 'scanNotes']);
+    expect(error.message).toBe('Injected fault at call 2 (clearNotes on memory)');
+    await shard.scanRecords(table, { limit: 1, notes: true });
+    expect(log).toEqual(['deleteIndexRows', 'getRecords', 'putIndexRows', 'scanRecords']);
     expect(faults).toMatchObject({ calls: 2, failures: 1 });
   });
 
-  it('keeps failing when persistent, also inside transactions, until disarmed', async () => {
+  it('keeps failing when persistent, until disarmed', async () => {
     const log: string[] = [];
     const faults = new Faults();
     const shard = faults.wrap(memoryShard(log));
     const table = { kind: 'entity' as const, name: 't' };
     faults.arm({ failAt: 2, persistent: true });
-    await shard.transaction(async (tx) => {
-      await expect(tx.getRecords(table, [])).rejects.toThrow('call 2');
-      await expect(tx.getRecords(table, [])).rejects.toThrow('call 3');
-    });
+    await shard.getRecords(table, []);
+    await expect(shard.getRecords(table, [])).rejects.toThrow('call 2');
+    await expect(shard.commit({ table, writes: [] })).rejects.toThrow('call 3');
     faults.disarm();
     await shard.getRecords(table, []);
-    expect(log).toEqual(['getRecords']);
+    expect(log).toEqual(['getRecords', 'getRecords']);
   });
 });

@@ -1,4 +1,5 @@
-import { type Doc, Index, integer, isPredicate, text } from '@waffle/core';
+import { type Doc, Index, integer, text } from '@waffle/core';
+import { isPredicate } from '@waffle/core/adapter';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bruteForce, orderArbitrary, predicateArbitrary } from '../src/index.js';
