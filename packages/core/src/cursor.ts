@@ -1,3 +1,4 @@
+import { fromBase64, fromUtf8, toBase64, utf8 } from './base64.js';
 import type { ColumnKind, ColumnValue } from './columns.js';
 import { ValidationError } from './errors.js';
 import type { KeyPart } from './order.js';
@@ -12,7 +13,7 @@ export function encodeCursor(
   key: readonly ColumnValue[],
 ): string {
   const values = parts.map((p, i) => encodeValue(p.ref.type.kind, key[i]!));
-  return Buffer.from(JSON.stringify([signature, values]), 'utf8').toString('base64url');
+  return toBase64(utf8(JSON.stringify([signature, values])), true);
 }
 
 /** Decodes a cursor made by {@link encodeCursor} for the same order; throws {@link ValidationError} otherwise. */
@@ -22,7 +23,7 @@ export function decodeCursor(cursor: unknown, signature: string, parts: readonly
     throw invalid('expected the non-empty string of page().next');
   let decoded: unknown;
   try {
-    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    decoded = JSON.parse(fromUtf8(fromBase64(cursor) ?? new Uint8Array([0xff])));
   } catch {
     throw invalid('not a cursor made by page()');
   }
@@ -52,7 +53,7 @@ export function encodeValue(kind: ColumnKind, value: ColumnValue): unknown {
     case 'timestamp':
       return (value as Date).getTime();
     case 'bytes':
-      return Buffer.from(value as Uint8Array).toString('base64');
+      return toBase64(value as Uint8Array);
     default:
       return value;
   }
@@ -74,6 +75,6 @@ export function decodeValue(kind: ColumnKind, value: unknown): ColumnValue | und
     case 'timestamp':
       return typeof value === 'number' ? new Date(value) : undefined;
     case 'bytes':
-      return typeof value === 'string' ? new Uint8Array(Buffer.from(value, 'base64')) : undefined;
+      return typeof value === 'string' ? fromBase64(value) : undefined;
   }
 }

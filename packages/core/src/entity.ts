@@ -14,7 +14,7 @@ import { decodeNote, encodeNote, type Note, noRows, planWrite, type RowsByIndex 
 import type { Predicate } from './predicate.js';
 import { Query, type QuerySource, type SelectOptions } from './query.js';
 import type { Index } from './secondary-index.js';
-import { ShardByPrimaryKey } from './shard-strategy.js';
+import { colocated, ShardByPrimaryKey } from './shard-strategy.js';
 import type {
   EntityTableSpec,
   HistoryRow,
@@ -296,6 +296,8 @@ export class Entity<T> {
       fetch: (ids) => this.fetch(ids),
       ready: () => this.ready(),
       readRepair: options.readRepair ?? true,
+      joined: (index) => (colocated(this.strategy, index.strategy) ? this.table : undefined),
+      decode: (row) => (isTombstone(row) ? undefined : this.decode(row)),
     };
   }
 
@@ -716,10 +718,14 @@ export class Entity<T> {
           this.table,
           group.map(({ row }) => ({ id: row.id, version: row.version })),
         );
-        group.forEach(({ row }, i) => cleared.set(row, done[i] === true));
+        group.forEach(({ row }, i) => {
+          cleared.set(row, done[i] === true);
+        });
       }),
     );
-    const overtaken = items.filter((item) => !cleared.get(item.row) && item.note.add.some((rows) => rows.length > 0));
+    const overtaken = items.filter(
+      (item) => !cleared.get(item.row) && item.note.add.some((rows) => rows.length > 0),
+    );
     await this.applyRows(
       overtaken.map(({ row, note }) => ({ id: row.id, version: row.version + 1, rows: note.add })),
       'delete',
@@ -1007,7 +1013,10 @@ export class Entity<T> {
           const shard = this.shardOfId(row.id);
           this.checkSize(row.id, body, shard);
           const next: RecordRow = { ...row, codec: this.serializer.codec, body };
-          const [done] = await shard.commit({ table: this.table, writes: [{ row: next, expected: row.version }] });
+          const [done] = await shard.commit({
+            table: this.table,
+            writes: [{ row: next, expected: row.version }],
+          });
           if (done) rewritten++;
           else skipped++;
         }),

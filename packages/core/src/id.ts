@@ -1,5 +1,3 @@
-import { randomFillSync } from 'node:crypto';
-
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 let lastMs = -1;
 let seq = 0;
@@ -11,7 +9,8 @@ let seq = 0;
  */
 export function uuidv7(now = Date.now()): string {
   const bytes = new Uint8Array(16);
-  randomFillSync(bytes, 6);
+  // Web Crypto: in Node, browsers and edge runtimes alike.
+  crypto.getRandomValues(bytes.subarray(6));
   if (now > lastMs) {
     lastMs = now;
     seq = ((bytes[6]! & 0x07) << 8) | bytes[7]!; // start low in the 12-bit space to leave room to count

@@ -15,7 +15,7 @@ import {
 } from './predicate.js';
 import type { Index, RowValues } from './secondary-index.js';
 import { conjunction, mergeStreams, ShardStream } from './streams.js';
-import type { IndexRow } from './types.js';
+import type { EntityTableSpec, IndexHit, IndexRow, RecordRow } from './types.js';
 
 /** Options of `Entity.select`. */
 export interface SelectOptions {
@@ -46,6 +46,30 @@ export interface QuerySource<T> {
   ready(): Promise<void>;
   /** Whether queries delete the stale index rows they meet. */
   readonly readRepair: boolean;
+  /**
+   * The entity's table, when `index` lives beside the records (see
+   * `colocated`): each index shard then returns its rows JOINed with their records.
+   */
+  joined(index: Index<T, any>): EntityTableSpec | undefined;
+  /** The record of a stored row, or `undefined` for a deletion's tombstone. */
+  decode(row: RecordRow): Doc<T> | undefined;
+}
+
+/** What a JOINed page of index hits carries of its records, as {@link QuerySource.fetch} would give it. */
+function recordsOf<T>(
+  source: QuerySource<T>,
+  hits: readonly IndexHit[],
+): { docs: Map<string, Doc<T>>; deleted: Map<string, number> } {
+  const docs = new Map<string, Doc<T>>();
+  const deleted = new Map<string, number>();
+  for (const hit of hits) {
+    const row = hit.record;
+    if (!row || docs.has(row.id) || deleted.has(row.id)) continue;
+    const doc = source.decode(row);
+    if (doc) docs.set(row.id, doc);
+    else deleted.set(row.id, row.version);
+  }
+  return { docs, deleted };
 }
 
 /** A planned query: one index, its predicate, its total order. */
@@ -159,10 +183,11 @@ async function* execute<T>(
   const base = conjunction([where, resume]);
   const pageSize = Math.min(Math.max(limit ?? 500, 16), 1000);
   const order = toIndexOrder(rowParts);
+  const records = source.joined(index);
   const streams = positions.map((pos) => {
     const shard = index.strategy.shards[pos]!;
     return new ShardStream(
-      (w, n) => shard.queryIndex(index.table, { where: w, orderBy: order, limit: n }),
+      (w, n) => shard.queryIndex(index.table, { where: w, orderBy: order, limit: n, records }),
       rowParts,
       base,
       pageSize,
@@ -175,7 +200,7 @@ async function* execute<T>(
   const chunkSize = limit === undefined ? 256 : Math.min(limit, 1000);
   let exhausted = false;
   while (remaining > 0 && !exhausted) {
-    const chunk: IndexRow[] = [];
+    const chunk: IndexHit[] = [];
     while (chunk.length < Math.min(remaining, chunkSize)) {
       const next = await rows.next();
       if (next.done) {
@@ -185,7 +210,9 @@ async function* execute<T>(
       if (!emitted.has(next.value.id)) chunk.push(next.value);
     }
     if (chunk.length === 0) return;
-    const { docs, deleted } = await source.fetch([...new Set(chunk.map((r) => r.id))]);
+    const { docs, deleted } = records
+      ? recordsOf(source, chunk)
+      : await source.fetch([...new Set(chunk.map((r) => r.id))]);
     const stale: IndexRow[] = [];
     try {
       for (const row of chunk) {

@@ -147,3 +147,16 @@ export function fixedValues(where: Predicate, column: string): ColumnValue[] | u
       return undefined;
   }
 }
+
+/**
+ * True when every row of an index on `index` lives on the shard of its record
+ * on `records`: both shard by the record id over the same shards, in order.
+ * Writes then commit a record with its index rows, and queries JOIN them.
+ */
+export function colocated(records: ShardStrategy, index: ShardStrategy): boolean {
+  if (records === index) return true;
+  if (!(records instanceof ShardByPrimaryKey) || !(index instanceof ShardByPrimaryKey)) return false;
+  return (
+    records.shards.length === index.shards.length && records.shards.every((s, i) => s === index.shards[i])
+  );
+}

@@ -1,6 +1,6 @@
 import { afterKey, compareRows, type KeyPart, rowKey } from './order.js';
 import type { Predicate } from './predicate.js';
-import type { IndexRow } from './types.js';
+import type { IndexHit } from './types.js';
 
 /** `and` of the predicates given, leaving out the undefined ones. */
 export function conjunction(items: (Predicate | undefined)[]): Predicate | undefined {
@@ -11,20 +11,20 @@ export function conjunction(items: (Predicate | undefined)[]): Predicate | undef
 
 /** Index rows of one shard, read page by page in the plan's row order. */
 export class ShardStream {
-  private buffer: IndexRow[] = [];
+  private buffer: IndexHit[] = [];
   private offset = 0;
   private done = false;
-  private last: IndexRow | undefined;
+  private last: IndexHit | undefined;
 
   constructor(
-    private readonly read: (where: Predicate | undefined, limit: number) => Promise<IndexRow[]>,
+    private readonly read: (where: Predicate | undefined, limit: number) => Promise<IndexHit[]>,
     private readonly parts: readonly KeyPart[],
     private readonly base: Predicate | undefined,
     private readonly pageSize: number,
   ) {}
 
   /** The next row without consuming it, reading a page when needed; undefined at the end. */
-  async peek(): Promise<IndexRow | undefined> {
+  async peek(): Promise<IndexHit | undefined> {
     if (this.offset < this.buffer.length) return this.buffer[this.offset];
     if (this.done) return undefined;
     const resume = this.last ? afterKey(this.parts, rowKey(this.parts, this.last)) : undefined;
@@ -48,7 +48,7 @@ export class ShardStream {
 export async function* mergeStreams(
   streams: ShardStream[],
   parts: readonly KeyPart[],
-): AsyncGenerator<IndexRow> {
+): AsyncGenerator<IndexHit> {
   while (true) {
     const heads = await Promise.all(streams.map((s) => s.peek()));
     let best = -1;

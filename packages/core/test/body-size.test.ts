@@ -8,10 +8,10 @@ describe('a body larger than the shard accepts', () => {
     const shard = scriptedShard([], records);
     const writes: string[] = [];
     Object.assign(shard, {
-      limits: { maxParameters: 1000, maxIdentifierLength: 63, maxBodyBytes: 100 },
-      insertRecord: async () => {
-        writes.push('insert');
-        return true;
+      limits: { maxParameters: 1000, maxBodyBytes: 100 },
+      commit: async (work: { writes: unknown[] }) => {
+        writes.push('commit');
+        return work.writes.map(() => true);
       },
       putIndexRows: async () => {
         writes.push('index');
@@ -21,14 +21,14 @@ describe('a body larger than the shard accepts', () => {
     await entity.create();
     const small = await entity.save(entity.new({ text: 'x'.repeat(80) }));
     expect(small.version).toBe(1);
-    expect(writes).toEqual(['insert']);
+    expect(writes).toEqual(['commit']);
     const big = entity.new({ text: 'é'.repeat(60) }); // 60 characters, 120 bytes of UTF-8
     const error = await entity.save(big).catch((e) => e);
     expect(error).toBeInstanceOf(ValidationError);
     expect(error.message).toBe(
       `Record "${big.id}" of docs is 131 bytes once encoded, more than the 100 bytes shard scripted accepts`,
     );
-    expect(writes).toEqual(['insert']);
+    expect(writes).toEqual(['commit']);
     expect(big.version).toBe(0);
   });
 });
@@ -38,9 +38,9 @@ describe('an entity maxBodyBytes', () => {
     const shard = scriptedShard([], new Map());
     const writes: string[] = [];
     Object.assign(shard, {
-      insertRecord: async () => {
-        writes.push('insert');
-        return true;
+      commit: async (work: { writes: unknown[] }) => {
+        writes.push('commit');
+        return work.writes.map(() => true);
       },
     });
     const entity = new Entity<string>('capped', {
@@ -56,7 +56,7 @@ describe('an entity maxBodyBytes', () => {
     expect(error.message).toBe(
       `Record "${big.id}" of capped is 11 bytes once encoded, more than the 10 bytes this entity allows (maxBodyBytes)`,
     );
-    expect(writes).toEqual(['insert']);
+    expect(writes).toEqual(['commit']);
     expect(() => new Entity('bad', { shards: [shard], serializer: jsonSerializer, maxBodyBytes: 0 })).toThrow(
       'maxBodyBytes must be a positive integer, got 0 (number)',
     );

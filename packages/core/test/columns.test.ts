@@ -1,14 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { compareBytes, compareText, compareValues } from '../src/columns.js';
 import {
   bigint,
   boolean,
   bytes,
   type ColumnKind,
   ColumnType,
-  compareBytes,
-  compareText,
-  compareValues,
   integer,
   real,
   text,

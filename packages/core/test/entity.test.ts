@@ -6,13 +6,13 @@ import {
   Index,
   integer,
   Query,
-  type RecordRow,
   type Serializer,
   ShardByColumn,
   ShardByPrimaryKey,
   text,
   ValidationError,
 } from '../src/index.js';
+import type { RecordRow } from '../src/types.js';
 import { expectError, fakeShards, jsonSerializer, scriptedShard } from './helpers.js';
 
 type Post = { title: string; author: string; created: number };

@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
-import type { RecordRow, Serializer, Shard, WaffleError, WaffleErrorCode } from '../src/index.js';
+import type { Serializer, Shard, WaffleError, WaffleErrorCode } from '../src/index.js';
+import type { RecordRow } from '../src/types.js';
 
 /**
  * A stand-in for a shard. Nothing in these tests reaches a database: shard
@@ -38,8 +39,7 @@ export function scriptedShard(
   const meta = new Map<string, string>();
   return {
     name: 'scripted',
-    dialect: 'none',
-    limits: { maxParameters: 1000, maxIdentifierLength: 63 },
+    limits: { maxParameters: 1000 },
     createTables: async () => {},
     readMeta: async (keys: readonly string[]) =>
       new Map(keys.filter((k) => meta.has(k)).map((k) => [k, meta.get(k)!] as [string, string])),
@@ -47,7 +47,10 @@ export function scriptedShard(
       if (!meta.has(key)) meta.set(key, value);
       return meta.get(key)!;
     },
-    queryIndex: async (_table: unknown, query: { limit: number }) => rows.slice(0, query.limit),
+    queryIndex: async (_table: unknown, query: { limit: number; records?: unknown }) =>
+      rows
+        .slice(0, query.limit)
+        .map((row) => (query.records ? { ...row, record: records.get(row.id) ?? null } : row)),
     getRecords: async (_table: unknown, ids: readonly string[]) =>
       ids.map((id) => records.get(id)).filter((r): r is RecordRow => r !== undefined),
   } as unknown as Shard;

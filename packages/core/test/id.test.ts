@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkId, uuidv7 } from '../src/index.js';
+import { uuidv7 } from '../src/index.js';
+import { checkId } from '../src/names.js';
 
 const FORMAT = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  checkId,
-  checkName,
-  Entity,
-  Index,
-  integer,
-  MAX_ENTITY_NAME,
-  MAX_ID_BYTES,
-  MAX_NAME,
-  ShardByColumn,
-  uuidv7,
-  ValidationError,
-} from '../src/index.js';
+import { Entity, Index, integer, ShardByColumn, uuidv7, ValidationError } from '../src/index.js';
+import { checkId, checkName, MAX_ENTITY_NAME, MAX_ID_BYTES, MAX_NAME } from '../src/names.js';
 import { expectError, fakeShards, jsonSerializer } from './helpers.js';
 
 const shards = fakeShards(2);

@@ -1,25 +1,23 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { compareText } from '../src/columns.js';
 import {
   and,
   bigint,
   boolean,
   type ColumnRef,
   type ColumnValue,
-  compareText,
-  evaluate,
   Index,
   integer,
-  isPredicate,
   not,
   or,
   type Predicate,
-  prefixRange,
   real,
   text,
   timestamp,
   ValidationError,
 } from '../src/index.js';
+import { evaluate, isPredicate, prefixRange } from '../src/predicate.js';
 import { expectError, fakeShards, wellFormed } from './helpers.js';
 
 const ix = new Index('ix', {

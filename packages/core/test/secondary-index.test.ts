@@ -3,7 +3,6 @@ import {
   bigint,
   bytes,
   type Doc,
-  INDEX_ID_COLUMN,
   Index,
   integer,
   real,
@@ -14,6 +13,7 @@ import {
   timestamp,
   ValidationError,
 } from '../src/index.js';
+import { INDEX_ID_COLUMN } from '../src/types.js';
 import { expectError, fakeShards } from './helpers.js';
 
 type Post = { author: string; created: number; tags: string[] };

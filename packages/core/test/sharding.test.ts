@@ -1,14 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { murmur3 } from '../src/hash.js';
 import {
   and,
   BUCKETS,
   bucketOf,
-  bucketOfValue,
-  evaluate,
   Index,
   integer,
-  murmur3,
   not,
   or,
   type Predicate,
@@ -16,11 +14,12 @@ import {
   ShardByColumn,
   ShardByPrimaryKey,
   type ShardStrategy,
-  shardOfBucket,
   text,
   uuidv7,
   ValidationError,
 } from '../src/index.js';
+import { evaluate } from '../src/predicate.js';
+import { bucketOfValue, shardOfBucket } from '../src/shard-strategy.js';
 import { expectError, fakeShard, fakeShards } from './helpers.js';
 
 describe('murmur3 (x86, 32-bit)', () => {

@@ -76,7 +76,8 @@ export class SqliteDialect extends SqlDialect {
       ];
     }
     const columns = spec.columns.map(
-      (c) => sql`${ident(c.name)} ${sql.raw(SQL_TYPE[c.kind])} ${sql.raw(c.nullable ? 'NULL' : 'NOT NULL')}, `,
+      (c) =>
+        sql`${ident(c.name)} ${sql.raw(SQL_TYPE[c.kind])} ${sql.raw(c.nullable ? 'NULL' : 'NOT NULL')}, `,
     );
     const key = sql.join([...spec.columns.map((c) => ident(c.name)), ident(INDEX_ID_COLUMN)], sql`, `);
     return [

@@ -9,7 +9,15 @@
  */
 import { type Client, createClient, type InStatement } from '@libsql/client';
 import { ShardUnavailableError, ValidationError } from '@waffle/core';
-import { closedError, type Driver, driverError, type ErrorContext, type Result, type Runner, type Statement } from '@waffle/sql';
+import {
+  closedError,
+  type Driver,
+  driverError,
+  type ErrorContext,
+  type Result,
+  type Runner,
+  type Statement,
+} from '@waffle/sql';
 import { Gate } from './libsql-gate.js';
 import { DEFAULT_BUSY_TIMEOUT, type LibsqlShardOptions, redactUrl, shardName } from './libsql-options.js';
 
@@ -26,7 +34,20 @@ interface ConnectionMode {
 }
 
 /** Error codes of a remote server that cannot be reached or cannot serve now. */
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'HRANA_WEBSOCKET_ERROR', 'SERVER_ERROR']);
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'HRANA_WEBSOCKET_ERROR',
+  'SERVER_ERROR',
+]);
 
 /** True when `error` (or its cause) says a remote server is unreachable. */
 export function isUnavailable(error: unknown): boolean {
@@ -95,7 +116,10 @@ export class LibsqlDriver implements Driver {
       this.#client = openClient(options.url, options.authToken, this.#busyTimeout, this.name);
       this.#owned = true;
     }
-    const secrets = 'url' in options ? [options.authToken, options.url === redactUrl(options.url) ? undefined : options.url] : [];
+    const secrets =
+      'url' in options
+        ? [options.authToken, options.url === redactUrl(options.url) ? undefined : options.url]
+        : [];
     this.#errors = { shard: this.name, secrets, unavailable: isUnavailable };
   }
 
@@ -160,11 +184,12 @@ export class LibsqlDriver implements Driver {
 
   async batch(statements: readonly Statement[]): Promise<Result[]> {
     const mode = await this.#ready();
-    if (mode.manualTransactions) return this.transaction(async (tx) => {
-      const out: Result[] = [];
-      for (const statement of statements) out.push(await tx.run(statement));
-      return out;
-    });
+    if (mode.manualTransactions)
+      return this.transaction(async (tx) => {
+        const out: Result[] = [];
+        for (const statement of statements) out.push(await tx.run(statement));
+        return out;
+      });
     const go = async () => {
       if (this.#closed) throw closedError(this.name, statements[0] ?? { sql: 'BEGIN', params: [] });
       try {

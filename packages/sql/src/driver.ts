@@ -59,7 +59,10 @@ export interface ErrorContext {
 }
 
 /** `text` with every secret replaced by `***`; `found` tells whether there was one. */
-export function redact(secrets: readonly (string | undefined)[], text: string): { text: string; found: boolean } {
+export function redact(
+  secrets: readonly (string | undefined)[],
+  text: string,
+): { text: string; found: boolean } {
   let found = false;
   for (const secret of secrets) {
     if (secret && text.includes(secret)) {
@@ -80,7 +83,11 @@ function messageOf(error: unknown): string {
  * The driver's error is kept as `cause` unless its message shows a secret.
  * A failure that already is a `WaffleError` passes through.
  */
-export function driverError(context: ErrorContext, statement: Statement | undefined, error: unknown): WaffleError {
+export function driverError(
+  context: ErrorContext,
+  statement: Statement | undefined,
+  error: unknown,
+): WaffleError {
   if (QueryError.is(error) || ShardUnavailableError.is(error)) return error as WaffleError;
   const { text, found } = redact(context.secrets, messageOf(error));
   const cause = found ? undefined : error;

@@ -6,6 +6,8 @@
  * statement). SQL's three-valued logic is intended: core's `evaluate` follows
  * the same rules, and the conformance suite checks that both agree.
  */
+
+import { ValidationError } from '@waffle/core';
 import {
   type ColumnKind,
   type ColumnRef,
@@ -14,7 +16,6 @@ import {
   type Predicate,
   prefixRange,
 } from '@waffle/core/adapter';
-import { ValidationError } from '@waffle/core';
 import { type SQL, sql } from 'drizzle-orm';
 
 /** How a table's columns look to the compiler. */
@@ -119,9 +120,14 @@ function balanced(items: readonly SQL[], join: string): SQL {
 
 /**
  * Compiles a predicate to an SQL condition whose values are the placeholders
- * `next()` hands out, in {@link flatten}'s order.
+ * `next(kind)` hands out (`kind`: the column's, compared with the value), in
+ * {@link flatten}'s order.
  */
-export function compilePredicate(columns: ColumnsView, predicate: Predicate, next: () => SQL): SQL {
+export function compilePredicate(
+  columns: ColumnsView,
+  predicate: Predicate,
+  next: (kind: ColumnKind) => SQL,
+): SQL {
   switch (predicate.op) {
     case 'const':
       return predicate.value ? TRUE : FALSE;
@@ -143,6 +149,7 @@ export function compilePredicate(columns: ColumnsView, predicate: Predicate, nex
       return sql`(not ${compilePredicate(columns, predicate.item, next)})`;
   }
   const column = columnOf(columns, predicate.column);
+  const kind = predicate.column.type.kind;
   switch (predicate.op) {
     case 'isNull':
       return sql`(${column} is null)`;
@@ -151,28 +158,30 @@ export function compilePredicate(columns: ColumnsView, predicate: Predicate, nex
       return predicate.values.length === 0
         ? FALSE
         : sql`(${column} in (${sql.join(
-            predicate.values.map(() => next()),
+            predicate.values.map(() => next(kind)),
             sql`, `,
           )}))`;
     case 'between': {
-      const low = next();
-      return sql`(${column} between ${low} and ${next()})`;
+      const low = next(kind);
+      return sql`(${column} between ${low} and ${next(kind)})`;
     }
     case 'startsWith': {
       // A code point range on the binary order, never LIKE: no wildcards to escape, no case folding, index-friendly.
-      const low = next();
+      const low = next(kind);
       return prefixRange(predicate.prefix).high === undefined
         ? sql`(${column} >= ${low})`
-        : sql`(${column} >= ${low} and ${column} < ${next()})`;
+        : sql`(${column} >= ${low} and ${column} < ${next(kind)})`;
     }
     default:
-      return sql`(${column} ${sql.raw(COMPARE[predicate.op])} ${next()})`;
+      return sql`(${column} ${sql.raw(COMPARE[predicate.op])} ${next(kind)})`;
   }
 }
 
 /** The shape key of order terms. */
 export function orderShape(orderBy: readonly IndexOrder[]): string {
-  return orderBy.map((term) => `${JSON.stringify(term.column)}${term.direction === 'desc' ? '-' : '+'}`).join(',');
+  return orderBy
+    .map((term) => `${JSON.stringify(term.column)}${term.direction === 'desc' ? '-' : '+'}`)
+    .join(',');
 }
 
 /**
@@ -180,7 +189,11 @@ export function orderShape(orderBy: readonly IndexOrder[]): string {
  * descending). SQLite and MySQL order nulls so already; `explicitNulls` adds
  * `NULLS FIRST` / `NULLS LAST` for dialects that do not (PostgreSQL).
  */
-export function compileOrder(columns: ColumnsView, orderBy: readonly IndexOrder[], explicitNulls: boolean): SQL {
+export function compileOrder(
+  columns: ColumnsView,
+  orderBy: readonly IndexOrder[],
+  explicitNulls: boolean,
+): SQL {
   return sql.join(
     orderBy.map((term) => {
       const column = resolve(columns, term.column).sql;

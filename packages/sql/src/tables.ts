@@ -20,7 +20,16 @@ export function qualified(table: string, column: string): SQL {
 }
 
 /** The columns of an entity table, in the order {@link decodeRecord} reads them. */
-export const RECORD_COLUMNS = ['id', 'body', 'bin', 'codec', 'version', 'created_at', 'updated_at', 'note'] as const;
+export const RECORD_COLUMNS = [
+  'id',
+  'body',
+  'bin',
+  'codec',
+  'version',
+  'created_at',
+  'updated_at',
+  'note',
+] as const;
 
 /** The columns of a history table, in the order {@link decodeHistory} reads them. */
 export const HISTORY_COLUMNS = [
@@ -109,7 +118,11 @@ export class TableCache {
   history(spec: HistoryTableSpec): HistoryTable {
     let found = this.#histories.get(spec.name);
     if (found === undefined) {
-      found = { spec, name: sql.identifier(spec.name) as unknown as SQL, templates: new Templates(this.render) };
+      found = {
+        spec,
+        name: sql.identifier(spec.name) as unknown as SQL,
+        templates: new Templates(this.render),
+      };
       this.#histories.set(spec.name, found);
     }
     return found;
