@@ -2,7 +2,6 @@ import type { ColumnValue } from './columns.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { Doc } from './doc.js';
 import { ValidationError } from './errors.js';
-import { groupBy } from './group.js';
 import { describe } from './names.js';
 import { afterKey, compareKeys, type KeyPart, rowKey, toIndexOrder } from './order.js';
 import {
@@ -13,6 +12,7 @@ import {
   type OrderTerm,
   type Predicate,
 } from './predicate.js';
+import { byShard } from './routing.js';
 import type { Index, RowValues } from './secondary-index.js';
 import { conjunction, mergeStreams, ShardStream } from './streams.js';
 import type { EntityTableSpec, IndexHit, IndexRow, RecordRow } from './types.js';
@@ -256,14 +256,7 @@ async function* execute<T>(
  * survive. Best effort: a failure leaves the rows to `drain` and `repair`.
  */
 async function repair<T>(index: Index<T, any>, rows: readonly IndexRow[]): Promise<void> {
-  const groups = groupBy(rows, (row) =>
-    index.strategy.shardOf({ id: row.id, row: index.rowObject(row.values) }),
-  );
-  await Promise.allSettled(
-    [...groups].map(([position, group]) =>
-      index.strategy.shards[position]!.deleteIndexRows(index.table, group),
-    ),
-  );
+  await Promise.allSettled(byShard(index, rows).map((g) => g.shard.deleteIndexRows(index.table, g.rows)));
 }
 
 /**

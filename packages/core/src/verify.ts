@@ -1,7 +1,7 @@
 import { compareText } from './columns.js';
 import type { Doc } from './doc.js';
-import { groupBy } from './group.js';
 import type { KeyPart } from './order.js';
+import { byShard } from './routing.js';
 import type { Index, RowValues } from './secondary-index.js';
 import { mergeStreams, ShardStream } from './streams.js';
 import type { EntityTableSpec, IndexRow, RecordRow, ShardStrategy } from './types.js';
@@ -106,14 +106,11 @@ export async function checkIndex<T>(
   const report = { index: index.name, records: 0, rows: 0, missing: 0, orphaned: 0, stale: 0 };
   const toWrite: IndexRow[] = [];
   const toDelete: IndexRow[] = [];
-  const shardOf = (row: IndexRow) => index.strategy.shardOf({ id: row.id, row: index.rowObject(row.values) });
   const flush = async (force: boolean) => {
     if (!fix || (!force && toWrite.length + toDelete.length < batchSize)) return;
-    const writes = groupBy(toWrite.splice(0), shardOf);
-    const deletes = groupBy(toDelete.splice(0), shardOf);
     await Promise.all([
-      ...[...writes].map(([p, group]) => index.strategy.shards[p]!.putIndexRows(index.table, group)),
-      ...[...deletes].map(([p, group]) => index.strategy.shards[p]!.deleteIndexRows(index.table, group)),
+      ...byShard(index, toWrite.splice(0)).map((g) => g.shard.putIndexRows(index.table, g.rows)),
+      ...byShard(index, toDelete.splice(0)).map((g) => g.shard.deleteIndexRows(index.table, g.rows)),
     ]);
   };
   let record = await records.next();

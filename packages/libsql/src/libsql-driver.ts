@@ -104,6 +104,8 @@ export class LibsqlDriver implements Driver {
   readonly #gate = new Gate();
   readonly #errors: ErrorContext;
   #mode: Promise<ConnectionMode> | undefined;
+  /** The mode once known, so that calls after the first need not wait for a promise. */
+  #known: ConnectionMode | undefined;
   #closed = false;
 
   constructor(options: LibsqlShardOptions) {
@@ -125,10 +127,16 @@ export class LibsqlDriver implements Driver {
 
   /** Prepares the connection once; concurrent first calls share the preparation, a failed one is retried. */
   #ready(): Promise<ConnectionMode> {
-    this.#mode ??= this.#prepare().catch((error: unknown) => {
-      this.#mode = undefined;
-      throw error;
-    });
+    this.#mode ??= this.#prepare().then(
+      (mode) => {
+        this.#known = mode;
+        return mode;
+      },
+      (error: unknown) => {
+        this.#mode = undefined;
+        throw error;
+      },
+    );
     return this.#mode;
   }
 
@@ -178,12 +186,12 @@ export class LibsqlDriver implements Driver {
   }
 
   async run(statement: Statement): Promise<Result> {
-    const mode = await this.#ready();
+    const mode = this.#known ?? (await this.#ready());
     return mode.local ? this.#gate.shared(() => this.#execute(statement)) : this.#execute(statement);
   }
 
   async batch(statements: readonly Statement[]): Promise<Result[]> {
-    const mode = await this.#ready();
+    const mode = this.#known ?? (await this.#ready());
     if (mode.manualTransactions)
       return this.transaction(async (tx) => {
         const out: Result[] = [];

@@ -12,7 +12,21 @@ export class Gate {
 
   /** Runs `work` alongside other shared work, after every exclusive holder queued before it. */
   shared<T>(work: () => Promise<T>): Promise<T> {
-    return this.#hold(false, work);
+    if (this.#queue.length > 0 || this.#writer) return this.#hold(false, work);
+    // The common case, without an extra async frame: nobody holds or waits for the gate exclusively.
+    this.#readers++;
+    const release = () => {
+      this.#readers--;
+      this.#next();
+    };
+    let running: Promise<T>;
+    try {
+      running = work();
+    } catch (error) {
+      release();
+      return Promise.reject(error);
+    }
+    return running.finally(release);
   }
 
   /** Runs `work` alone. */

@@ -1,0 +1,144 @@
+/**
+ * Record encoding: values to stored bodies with the entity's serializer, and
+ * stored rows back to records with the serializer of their codec tag, sizes
+ * checked before anything is written; and the tombstone a deletion leaves.
+ */
+import { utf8 } from './base64.js';
+import { checkCount } from './checks.js';
+import type { Doc } from './doc.js';
+import { SerializationError, ValidationError, WaffleError } from './errors.js';
+import { describe } from './names.js';
+import type { RecordRow, Serializer, Shard } from './types.js';
+
+/**
+ * The codec tag of a tombstone: the row a delete leaves (empty body, no index
+ * rows), so that a record's versions never repeat, even when its id is used
+ * again. Serializers' tags are never empty.
+ */
+export const TOMBSTONE = '';
+
+/** True for the row of a deletion. */
+export function isTombstone(row: { readonly codec: string }): boolean {
+  return row.codec === TOMBSTONE;
+}
+
+/** True for an object that implements {@link Serializer}. */
+export function isSerializer(value: unknown): value is Serializer {
+  const s = value as Serializer;
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.codec === 'string' &&
+    s.codec.length > 0 &&
+    typeof s.encode === 'function' &&
+    typeof s.decode === 'function'
+  );
+}
+
+/** Encodes an entity's records and decodes its stored rows. */
+export class RecordCodec<T> {
+  /** Every serializer that can read rows, by codec tag. */
+  readonly codecs: ReadonlyMap<string, Serializer>;
+
+  constructor(
+    private readonly entity: string,
+    readonly serializer: unknown,
+    readers: readonly unknown[] | undefined,
+    readonly maxBodyBytes: number | undefined,
+  ) {
+    if (!isSerializer(serializer)) {
+      throw new ValidationError(
+        `Entity "${entity}": a serializer is required, e.g. json() from @waffle/serializer-json`,
+      );
+    }
+    const codecs = new Map([[serializer.codec, serializer]]);
+    for (const reader of readers ?? []) {
+      if (!isSerializer(reader)) {
+        throw new ValidationError(`Entity "${entity}": readers must be serializers, got ${describe(reader)}`);
+      }
+      if (codecs.has(reader.codec)) {
+        throw new ValidationError(`Entity "${entity}": two serializers have the codec tag "${reader.codec}"`);
+      }
+      codecs.set(reader.codec, reader);
+    }
+    this.codecs = codecs;
+    if (maxBodyBytes !== undefined) checkCount(maxBodyBytes, 1, `Entity "${entity}"`, 'maxBodyBytes');
+  }
+
+  /** The current serializer. */
+  get current(): Serializer {
+    return this.serializer as Serializer;
+  }
+
+  /** A record's value as a stored body; {@link SerializationError} when the codec cannot represent it. */
+  encode(doc: Doc<T>): string | Uint8Array {
+    const serializer = this.current;
+    let body: string | Uint8Array;
+    try {
+      body = serializer.encode(doc.value);
+    } catch (error) {
+      if (WaffleError.is(error)) throw error;
+      throw new SerializationError(
+        `Record "${doc.id}" of ${this.entity} cannot be encoded with ${serializer.codec}`,
+        { cause: error },
+      );
+    }
+    if (typeof body !== 'string' && !(body instanceof Uint8Array)) {
+      throw new SerializationError(
+        `Serializer ${serializer.codec} returned ${describe(body)}, not a string or bytes`,
+      );
+    }
+    return body;
+  }
+
+  /** Refuses a body larger than the entity or the shard accepts, before anything is written. */
+  checkSize(id: string, body: string | Uint8Array, shard: Shard): void {
+    const limits = [this.maxBodyBytes, shard.limits.maxBodyBytes].filter((n): n is number => n !== undefined);
+    if (limits.length === 0) return;
+    const max = Math.min(...limits);
+    // A string's UTF-8 size is at most 3 bytes per UTF-16 unit: measure only when that could exceed the limit.
+    const size = typeof body === 'string' ? (body.length * 3 <= max ? 0 : utf8(body).length) : body.length;
+    if (size > max) {
+      throw new ValidationError(
+        `Record "${id}" of ${this.entity} is ${size} bytes once encoded, more than the ${max} bytes ${
+          max === this.maxBodyBytes ? 'this entity allows (maxBodyBytes)' : `shard ${shard.name} accepts`
+        }`,
+      );
+    }
+  }
+
+  /** The record of a stored row (not a tombstone). */
+  decode(row: Pick<RecordRow, 'id' | 'codec' | 'body' | 'version' | 'createdAt' | 'updatedAt'>): Doc<T> {
+    const serializer = this.codecs.get(row.codec);
+    if (!serializer) {
+      throw new SerializationError(
+        `Record "${row.id}" of ${this.entity} was written with codec "${row.codec}", which is not configured: ` +
+          `add its serializer to the entity's readers (configured: ${[...this.codecs.keys()].map((c) => `"${c}"`).join(', ')})`,
+      );
+    }
+    let value: T;
+    try {
+      value = serializer.decode(row.body) as T;
+    } catch (error) {
+      if (WaffleError.is(error)) throw error;
+      throw new SerializationError(
+        `Record "${row.id}" of ${this.entity} cannot be decoded with ${row.codec}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    return {
+      id: row.id,
+      value,
+      version: row.version,
+      createdAt: new Date(row.createdAt),
+      updatedAt: new Date(row.updatedAt),
+    };
+  }
+
+  /** The record of a stored row, or `undefined` for a tombstone. */
+  docOf(row: RecordRow): Doc<T> | undefined {
+    return isTombstone(row) ? undefined : this.decode(row);
+  }
+}

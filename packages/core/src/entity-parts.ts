@@ -1,0 +1,45 @@
+/**
+ * What the rooms of an entity share: its tables, indices, placement, codec and
+ * error callback; and the read of stored rows by id that several of them need.
+ */
+import type { RecordCodec } from './codec.js';
+import { groupBy } from './group.js';
+import type { Placement } from './placement.js';
+import type { Index } from './secondary-index.js';
+import type { EntityTableSpec, HistoryTableSpec, RecordRow } from './types.js';
+
+/** An entity's parts, as its write path, notes and maintenance see them. */
+export interface EntityParts<T> {
+  readonly name: string;
+  readonly table: EntityTableSpec;
+  /** The history table, when the entity keeps history. */
+  readonly history: HistoryTableSpec | undefined;
+  readonly indices: readonly Index<T, any>[];
+  readonly placement: Placement;
+  readonly codec: RecordCodec<T>;
+  /** Reports failures of index work done after a commit. */
+  readonly onIndexError: (error: unknown) => void;
+}
+
+/** Waits until the entity's shards were checked, without a pause once they were. */
+export function ready(parts: EntityParts<any>): Promise<void> | undefined {
+  return parts.placement.isReady ? undefined : parts.placement.ready();
+}
+
+/** Stored rows by id (tombstones included), read in one statement per shard, all shards in parallel. */
+export async function readRows(
+  parts: EntityParts<any>,
+  ids: Iterable<string>,
+): Promise<Map<string, RecordRow>> {
+  await ready(parts);
+  const { strategy } = parts.placement;
+  const byShard = groupBy(new Set(ids), (id) => strategy.shardOf({ id }));
+  const found = new Map<string, RecordRow>();
+  await Promise.all(
+    [...byShard].map(async ([position, group]) => {
+      for (const row of await strategy.shards[position]!.getRecords(parts.table, group))
+        found.set(row.id, row);
+    }),
+  );
+  return found;
+}

@@ -1,0 +1,102 @@
+/**
+ * Maintenance of a live entity: scanning every stored row, rewriting rows of
+ * older codecs (`reencode`), and comparing or repairing indices against what
+ * their mappers produce (`verify`, `repair`).
+ */
+import { checkCount } from './checks.js';
+import { isTombstone } from './codec.js';
+import { type EntityParts, ready } from './entity-parts.js';
+import { ValidationError } from './errors.js';
+import { settleAll } from './routing.js';
+import type { Index } from './secondary-index.js';
+import type { RecordRow } from './types.js';
+import { checkIndex, type IndexReport, type VerifyReport } from './verify.js';
+
+/** Options of `Entity.reencode`. */
+export interface ReencodeOptions {
+  /** Records read per statement (default 500). */
+  readonly batchSize?: number;
+  /** Called after each batch with the counts so far. */
+  readonly onProgress?: (progress: ReencodeReport) => void;
+  /** Stops the rewrite between batches. */
+  readonly signal?: AbortSignal;
+}
+
+/** What `Entity.reencode` did. */
+export interface ReencodeReport {
+  /** Records read. */
+  readonly scanned: number;
+  /** Records rewritten with the current serializer. */
+  readonly rewritten: number;
+  /** Records skipped because a writer changed them meanwhile (they are then written with the current codec). */
+  readonly skipped: number;
+}
+
+/** Stored rows (tombstones included), shard by shard in id order, a batch at a time. */
+export async function* scanRows(
+  parts: EntityParts<any>,
+  batchSize: number,
+  what: string,
+): AsyncGenerator<RecordRow[]> {
+  checkCount(batchSize, 1, `${parts.name}.${what}()`, 'batchSize');
+  await ready(parts);
+  for (const shard of parts.placement.strategy.shards) {
+    let after: string | undefined;
+    for (;;) {
+      const rows = await shard.scanRecords(parts.table, { after, limit: batchSize });
+      if (rows.length > 0) yield rows;
+      if (rows.length < batchSize) break;
+      after = rows[rows.length - 1]!.id;
+    }
+  }
+}
+
+/** Rewrites the rows of other codecs than the current serializer's: see `Entity.reencode`. */
+export async function reencode<T>(parts: EntityParts<T>, options: ReencodeOptions): Promise<ReencodeReport> {
+  const { codec, placement, table } = parts;
+  let scanned = 0;
+  let rewritten = 0;
+  let skipped = 0;
+  const report = () => ({ scanned, rewritten, skipped });
+  for await (const rows of scanRows(parts, options.batchSize ?? 500, 'reencode')) {
+    options.signal?.throwIfAborted();
+    scanned += rows.length;
+    const stale = rows.filter((row) => !isTombstone(row) && row.codec !== codec.current.codec);
+    await settleAll(
+      stale.map(async (row) => {
+        const body = codec.encode(codec.decode(row));
+        const shard = placement.shardOf(row.id);
+        codec.checkSize(row.id, body, shard);
+        const next: RecordRow = { ...row, codec: codec.current.codec, body };
+        const [done] = await shard.commit({ table, writes: [{ row: next, expected: row.version }] });
+        if (done) rewritten++;
+        else skipped++;
+      }),
+    );
+    options.onProgress?.(report());
+  }
+  return report();
+}
+
+/** Verifies (or, with `fix`, repairs) one index or all: see `Entity.verify` and `Entity.repair`. */
+export async function checkIndices<T>(
+  parts: EntityParts<T>,
+  index: Index<T, any> | undefined,
+  fix: boolean,
+  batchSize: number,
+  what: string,
+): Promise<VerifyReport> {
+  const { name, indices, placement, table, codec } = parts;
+  if (index !== undefined && !indices.includes(index)) {
+    throw new ValidationError(
+      `${name}.${what}(): index "${(index as { name?: unknown })?.name}" is not one of this entity's indices`,
+    );
+  }
+  checkCount(batchSize, 1, `${name}.${what}()`, 'batchSize');
+  await ready(parts);
+  const source = { strategy: placement.strategy, table, decode: (row: RecordRow) => codec.docOf(row) };
+  const reports: IndexReport[] = [];
+  for (const ix of index ? [index] : indices) reports.push(await checkIndex(source, ix, fix, batchSize));
+  const sum = (key: 'missing' | 'orphaned' | 'stale') => reports.reduce((n, r) => n + r[key], 0);
+  return { missing: sum('missing'), orphaned: sum('orphaned'), stale: sum('stale'), indices: reports };
+}

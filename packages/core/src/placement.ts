@@ -1,0 +1,125 @@
+/**
+ * Shard placement and identity: which tables an entity keeps on which shard,
+ * the identity each shard records for them at `create()`, and the check, at
+ * first use, that the shards were given in the same order and number.
+ */
+import { ShardMapError } from './errors.js';
+import { groupBy } from './group.js';
+import type { Index } from './secondary-index.js';
+import type { EntityTableSpec, HistoryTableSpec, Shard, ShardStrategy, TableSpec } from './types.js';
+
+/** A table on a shard, and the identity the shard records for it. */
+interface Placed {
+  readonly shard: Shard;
+  readonly table: TableSpec;
+  readonly identity: string;
+}
+
+const identity = (value: object) => JSON.stringify(value);
+
+/** Where an entity's tables live, and whether the shards hold what it expects. */
+export class Placement {
+  #checked: Promise<void> | undefined;
+  /** True once the shards were checked (or created): operations need not wait. */
+  isReady = false;
+
+  constructor(
+    private readonly entity: string,
+    readonly strategy: ShardStrategy,
+    private readonly table: EntityTableSpec,
+    private readonly history: HistoryTableSpec | undefined,
+    private readonly indices: readonly Index<any, any>[],
+  ) {}
+
+  /** The shard of record `id`. */
+  shardOf(id: string): Shard {
+    return this.strategy.shards[this.strategy.shardOf({ id })]!;
+  }
+
+  /** Every (shard, table, identity) the entity relies on. */
+  private placed(): Placed[] {
+    const { strategy } = this;
+    const out: Placed[] = strategy.shards.map((shard, position) => ({
+      shard,
+      table: this.table,
+      identity: identity({ kind: 'entity', layout: strategy.layout, position }),
+    }));
+    const history = this.history;
+    if (history) {
+      strategy.shards.forEach((shard, position) => {
+        out.push({
+          shard,
+          table: history,
+          identity: identity({ kind: 'history', layout: strategy.layout, position }),
+        });
+      });
+    }
+    for (const index of this.indices) {
+      index.strategy.shards.forEach((shard, position) => {
+        out.push({
+          shard,
+          table: index.table,
+          identity: identity({ kind: 'index', entity: this.entity, layout: index.strategy.layout, position }),
+        });
+      });
+    }
+    return out;
+  }
+
+  private mismatch(shard: Shard, table: string, stored: string, expected: string): ShardMapError {
+    return new ShardMapError(
+      `Shard ${shard.name} holds table "${table}" as ${stored}, but it was given as ${expected}: ` +
+        'shards must be given in the same order and number as when the data was created',
+    );
+  }
+
+  /** Creates the missing tables on every shard and records each shard's identity; refuses another layout. */
+  async create(): Promise<void> {
+    const placed = this.placed();
+    const byShard = groupBy(placed, (p) => p.shard);
+    await Promise.all(
+      [...byShard].map(([shard, group]) => shard.createTables([...new Set(group.map((p) => p.table))])),
+    );
+    // One shard at a time per table, so one database given twice is caught rather than raced.
+    for (const p of placed) {
+      const stored = await p.shard.writeMeta(p.table.name, p.identity);
+      if (stored !== p.identity) throw this.mismatch(p.shard, p.table.name, stored, p.identity);
+    }
+    this.#checked = Promise.resolve();
+    this.isReady = true;
+  }
+
+  /** Checks once that every shard holds what the entity expects; a failed check is tried again next time. */
+  ready(): Promise<void> {
+    this.#checked ??= this.check().then(
+      () => {
+        this.isReady = true;
+      },
+      (error: unknown) => {
+        this.#checked = undefined;
+        throw error;
+      },
+    );
+    return this.#checked;
+  }
+
+  private async check(): Promise<void> {
+    const placed = this.placed();
+    const keysByShard = new Map<Shard, string[]>();
+    for (const p of placed) keysByShard.set(p.shard, [...(keysByShard.get(p.shard) ?? []), p.table.name]);
+    const metas = new Map(
+      await Promise.all(
+        [...keysByShard].map(async ([shard, keys]) => [shard, await shard.readMeta(keys)] as const),
+      ),
+    );
+    for (const p of placed) {
+      const stored = metas.get(p.shard)!.get(p.table.name);
+      if (stored === undefined) {
+        throw new ShardMapError(
+          `Shard ${p.shard.name} has no table "${p.table.name}" yet: run create() first`,
+        );
+      }
+      if (stored !== p.identity) throw this.mismatch(p.shard, p.table.name, stored, p.identity);
+    }
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * The write path (DESIGN.md, "Write path"), for one record or many:
+ * (1) the stored versions of updates are read and compared, and the index
+ * work planned, merging any unfinished note of the stored version; (2) in
+ * `sync` mode the new index rows on other shards are written; (3) the records
+ * are inserted or compare-and-set with a note of the remaining index work, in
+ * one commit per shard together with the index rows on that shard and the
+ * history; (4) the note is finished (old rows removed where their tag is
+ * older, `async` adds written) and cleared: at once in `sync` mode, in the
+ * background in `async` mode, by `drain()` after a crash.
+ */
+import type { WriteMode } from './checks.js';
+import { isTombstone } from './codec.js';
+import type { Doc } from './doc.js';
+import type { Notes } from './drain.js';
+import { type EntityParts, readRows, ready } from './entity-parts.js';
+import { ConflictError, ValidationError } from './errors.js';
+import { groupBy } from './group.js';
+import { checkId, describe } from './names.js';
+import { decodeNote, encodeNote, type Note, noRows, planWrite, type RowsByIndex } from './notes.js';
+import { applyRows, rowGroups, splitWork, type TaggedRows } from './routing.js';
+import type { RecordRow } from './types.js';
+
+/** A checked record (or a deletion) on its way to storage. */
+export interface Pending<T> {
+  /** The caller's record, updated in place once written. */
+  readonly record: Doc<T>;
+  readonly codec: string;
+  readonly body: string | Uint8Array;
+  /** The new index rows, one list per index. */
+  readonly rows: RowsByIndex;
+  /** The position of the record's shard. */
+  readonly shard: number;
+  /** The stored version this write replaces (0: none, an insert). */
+  expected: number;
+  /**
+   * The stored row at `expected`, when the caller has just read it (update,
+   * delete): the write path then does not read it again. Were it stale, the
+   * compare-and-set fails as it would have.
+   */
+  read?: RecordRow;
+}
+
+/** A pending write whose stored version matched: what to write. */
+interface Write<T> {
+  readonly pending: Pending<T>;
+  readonly id: string;
+  readonly version: number;
+  readonly row: RecordRow;
+  /** Index work on the record's own shard: committed with the record. */
+  readonly local: Note;
+  /** Index work on other shards: adds before the commit (sync) or in the note (async), removes in the note. */
+  readonly remote: Note;
+}
+
+/** The write path of one entity. */
+export class WritePath<T> {
+  constructor(
+    private readonly parts: EntityParts<T>,
+    private readonly notes: Notes<T>,
+  ) {}
+
+  /** The conflict of a write that expected `expected` and found `current`. */
+  conflict(id: string, expected: number, current: RecordRow | undefined): ConflictError {
+    return new ConflictError(id, expected, current?.version, current !== undefined && isTombstone(current));
+  }
+
+  /** Checks a record and computes what writing it needs, before anything touches a database. */
+  prepare(record: Doc<T>, what: string): Pending<T> {
+    const { name, codec, indices, placement } = this.parts;
+    if (typeof record !== 'object' || record === null) {
+      throw new ValidationError(
+        `${name}.${what}(): expected a record made by new() or get(), got ${describe(record)}`,
+      );
+    }
+    checkId(record.id);
+    if (!Number.isSafeInteger(record.version) || record.version < 0) {
+      throw new ValidationError(
+        `${name}.${what}(): record "${record.id}" has an invalid version ${describe(record.version)}`,
+      );
+    }
+    return {
+      record,
+      codec: codec.current.codec,
+      body: codec.encode(record),
+      rows: indices.map((index) => index.rowsOf(record)),
+      shard: placement.strategy.shardOf({ id: record.id }),
+      expected: record.version,
+    };
+  }
+
+  /** Writes a batch of checked records; throws the first error after the others are written. */
+  async write(batch: readonly Pending<T>[], mode: WriteMode): Promise<void> {
+    await ready(this.parts);
+    const { shards } = this.parts.placement.strategy;
+    for (const p of batch) {
+      if (!isTombstone(p)) this.parts.codec.checkSize(p.record.id, p.body, shards[p.shard]!);
+    }
+    const errors = new Map<Pending<T>, unknown>();
+    let round: readonly Pending<T>[] = batch;
+    while (round.length > 0) round = await this.round(round, mode, errors);
+    const first = batch.find((p) => errors.has(p));
+    if (first) throw errors.get(first);
+  }
+
+  /** What to write for each pending write whose stored version matches; conflicts go to `errors`. */
+  private plan(
+    batch: readonly Pending<T>[],
+    stored: ReadonlyMap<string, RecordRow>,
+    mode: WriteMode,
+    errors: Map<Pending<T>, unknown>,
+  ): Write<T>[] {
+    const { indices, codec, placement } = this.parts;
+    const now = Date.now();
+    const writes: Write<T>[] = [];
+    for (const p of batch) {
+      const id = p.record.id;
+      const current: RecordRow | undefined =
+        p.expected > 0 && p.read?.version === p.expected ? p.read : stored.get(id);
+      if (p.expected > 0 && current?.version !== p.expected) {
+        errors.set(p, this.conflict(id, p.record.version, current));
+        continue;
+      }
+      const live = current && !isTombstone(current) ? codec.decode(current) : undefined;
+      const before = live ? indices.map((index) => index.rowsOf(live)) : noRows(indices);
+      const work = planWrite(indices, before, p.rows, decodeNote(indices, current?.note));
+      const { local, remote } = splitWork(indices, id, work, placement.strategy.shards[p.shard]!);
+      const noted: Note = mode === 'sync' ? { add: noRows(indices), remove: remote.remove } : remote;
+      const version = p.expected + 1;
+      writes.push({
+        pending: p,
+        id,
+        version,
+        local,
+        remote,
+        row: {
+          id,
+          version,
+          codec: p.codec,
+          body: p.body,
+          createdAt: live ? live.createdAt.getTime() : now,
+          updatedAt: now,
+          note: encodeNote(indices, noted) ?? null,
+        },
+      });
+    }
+    return writes;
+  }
+
+  /** One pass of {@link WritePath.write}; returns the inserts to retry over a tombstone. */
+  private async round(
+    batch: readonly Pending<T>[],
+    mode: WriteMode,
+    errors: Map<Pending<T>, unknown>,
+  ): Promise<Pending<T>[]> {
+    const { indices, table, history, placement, onIndexError } = this.parts;
+    const unread = batch.filter((p) => p.expected > 0 && p.read?.version !== p.expected);
+    const stored =
+      unread.length > 0
+        ? await readRows(
+            this.parts,
+            unread.map((p) => p.record.id),
+          )
+        : new Map();
+    const writes = this.plan(batch, stored, mode, errors);
+    if (mode === 'sync') {
+      await applyRows(
+        indices,
+        writes.map((w) => ({ id: w.id, version: w.version, rows: w.remote.add })),
+        'put',
+      );
+    }
+    const won: Write<T>[] = [];
+    const lost: Write<T>[] = [];
+    await Promise.all(
+      [...groupBy(writes, (w) => w.pending.shard)].map(async ([position, group]) => {
+        const tagged = (pick: (w: Write<T>) => RowsByIndex) =>
+          rowGroups(
+            indices,
+            group.map((w) => ({ id: w.id, version: w.version, rows: pick(w) })),
+          ).map((g) => ({ table: g.index.table, rows: g.rows }));
+        try {
+          const done = await placement.strategy.shards[position]!.commit({
+            table,
+            writes: group.map((w) => ({ row: w.row, expected: w.pending.expected })),
+            put: tagged((w) => w.local.add),
+            delete: tagged((w) => w.local.remove),
+            history,
+          });
+          group.forEach((w, i) => {
+            (done[i] ? won : lost).push(w);
+          });
+        } catch (error) {
+          for (const w of group) errors.set(w.pending, error);
+        }
+      }),
+    );
+    const retry: Pending<T>[] = [];
+    if (lost.length > 0) {
+      const current = await readRows(
+        this.parts,
+        lost.map((w) => w.id),
+      );
+      const leftovers: TaggedRows[] = [];
+      for (const w of lost) {
+        const row = current.get(w.id);
+        // Also before a retry: the rows put now carry a version that will never be committed.
+        if (mode === 'sync' && row) leftovers.push(this.leftovers(w, row));
+        if (w.pending.expected === 0 && row && isTombstone(row)) {
+          // The id was deleted before: the new record continues its versions, after the tombstone.
+          w.pending.expected = row.version;
+          retry.push(w.pending);
+        } else errors.set(w.pending, this.conflict(w.id, w.pending.record.version, row));
+      }
+      await applyRows(indices, leftovers, 'delete').catch((error) => onIndexError(error));
+    }
+    for (const w of won) {
+      w.pending.record.version = w.version;
+      w.pending.record.createdAt = new Date(w.row.createdAt);
+      w.pending.record.updatedAt = new Date(w.row.updatedAt);
+    }
+    const noted = won
+      .filter((w) => w.row.note !== null)
+      .map((w) => ({ shard: placement.strategy.shards[w.pending.shard]!, row: w.row }));
+    if (noted.length > 0) {
+      const finishing = this.notes.finish(noted).then(
+        () => {},
+        (error) => onIndexError(error),
+      );
+      if (mode === 'sync') await finishing;
+      else this.notes.track(finishing);
+    }
+    return retry;
+  }
+
+  /**
+   * The rows a sync write put before losing its compare-and-set to `current`:
+   * those the current version does not produce, to delete where tagged up to
+   * it (the same rows read-repair would remove; a newer writer's survive).
+   */
+  private leftovers(w: Write<T>, current: RecordRow): TaggedRows {
+    const { indices, codec } = this.parts;
+    let produced = noRows(indices);
+    try {
+      if (!isTombstone(current)) {
+        const doc = codec.decode(current);
+        produced = indices.map((index) => index.rowsOf(doc));
+      }
+    } catch {
+      return { id: w.id, version: current.version + 1, rows: noRows(indices) }; // left to repair()
+    }
+    const rows = indices.map((index, i) =>
+      (w.remote.add[i] ?? []).filter((values) => !produced[i]!.some((p) => index.sameValues(p, values))),
+    );
+    return { id: w.id, version: current.version + 1, rows };
+  }
+}
