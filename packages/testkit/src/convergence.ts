@@ -2,10 +2,10 @@
  * Checks of what the index tables hold for one record, read straight from the
  * shards: the state writes, crashes and `drain()` must converge to.
  */
-import { type Entity, type Index } from '@waffle/core';
+import type { Entity, Index } from '@waffle/core';
 import { INDEX_ID_COLUMN, type IndexRow } from '@waffle/core/adapter';
 import { expect } from 'vitest';
-import { columnRef } from './shard-helpers.js';
+import { columnRef, entityTable } from './shard-helpers.js';
 
 /** The index rows stored for record `id`, read straight from every shard of the index. */
 export async function storedRowsOf(index: Index<any, any>, id: string): Promise<IndexRow[]> {
@@ -36,7 +36,7 @@ export async function expectRowsOf<T>(
   exact: boolean,
 ): Promise<void> {
   const shard = entity.strategy.shards[entity.strategy.shardOf({ id })]!;
-  const [stored] = await shard.getRecords(entity.table, [id]);
+  const [stored] = await shard.getRecords(entityTable(entity), [id]);
   const doc = await entity.get(id);
   const produced = doc ? index.rowsOf(doc) : [];
   const rows = await storedRowsOf(index, id);

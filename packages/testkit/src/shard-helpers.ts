@@ -3,7 +3,14 @@
  * with core's table specs, records and column references.
  */
 import { ColumnType } from '@waffle/core';
-import { type ColumnKind, ColumnRef, INDEX_ID_COLUMN, type IndexTableSpec, type RecordRow } from '@waffle/core/adapter';
+import {
+  type ColumnKind,
+  ColumnRef,
+  type EntityTableSpec,
+  INDEX_ID_COLUMN,
+  type IndexTableSpec,
+  type RecordRow,
+} from '@waffle/core/adapter';
 
 /** An index column as `[name, kind, nullable?]`. */
 export type IndexColumnTuple = [name: string, kind: ColumnKind, nullable?: boolean];
@@ -37,4 +44,9 @@ export function recordRow(id: string, over: Partial<RecordRow> = {}): RecordRow 
     updatedAt: 2000,
     ...over,
   };
+}
+
+/** The table spec of an entity's records, as its shards hold it. */
+export function entityTable(entity: { readonly name: string }): EntityTableSpec {
+  return { kind: 'entity', name: entity.name };
 }

@@ -10,6 +10,7 @@ import { expectRowsOf, storedRowsOf } from './convergence.js';
 import { Faults } from './faults.js';
 import { blog, type Post, post, shardPool } from './fixtures.js';
 import { type ConformanceOptions, uniqueName } from './options.js';
+import { entityTable } from './shard-helpers.js';
 
 const INDEX_OPS = ['putIndexRows', 'deleteIndexRows', 'queryIndex'];
 
@@ -51,7 +52,7 @@ export function convergenceSuite(options: ConformanceOptions): void {
       expect(errors).toHaveLength(1);
       expect(errors[0]).toBeInstanceOf(ShardUnavailableError);
       expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 1 });
-      const [noted] = await shards[0]!.scanRecords(posts.table, { limit: 10, notes: true });
+      const [noted] = await shards[0]!.scanRecords(entityTable(posts), { limit: 10, notes: true });
       expect(noted).toMatchObject({ id: record.id, version: 2 });
       expect(JSON.parse(noted!.note!)).toEqual({ r: { [byTag.name]: [['a', 0]] } });
       // Queries never return the record for its old tag, even before the drain.
@@ -60,7 +61,7 @@ export function convergenceSuite(options: ConformanceOptions): void {
       expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
       await expectRowsOf(posts, byTag, record.id, true);
       await expectRowsOf(posts, byGroup, record.id, true);
-      expect(await shards[0]!.scanRecords(posts.table, { limit: 10, notes: true })).toEqual([]);
+      expect(await shards[0]!.scanRecords(entityTable(posts), { limit: 10, notes: true })).toEqual([]);
       expect(await posts.drain()).toEqual({ notes: 0, finished: 0 });
     });
 
@@ -74,7 +75,7 @@ export function convergenceSuite(options: ConformanceOptions): void {
       record.value = post({ tags: ['c'] });
       await posts.save(record);
       // The second write removed the first one's old row too: nothing left to drain.
-      expect(await shards[0]!.scanRecords(posts.table, { limit: 10, notes: true })).toEqual([]);
+      expect(await shards[0]!.scanRecords(entityTable(posts), { limit: 10, notes: true })).toEqual([]);
       await expectRowsOf(posts, byTag, record.id, true);
       expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
     });
@@ -89,7 +90,7 @@ export function convergenceSuite(options: ConformanceOptions): void {
       expect(error).toBeInstanceOf(ShardUnavailableError);
       expect(error.message).toContain('Injected fault');
       faults.disarm();
-      expect(await shards[0]!.scanRecords(posts.table, { limit: 10, notes: true })).toHaveLength(1);
+      expect(await shards[0]!.scanRecords(entityTable(posts), { limit: 10, notes: true })).toHaveLength(1);
       expect(await posts.drain()).toEqual({ notes: 1, finished: 1 });
       const bad = await posts.drain({ batchSize: 0 }).catch((e) => e);
       expect(bad).toBeInstanceOf(ValidationError);
@@ -127,12 +128,16 @@ export function convergenceSuite(options: ConformanceOptions): void {
         record.value = post({ tags: ['moved'] });
         await posts.save(record);
       }
-      const onShard = await Promise.all(shards.map((s) => s.scanRecords(posts.table, { limit: 100, notes: true })));
+      const onShard = await Promise.all(
+        shards.map((s) => s.scanRecords(entityTable(posts), { limit: 100, notes: true })),
+      );
       expect(onShard.every((notes) => notes.length > 0)).toBe(true); // notes on both record shards
       faults.arm({ failAt: 1, only: ['deleteIndexRows'] }); // the first shard's batch fails, once
       const error = await posts.drain().catch((e) => e);
       expect(error).toBeInstanceOf(ShardUnavailableError);
-      const left = await Promise.all(shards.map((s) => s.scanRecords(posts.table, { limit: 100, notes: true })));
+      const left = await Promise.all(
+        shards.map((s) => s.scanRecords(entityTable(posts), { limit: 100, notes: true })),
+      );
       expect(left.map((notes) => notes.length)).toEqual([onShard[0]!.length, 0]);
       expect(await posts.drain()).toEqual({ notes: onShard[0]!.length, finished: onShard[0]!.length });
       expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
@@ -255,7 +260,7 @@ export function convergenceSuite(options: ConformanceOptions): void {
       record.value = post({ tags: ['b'] });
       await posts.save(record);
       expect(await posts.drain()).toEqual({ notes: 0, finished: 0 });
-      expect(await shards[0]!.scanRecords(posts.table, { limit: 10, notes: true })).toEqual([]);
+      expect(await shards[0]!.scanRecords(entityTable(posts), { limit: 10, notes: true })).toEqual([]);
       expect(await tagsOf(posts, byTag, 'b')).toEqual([record.id]);
       await expectRowsOf(posts, byTag, record.id, true);
     });
@@ -355,7 +360,7 @@ export function convergenceSuite(options: ConformanceOptions): void {
       expect(await posts.get(record.id, { version: 3 })).toBeUndefined();
       expect(await posts.get(record.id, { version: 99 })).toBeUndefined();
       expect(await posts.history('never-written')).toEqual([]);
-      expect(posts.historyTable?.name).toBe(`${posts.name}__history`);
+      expect((await posts.strategy.shards[0]!.readMeta([`${posts.name}__history`])).size).toBe(1);
       const bad = await posts.get(record.id, { version: 0 }).catch((e) => e);
       expect(bad).toBeInstanceOf(ValidationError);
       expect(bad.message).toContain(`${posts.name}.get(): version must be a positive integer, got 0`);
