@@ -8,22 +8,22 @@
  *
  * MB/s are megabytes (10^6) of the document's JSON text per second, so that
  * codecs compare on the same data whatever their encoded size. Each figure is
- * the median of ROUNDS rounds, taken in turn over all codecs after a warm-up;
+ * the median of seven rounds, taken in turn over all codecs after a warm-up;
  * every codec's decode is checked once.
  */
 import { isDeepStrictEqual } from 'node:util';
 import * as zlib from 'node:zlib';
+import { blogDocument, codecRates, DOCUMENT_SIZES } from '@waffle/bench/codecs';
+import { benchTiming } from '@waffle/bench/harness';
 import type { Serializer } from '@waffle/core';
 import { json } from '@waffle/serializer-json';
 import { msgpack } from '@waffle/serializer-msgpack';
 import { superjson } from '@waffle/serializer-superjson';
-import { blogDocument, codecRates, DOCUMENT_SIZES } from '@waffle/testkit';
 import { isNativeAccelerationEnabled } from 'msgpackr';
 import { compressed } from '../src/index.js';
 
-const WARMUP_MS = 200;
-const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 250);
-const ROUNDS = 7;
+// WAFFLE_BENCH_SMOKE=1 (CI) makes it one short round.
+const timing = benchTiming({ warmupMs: 200, roundMs: Number(process.env.BENCH_ROUND_MS ?? 250), rounds: 7 });
 
 const bodySize = (body: string | Uint8Array) =>
   typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
@@ -65,7 +65,6 @@ for (const [label, bytes] of DOCUMENT_SIZES) {
       throw new Error(`${codec.codec} changed the document`);
     }
   }
-  const timing = { warmupMs: WARMUP_MS, roundMs: ROUND_MS, rounds: ROUNDS };
   for (const { codec, body, encode, decode } of await codecRates(codecs, doc, timing)) {
     const size = bodySize(body);
     const mb = (ops: number) => format((ops * jsonBytes) / 1e6);

@@ -15,11 +15,12 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { Decoder, Encoder } from '@msgpack/msgpack';
-import { blogDocument, codecRates, DOCUMENT_SIZES } from '@waffle/testkit';
+import { blogDocument, codecRates, DOCUMENT_SIZES } from '@waffle/bench/codecs';
+import { benchTiming } from '@waffle/bench/harness';
 import { isNativeAccelerationEnabled, Packr, Unpackr } from 'msgpackr';
 
-const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 250);
-const ROUNDS = 7;
+// WAFFLE_BENCH_SMOKE=1 (CI) makes it one short round.
+const timing = benchTiming({ warmupMs: 200, roundMs: Number(process.env.BENCH_ROUND_MS ?? 250), rounds: 7 });
 const child = process.env.MSGPACK_BENCH_CHILD === '1';
 
 const format = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1));
@@ -58,7 +59,6 @@ async function rows(): Promise<string[]> {
   for (const [label, bytes] of DOCUMENT_SIZES) {
     const doc = blogDocument(bytes);
     const jsonBytes = Buffer.byteLength(JSON.stringify(doc));
-    const timing = { warmupMs: 200, roundMs: ROUND_MS, rounds: ROUNDS };
     for (const { codec: lib, body, encode, decode } of await codecRates(libraries, doc, timing)) {
       out.push(
         `| ${label} | ${lib.name} | ${body.byteLength.toLocaleString('en-US')} | ${format(encode)} | ${format((encode * jsonBytes) / 1e6)} | ${format(decode)} | ${format((decode * jsonBytes) / 1e6)} |`,

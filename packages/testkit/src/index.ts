@@ -10,32 +10,6 @@ import { recordSuite } from './suite-records.js';
 import { repairSuite } from './suite-repair.js';
 
 export { orderArbitrary, predicateArbitrary, prefixArbitrary, valueArbitraries } from './arbitraries.js';
-export {
-  alternateRounds,
-  BENCH_SIZES,
-  BENCH_TIMING,
-  type BenchCodec,
-  type BenchPost,
-  type BenchSide,
-  benchPost,
-  blogDocument,
-  codecRates,
-  compareWithRaw,
-  DOCUMENT_SIZES,
-  markdownTable,
-  median,
-  opsPerSecond,
-  pick,
-  type RawBenchStore,
-  type RawPostRow,
-  randomInt,
-  rate,
-  rawBenchSide,
-  sample,
-  sanityCheck,
-  waffleBenchSide,
-  warmUp,
-} from './bench.js';
 export { expectRowsOf, storedRowsOf } from './convergence.js';
 export {
   ALL_DIALECTS,

@@ -1,0 +1,29 @@
+/**
+ * Measures every operation on every side that supports it: a warm-up each,
+ * then rounds alternating over the sides, and the median of each side.
+ */
+import type { BenchConfig } from './config.js';
+import { alternateRounds, rate } from './harness/timing.js';
+import { OPERATIONS, type Operation, type Side, type SideName } from './workload/operations.js';
+
+/**
+ * Measures `sides`, handing each operation's medians (per side that supports
+ * it) to `record` as soon as they are known, so that a failure later keeps them.
+ */
+export async function measureOperations(
+  sides: readonly Side[],
+  config: BenchConfig,
+  record: (op: Operation, figures: ReadonlyMap<SideName, number>) => void,
+): Promise<void> {
+  const { warmupMs, roundMs, rounds } = config.timing;
+  for (const op of OPERATIONS) {
+    const cases = sides.filter((side) => side.ops[op.id] !== undefined);
+    const units = op.units(config);
+    for (const side of cases) await rate(side.ops[op.id]!, units, warmupMs);
+    const medians = await alternateRounds(cases, rounds, async (side) => [
+      await rate(side.ops[op.id]!, units, roundMs),
+    ]);
+    const bySide = new Map(cases.map((side, i) => [side.name, medians[i]![0]!]));
+    record(op, bySide);
+  }
+}
