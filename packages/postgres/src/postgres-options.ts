@@ -3,6 +3,7 @@
  * from them, and the shard's display name, which never carries a password.
  */
 import { ValidationError } from '@waffle/core';
+import { redact } from '@waffle/sql';
 import postgres from 'postgres';
 
 /** A postgres.js client (`postgres(…)`), with any type configuration. */
@@ -40,10 +41,15 @@ export function isClient(value: unknown): value is PostgresClient {
   );
 }
 
-/** Removes the password of every `scheme://user:password@` in a text, and `secret` wherever it appears. */
-export function redact(text: string, secret?: string): string {
-  const bare = text.replace(/(\/\/[^\s:/@]*):[^\s@/]*@/g, '$1@');
-  return secret ? bare.split(secret).join('***') : bare;
+/** The password of a `scheme://user:password@…` URL, if it has one (read without parsing, so a malformed URL works too). */
+export function urlPassword(url: string): string | undefined {
+  const match = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s:/@]*:([^\s@/]*)@/.exec(url);
+  return match?.[1] === '' ? undefined : match?.[1];
+}
+
+/** A URL without its password, for messages: `postgres://user@host/db`. */
+export function withoutPassword(url: string): string {
+  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s:/@]*):[^\s@/]*@/, '$1@');
 }
 
 /**
@@ -61,8 +67,10 @@ export function openClient(options: PostgresShardOptions): PostgresClient {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const password = typeof settings.password === 'string' ? settings.password : undefined;
-    const where = url === undefined ? 'the options given' : redact(url, password);
-    throw new ValidationError(`postgresShard: cannot open ${where}: ${redact(message, password)}`);
+    const secrets = [url, url === undefined ? undefined : urlPassword(url), password];
+    const where =
+      url === undefined ? 'the options given' : redact(secrets.slice(1), withoutPassword(url)).text;
+    throw new ValidationError(`postgresShard: cannot open ${where}: ${redact(secrets, message).text}`);
   }
 }
 

@@ -6,7 +6,7 @@
  * (int8 as text, timestamps as epoch milliseconds) or converted from any form
  * a parser may give (numbers, strings, bigints, Buffers).
  */
-import type { ColumnKind, ColumnValue } from '@waffle/core';
+import type { ColumnKind, ColumnValue } from '@waffle/core/adapter';
 import { toNumber, type ValueReader } from '@waffle/sql';
 
 /** A value as bound to a statement. */
@@ -45,19 +45,16 @@ export function toStorage(kind: ColumnKind, value: ColumnValue): StorageValue {
   }
 }
 
-/** A column value as the text of one array element (what the type's input function reads). */
-export function toText(kind: ColumnKind, value: ColumnValue): string | null {
+/**
+ * A bound value (of {@link toStorage}, or a record's) as the text of one
+ * array element, which the element type's input function reads.
+ */
+export function elementText(value: unknown): string | null {
   if (value === null || value === undefined) return null;
-  switch (kind) {
-    case 'boolean':
-      return value ? 't' : 'f';
-    case 'timestamp':
-      return (value as Date).toISOString();
-    case 'bytes':
-      return `\\x${hex(value as Uint8Array)}`;
-    default:
-      return String(value);
-  }
+  if (typeof value === 'string') return value;
+  if (typeof value === 'boolean') return value ? 't' : 'f';
+  if (value instanceof Uint8Array) return `\\x${hex(value)}`;
+  return String(value);
 }
 
 const ARRAY_SPECIAL = /["\\]/g;
@@ -104,13 +101,4 @@ export function toBytes(raw: unknown): Uint8Array {
   if (typeof raw === 'string' && raw.startsWith('\\x'))
     return new Uint8Array(Buffer.from(raw.slice(2), 'hex'));
   throw new TypeError(`expected a bytea from the database, got ${typeof raw}`);
-}
-
-/**
- * A string that is equal for two rows exactly when their keys are equal with
- * `IS NOT DISTINCT FROM` (nulls equal each other). Each position holds one
- * column kind, whose element text is canonical.
- */
-export function keyOf(texts: readonly (string | null)[]): string {
-  return JSON.stringify(texts);
 }

@@ -1,32 +1,46 @@
 import { type Doc, Entity, Index, integer, QueryError, text } from '@waffle/core';
+import type { EntityTableSpec, IndexRow, RecordRow } from '@waffle/core/adapter';
 import { json } from '@waffle/serializer-json';
 import { dialectEnabled, uniqueName } from '@waffle/testkit';
+import type postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
 import { postgresShard } from '../src/index.js';
+import { keyName } from '../src/postgres-dialect.js';
 import {
-  databaseUrl,
   entitySpec,
   failure,
+  historySpec,
   indexSpec,
-  onCleanup,
+  insertRecords,
   openClient,
   openShard,
   record,
+  recordingClient,
   track,
 } from './helpers.js';
 
-/** A shard on a client that counts the statements it runs (those matching `pattern`). */
-function countingShard(i = 0) {
-  const statements: string[] = [];
-  const client = openClient(i, { max: 2, debug: (_c, sql) => statements.push(sql) });
-  const shard = postgresShard(client);
-  const count = (pattern: RegExp) => statements.filter((s) => pattern.test(s)).length;
-  return { shard, client, statements, count };
+/** A shard on a client that records the statements it runs. */
+function recordingShard(i = 0) {
+  const { client, statements, count } = recordingClient(i, { max: 2 });
+  return { shard: postgresShard(client), client, statements, count };
 }
+
+/** How many rows a table holds. */
+async function rowCount(client: postgres.Sql<any>, table: string): Promise<number> {
+  return Number((await client.unsafe(`SELECT count(*) AS n FROM "${table}"`))[0]!.n);
+}
+
+/** The records with these ids, in that order. */
+async function readBack(shard: ReturnType<typeof openShard>, table: EntityTableSpec, ids: string[]) {
+  const byId = new Map((await shard.getRecords(table, ids)).map((r) => [r.id, r]));
+  return ids.map((id) => byId.get(id));
+}
+
+const stored = (r: RecordRow) => ({ ...r, note: r.note ?? null });
 
 describe.skipIf(!dialectEnabled('postgres'))('postgres batches', () => {
   it('reads 70,000 ids in statements of at most 65,533 ids', async () => {
-    const { shard, client, statements, count } = countingShard();
+    const { shard, client, statements, count } = recordingShard();
     const table = entitySpec();
     await shard.createTables([table]);
     await client.unsafe(
@@ -43,10 +57,11 @@ describe.skipIf(!dialectEnabled('postgres'))('postgres batches', () => {
     expect(count(/ANY/)).toBe(2);
   });
 
-  it('writes and deletes index rows in statements of at most 65,533 values', async () => {
-    const { shard, client, count } = countingShard();
+  it('writes and deletes index rows in statements of at most 65,533 values, in one transaction', async () => {
+    const { shard, client, statements, count } = recordingShard();
     const index = indexSpec('many', [['n', 'integer', true]]);
     await shard.createTables([index]);
+    statements.length = 0;
     // Three values a row (n, __id, __version): 21,844 rows a statement.
     const rows = Array.from({ length: 50_000 }, (_, i) => ({
       id: `r${i}`,
@@ -54,19 +69,18 @@ describe.skipIf(!dialectEnabled('postgres'))('postgres batches', () => {
       version: 1,
     }));
     await shard.putIndexRows(index, rows);
-    expect(count(/^INSERT/)).toBe(3);
-    const stored = async () =>
-      Number((await client.unsafe(`SELECT count(*) AS n FROM "${index.name}"`))[0]!.n);
-    expect(await stored()).toBe(50_000);
+    expect(count(/^INSERT .* unnest\(/)).toBe(3);
+    expect(count(/^begin/)).toBe(1);
+    expect(await rowCount(client, index.name)).toBe(50_000);
     await shard.putIndexRows(index, rows); // idempotent
-    expect(await stored()).toBe(50_000);
+    expect(await rowCount(client, index.name)).toBe(50_000);
     await shard.deleteIndexRows(
       index,
       rows.map((r) => ({ ...r, version: 2 })),
     );
     // Rows with a null and rows without one are deleted by separate statements (each served by the index).
     expect(count(/^DELETE/)).toBe(3 + 1);
-    expect(await stored()).toBe(0);
+    expect(await rowCount(client, index.name)).toBe(0);
   });
 
   it('writes a key given twice in one batch once, with the larger version', async () => {
@@ -96,19 +110,220 @@ describe.skipIf(!dialectEnabled('postgres'))('postgres batches', () => {
       { id: 'a', values: ['x', 1], version: 2 },
     ]);
   });
+
+  it('keeps keys with nulls unique (NULLS NOT DISTINCT): puts upsert them, one row a key, the larger version', async () => {
+    const shard = openShard(0);
+    const client = openClient(0);
+    const index = indexSpec('nulls', [
+      ['a', 'integer', true],
+      ['b', 'text', true],
+    ]);
+    const table = entitySpec();
+    await shard.createTables([index, table]);
+    const [definition] =
+      await client`SELECT indexdef FROM pg_indexes WHERE indexname = ${keyName('key', index.name)}`;
+    expect(definition!.indexdef).toMatch(/NULLS NOT DISTINCT$/);
+    const key = (version: number): IndexRow => ({ id: 'r', values: [null, null], version });
+    await shard.putIndexRows(index, [key(1)]);
+    await shard.putIndexRows(index, [key(3)]);
+    await shard.putIndexRows(index, [key(2)]); // older: the stored tag stays
+    await shard.putIndexRows(index, [key(2), { id: 's', values: [null, null], version: 1 }]);
+    // And in a commit, through the same upsert.
+    expect(
+      await shard.commit({
+        table,
+        writes: [{ row: record('r'), expected: 0 }],
+        put: [{ table: index, rows: [key(4), { id: 'r', values: [1, null], version: 1 }] }],
+      }),
+    ).toEqual([true]);
+    const stored = await client.unsafe(
+      `SELECT a, b, __id, __version::int AS v FROM "${index.name}" ORDER BY __id, a NULLS FIRST`,
+    );
+    expect(stored.map((r) => [r.a, r.b, r.__id, r.v])).toEqual([
+      [null, null, 'r', 4],
+      [1, null, 'r', 1],
+      [null, null, 's', 1],
+    ]);
+    // The database itself refuses a second row of a key with nulls.
+    const error = await failure(
+      client.unsafe(`INSERT INTO "${index.name}" (a, b, __id, __version) VALUES (NULL, NULL, 'r', 9)`),
+    );
+    expect(error.code).toBe('23505');
+    // Deletes match nulls too, and only where the stored tag is older.
+    await shard.deleteIndexRows(index, [
+      { id: 'r', values: [null, null], version: 4 },
+      { id: 's', values: [null, null], version: 2 },
+    ]);
+    expect(
+      (await client.unsafe(`SELECT __id FROM "${index.name}" ORDER BY __id, a`)).map((r) => r.__id),
+    ).toEqual(['r', 'r']);
+  });
+
+  it('commits 5,000 records with their index rows and history in one statement; only the records written get rows', async () => {
+    const { shard, client, statements, count } = recordingShard();
+    const table = entitySpec();
+    const index = indexSpec('bulk', [['n', 'integer']]);
+    const history = historySpec();
+    await shard.createTables([table, index, history]);
+    // Every 997th id exists already: its insert is false, and its rows and history are not written.
+    const taken = new Set<number>();
+    for (let i = 0; i < 5000; i += 997) taken.add(i);
+    expect(
+      await insertRecords(
+        shard,
+        table,
+        [...taken].map((i) => record(`r${i}`, { body: 'old' })),
+      ),
+    ).toEqual([...taken].map(() => true));
+    const records = Array.from({ length: 5000 }, (_, i) =>
+      record(
+        `r${i}`,
+        i % 2 === 0
+          ? { body: `{"n":${i}}` }
+          : { body: new Uint8Array([i & 255, i >> 8]), codec: 'msgpack', note: `n${i}` },
+      ),
+    );
+    statements.length = 0;
+    const result = await shard.commit({
+      table,
+      writes: records.map((row) => ({ row, expected: 0 })),
+      put: [{ table: index, rows: records.map((r, i) => ({ id: r.id, values: [i], version: 1 })) }],
+      history,
+    });
+    expect(statements).toHaveLength(1);
+    expect(count(/^WITH .* unnest\(/)).toBe(1);
+    expect(result).toEqual(records.map((_, i) => !taken.has(i)));
+    expect(await rowCount(client, table.name)).toBe(5000);
+    expect(await rowCount(client, index.name)).toBe(5000 - taken.size);
+    expect(await rowCount(client, history.name)).toBe(5000 - taken.size);
+    const sample = [1, 2, 997, 3000, 4999];
+    expect(
+      await readBack(
+        shard,
+        table,
+        sample.map((i) => `r${i}`),
+      ),
+    ).toEqual(
+      sample.map((i) => (taken.has(i) ? stored(record(`r${i}`, { body: 'old' })) : stored(records[i]!))),
+    );
+    const { note: _note, ...r1 } = records[1]!;
+    expect(await shard.getHistory(history, 'r1')).toEqual([{ ...r1, deleted: false }]);
+    expect(await shard.getHistory(history, 'r0')).toEqual([]);
+    // Compare-and-set of many in one statement: those stored at the version expected win (r0 too, stored before).
+    const next = records
+      .slice(0, 10)
+      .map((r) => ({ ...r, version: 2, body: 'v2', codec: 'json', note: null }));
+    statements.length = 0;
+    expect(
+      await shard.commit({
+        table,
+        writes: next.map((row, i) => ({ row, expected: i % 2 === 0 ? 1 : 5 })),
+        delete: [{ table: index, rows: next.map((r, i) => ({ id: r.id, values: [i], version: 2 })) }],
+        history,
+      }),
+    ).toEqual(next.map((_, i) => i % 2 === 0));
+    expect(statements).toHaveLength(1);
+    expect(
+      (await client.unsafe(`SELECT __id FROM "${index.name}" WHERE n < 10 ORDER BY n`)).map((r) => r.__id),
+    ).toEqual(['r1', 'r3', 'r5', 'r7', 'r9']);
+  });
+
+  it('gives each large record of a commit a statement of its own and splits the rest by 16 MiB, in one transaction', async () => {
+    const { shard, client, statements, count } = recordingShard();
+    const table = entitySpec();
+    const index = indexSpec('big', [['k', 'text']]);
+    await shard.createTables([table, index]);
+    expect(await insertRecords(shard, table, [record('big2', { body: 'old' })])).toEqual([true]);
+    const mib = 1024 * 1024;
+    // 6 MiB of text, or 3 MiB of bytes: each bound as scalars, never in an array literal.
+    const big = Array.from({ length: 5 }, (_, i) =>
+      record(`big${i}`, {
+        body: i % 2 === 0 ? String.fromCharCode(97 + i).repeat(6 * mib) : new Uint8Array(3 * mib).fill(i),
+      }),
+    );
+    // 2,200 records of 7,900 characters (17 MiB in all): two statements of arrays.
+    const mid = Array.from({ length: 2200 }, (_, i) =>
+      record(`mid${String(i).padStart(4, '0')}`, { body: 'm'.repeat(7900) }),
+    );
+    const all = [...mid.slice(0, 1000), ...big, ...mid.slice(1000)];
+    statements.length = 0;
+    const result = await shard.commit({
+      table,
+      writes: all.map((row) => ({ row, expected: 0 })),
+      put: [{ table: index, rows: all.map((r) => ({ id: r.id, values: [r.id], version: 1 })) }],
+    });
+    expect(result).toEqual([...Array(1002).fill(true), false, ...Array(1202).fill(true)]);
+    expect(count(/^begin/)).toBe(1);
+    expect(count(/^WITH .* unnest\(/)).toBe(2);
+    expect(count(/^WITH .* \(VALUES /)).toBe(5);
+    expect(statements.find((s) => s.params.includes(big[0]!.body))).toBeDefined();
+    const sizes = await client.unsafe(
+      `SELECT id, coalesce(length(body), length(bin)) AS n FROM "${table.name}" WHERE id LIKE 'big%' ORDER BY id`,
+    );
+    expect(sizes.map((r) => [r.id, r.n])).toEqual([
+      ['big0', 6 * mib],
+      ['big1', 3 * mib],
+      ['big2', 3],
+      ['big3', 3 * mib],
+      ['big4', 6 * mib],
+    ]);
+    expect(await rowCount(client, table.name)).toBe(2205);
+    // Every record written has its index row; big2, not written, has none.
+    expect(await rowCount(client, index.name)).toBe(2204);
+    expect(
+      (await client.unsafe(`SELECT count(*)::int AS n FROM "${index.name}" WHERE k = 'big2'`))[0]!.n,
+    ).toBe(0);
+    const back = await readBack(shard, table, ['big0', 'big3', 'big4']);
+    expect(back[0]!.body).toBe(big[0]!.body);
+    // Compared as bytes: an element-wise toEqual of 3 MiB takes seconds.
+    expect(Buffer.compare(back[1]!.body as Uint8Array, big[3]!.body as Uint8Array)).toBe(0);
+    expect(back[2]!.body).toBe(big[4]!.body);
+  });
+
+  it('rolls a commit of several statements back whole when one fails, reporting that statement', async () => {
+    const { shard, client } = recordingShard();
+    const table = entitySpec();
+    const index = indexSpec('strict', [['n', 'integer']]);
+    await shard.createTables([table, index]);
+    const rows = [record('a'), record('large', { body: 'x'.repeat(20_000) }), record('b')];
+    const error = await failure(
+      shard.commit({
+        table,
+        writes: rows.map((row) => ({ row, expected: 0 })),
+        // A null in a column that takes none, for the large record (a statement of its own).
+        put: [
+          {
+            table: index,
+            rows: [
+              { id: 'a', values: [1], version: 1 },
+              { id: 'large', values: [null], version: 1 },
+            ],
+          },
+        ],
+      }),
+    );
+    expect(error).toBeInstanceOf(QueryError);
+    expect(error.message).toContain('null value in column "n"');
+    expect(error.sql).toMatch(/^WITH .* \(VALUES /);
+    expect(error.params).toContain('large');
+    expect(error.cause.code).toBe('23502');
+    expect(await rowCount(client, table.name)).toBe(0);
+    expect(await rowCount(client, index.name)).toBe(0);
+  });
 });
 
 describe.skipIf(!dialectEnabled('postgres'))('postgres concurrency', () => {
   it('creates the same tables from several shards on one database at once', async () => {
     const shards = Array.from({ length: 4 }, () => openShard(0, { max: 2 }));
     for (let round = 0; round < 5; round++) {
+      const table = entitySpec('race');
       const tables = [
-        entitySpec('race'),
+        table,
         indexSpec('race_ix', [['n', 'integer']]),
         indexSpec('race_iy', [['t', 'text', true]]),
       ];
       await Promise.all(shards.map((s) => s.createTables(tables)));
-      expect(await shards[0]!.insertRecord(tables[0] as never, record('a'))).toBe(true);
+      expect(await insertRecords(shards[0]!, table, [record('a')])).toEqual([true]);
     }
     const key = `race-${Date.now()}`;
     const stored = await Promise.all(shards.map((s, i) => s.writeMeta(key, `v${i}`)));
@@ -135,63 +350,5 @@ describe.skipIf(!dialectEnabled('postgres'))('postgres concurrency', () => {
     expect((await notes.select(byN.c.n.gte(100), { orderBy: byN.c.n.asc() })).map((r) => r.value.n)).toEqual(
       records.map((r) => r.value.n + 100),
     );
-  });
-});
-
-describe.skipIf(!dialectEnabled('postgres'))('postgres transactions', () => {
-  it('rolls back when a statement fails, and rethrows that QueryError unchanged', async () => {
-    const shard = openShard(0);
-    const table = entitySpec();
-    const index = indexSpec('tx_ix', [['n', 'integer']]);
-    await shard.createTables([table, index]);
-    let thrown: unknown;
-    const error = await failure(
-      shard.transaction(async (tx) => {
-        await tx.insertRecord(table, record('a'));
-        try {
-          await tx.putIndexRows(index, [{ id: 'a', values: [null], version: 1 }]);
-        } catch (e) {
-          thrown = e;
-          throw e;
-        }
-      }),
-    );
-    expect(error).toBe(thrown);
-    expect(error).toBeInstanceOf(QueryError);
-    expect(error.message).toContain('null value in column "n"');
-    expect(await shard.getRecords(table, ['a'])).toEqual([]);
-  });
-
-  it('reports a transaction whose work swallowed a failed statement as a QueryError, committing nothing', async () => {
-    const shard = openShard(0);
-    const table = entitySpec();
-    await shard.createTables([table]);
-    const error = await failure(
-      shard.transaction(async (tx) => {
-        await tx.insertRecord(table, record('a'));
-        await tx.getRecords({ kind: 'entity', name: 'no_such_table' }, ['a']).catch(() => undefined);
-        return 'done';
-      }),
-    );
-    expect(error).toBeInstanceOf(QueryError);
-    expect(error.cause.code).toBe('42P01');
-    expect(await shard.getRecords(table, ['a'])).toEqual([]);
-  });
-
-  it('runs transactions side by side, each on its own connection', async () => {
-    const shard = postgresShard({ url: databaseUrl(0), max: 4 });
-    onCleanup(() => shard.close());
-    const table = entitySpec();
-    await shard.createTables([table]);
-    const results = await Promise.all(
-      Array.from({ length: 8 }, (_, i) =>
-        shard.transaction(async (tx) => {
-          await tx.insertRecord(table, record(`t${i}`));
-          return [i, (await tx.getRecords(table, [`t${i}`])).length];
-        }),
-      ),
-    );
-    expect(results).toEqual(Array.from({ length: 8 }, (_, i) => [i, 1]));
-    expect(await shard.scanRecords(table, undefined, 20)).toHaveLength(8);
   });
 });

@@ -1,4 +1,5 @@
-import type { EntityTableSpec, HistoryTableSpec, IndexTableSpec, Shard } from '@waffle/core';
+import type { Shard } from '@waffle/core';
+import type { EntityTableSpec, HistoryTableSpec, IndexTableSpec, RecordRow } from '@waffle/core/adapter';
 import {
   type IndexColumnTuple,
   indexTableSpec,
@@ -91,4 +92,36 @@ export async function failure(promise: Promise<unknown>): Promise<any> {
     return error;
   }
   throw new Error('expected a failure');
+}
+
+/** Inserts records in one commit; returns per record whether it went in. */
+export function insertRecords(
+  shard: Shard,
+  table: EntityTableSpec,
+  rows: readonly RecordRow[],
+): Promise<boolean[]> {
+  return shard.commit({ table, writes: rows.map((row) => ({ row, expected: 0 })) });
+}
+
+/** Inserts one record; returns whether it went in. */
+export async function insertRecord(shard: Shard, table: EntityTableSpec, row: RecordRow): Promise<boolean> {
+  return (await insertRecords(shard, table, [row]))[0]!;
+}
+
+/** A client of the test's own that records the SQL text and parameters of every statement it runs. */
+export function recordingClient(i = 0, options: PostgresDriverOptions = {}) {
+  const statements: { sql: string; params: unknown[] }[] = [];
+  const client = openClient(i, {
+    ...options,
+    debug: (_connection, sql, params) => statements.push({ sql, params: [...params] }),
+  });
+  /** How many statements matched `pattern` since the last reset. */
+  const count = (pattern: RegExp) => statements.filter((s) => pattern.test(s.sql)).length;
+  return { client, statements, count };
+}
+
+/** The plan PostgreSQL picks for a statement with its parameters. */
+export async function explain(client: postgres.Sql<any>, statement: { sql: string; params: unknown[] }) {
+  const rows = await client.unsafe(`EXPLAIN ${statement.sql}`, statement.params as any[]);
+  return rows.map((r) => r['QUERY PLAN'] as string).join('\n');
 }

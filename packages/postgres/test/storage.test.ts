@@ -1,36 +1,26 @@
-import { type IndexRow, type Predicate, uuidv7 } from '@waffle/core';
+import { uuidv7 } from '@waffle/core';
+import type { IndexRow, Predicate } from '@waffle/core/adapter';
 import { dialectEnabled, servers } from '@waffle/testkit';
 import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
-import type { PostgresDriverOptions } from '../src/index.js';
 import { postgresShard } from '../src/index.js';
-import { keyName } from '../src/postgres-tables.js';
+import { keyName } from '../src/postgres-dialect.js';
+import { MAX_PREPARED_DYNAMIC } from '../src/postgres-driver.js';
 import {
   entitySpec,
+  explain,
+  historySpec,
   indexSpec,
+  insertRecord,
+  insertRecords,
   namedIndex,
   onCleanup,
   openClient,
   openShard,
   record,
+  recordingClient,
   ref,
 } from './helpers.js';
-
-/** A client that records the SQL text and parameters of every statement it runs. */
-function recordingClient(i = 0, options: PostgresDriverOptions = {}) {
-  const statements: { sql: string; params: unknown[] }[] = [];
-  const client = openClient(i, {
-    ...options,
-    debug: (_connection, sql, params) => statements.push({ sql, params: [...params] }),
-  });
-  return { client, statements };
-}
-
-/** The plan PostgreSQL picks for a statement with its parameters. */
-async function explain(client: postgres.Sql<any>, statement: { sql: string; params: unknown[] }) {
-  const rows = await client.unsafe(`EXPLAIN ${statement.sql}`, statement.params as any[]);
-  return rows.map((r) => r['QUERY PLAN'] as string).join('\n');
-}
 
 /** A database whose default collation orders text linguistically (ICU en-US), created once. */
 async function linguisticDatabase(): Promise<string> {
@@ -167,8 +157,20 @@ describe.skipIf(!dialectEnabled('postgres'))('postgres storage', () => {
       await shard.createTables([table]);
       const text = `{"s":"${'é𝒳x'.repeat(262_144)}"}`;
       const binary = new Uint8Array(1 << 20).map((_, i) => (i * 7919) % 256);
-      await shard.insertRecord(table, record('t', { body: text }));
-      await shard.insertRecord(table, record('b', { body: binary, codec: 'msgpack' }));
+      // One alone (its values bound as scalars), then both in one commit (bound as arrays).
+      expect(await insertRecord(shard, table, record('t', { body: text }))).toBe(true);
+      expect(await insertRecord(shard, table, record('b', { body: binary, codec: 'msgpack' }))).toBe(true);
+      const again = entitySpec();
+      await shard.createTables([again]);
+      expect(
+        await insertRecords(shard, again, [
+          record('t', { body: text }),
+          record('b', { body: binary, codec: 'msgpack' }),
+        ]),
+      ).toEqual([true, true]);
+      const both = await shard.getRecords(again, ['t', 'b']);
+      expect(both.find((r) => r.id === 't')?.body).toBe(text);
+      expect(Buffer.compare(both.find((r) => r.id === 'b')?.body as Uint8Array, binary)).toBe(0);
       const got = await shard.getRecords(table, ['t', 'b']);
       const byId = new Map(got.map((r) => [r.id, r]));
       expect(byId.get('t')?.body).toBe(text);
@@ -232,21 +234,29 @@ describe.skipIf(!dialectEnabled('postgres'))('postgres storage', () => {
         limit: 50,
       });
       expect(prefixed.map((r) => r.values[0])).toEqual(['ab', 'a-b', 'a b', 'a']);
-      for (const id of ['b', 'B', 'a', 'A', '_']) await shard.insertRecord(table, record(id));
-      expect((await shard.scanRecords(table, undefined, 10)).map((r) => r.id)).toEqual([
+      await insertRecords(
+        shard,
+        table,
+        ['b', 'B', 'a', 'A', '_'].map((id) => record(id)),
+      );
+      expect((await shard.scanRecords(table, { limit: 10 })).map((r) => r.id)).toEqual([
         'A',
         'B',
         '_',
         'a',
         'b',
       ]);
-      expect((await shard.scanRecords(table, 'B', 10)).map((r) => r.id)).toEqual(['_', 'a', 'b']);
+      expect((await shard.scanRecords(table, { after: 'B', limit: 10 })).map((r) => r.id)).toEqual([
+        '_',
+        'a',
+        'b',
+      ]);
       expect(await client`SELECT 1 AS one`).toHaveLength(1);
     });
   });
 
   describe('plans', () => {
-    it('index queries in either direction, deletes and record reads use the indexes', async () => {
+    it('index queries in either direction, deletes, commits and record reads use the indexes', async () => {
       const { client, statements } = recordingClient(0, { max: 1 });
       const shard = postgresShard(client);
       const index = indexSpec('planned', [
@@ -254,7 +264,8 @@ describe.skipIf(!dialectEnabled('postgres'))('postgres storage', () => {
         ['t', 'text'],
       ]);
       const table = entitySpec();
-      await shard.createTables([index, table]);
+      const history = historySpec();
+      await shard.createTables([index, table, history]);
       const rows: IndexRow[] = Array.from({ length: 20_000 }, (_, i) => ({
         id: `id${i}`,
         values: [i % 10 === 0 ? null : i % 500, `t${i % 37}`],
@@ -300,45 +311,161 @@ describe.skipIf(!dialectEnabled('postgres'))('postgres storage', () => {
         }),
       );
       expect(await explain(client, nulls)).toMatch(/Index (Only )?Scan using/);
-      for (const values of [
-        [5, 't5'],
-        [null, 't0'],
+      // Deletes of one row (bound as scalars) and of several (arrays), with and without a null.
+      for (const batch of [
+        [{ id: 'id5', values: [5, 't5'], version: 9 }],
+        [{ id: 'id10', values: [null, 't10'], version: 9 }],
+        [
+          { id: 'id5', values: [5, 't5'], version: 9 },
+          { id: 'id6', values: [6, 't6'], version: 9 },
+        ],
+        [
+          { id: 'id10', values: [null, 't10'], version: 9 },
+          { id: 'id20', values: [null, 't20'], version: 9 },
+        ],
       ]) {
-        const deletion = await last(() => shard.deleteIndexRows(index, [{ id: 'id5', values, version: 9 }]));
-        expect(deletion.sql).toMatch(/^DELETE FROM .* USING unnest\(/);
+        const deletion = await last(() => shard.deleteIndexRows(index, batch));
+        expect(deletion.sql).toMatch(
+          batch.length === 1 ? /^DELETE FROM .* USING \(VALUES / : /^DELETE FROM .* USING unnest\(/,
+        );
         const plan = await explain(client, deletion);
         expect(plan).toContain(`Index Scan using ${keyName('key', index.name)}`);
         expect(plan).not.toContain('Seq Scan');
       }
-      const read = await last(() => shard.getRecords(table, ['id1', 'id2', 'id3']));
-      expect(await explain(client, read)).toContain(`Index Scan using ${keyName('pk', table.name)}`);
+      for (const ids of [['id1'], ['id1', 'id2', 'id3']]) {
+        const read = await last(() => shard.getRecords(table, ids));
+        expect(await explain(client, read)).toMatch(
+          new RegExp(`Index (Only )?Scan using ${keyName('pk', table.name)}`),
+        );
+      }
+      // A commit of updates with rows to put and delete: every table reached through its key.
+      const commit = await last(() =>
+        shard.commit({
+          table,
+          writes: [record('id1', { version: 2 }), record('id2', { version: 2 })].map((row) => ({
+            row,
+            expected: 1,
+          })),
+          put: [
+            {
+              table: index,
+              rows: [
+                { id: 'id1', values: [1, 'new'], version: 2 },
+                { id: 'id2', values: [null, 'new'], version: 2 },
+              ],
+            },
+          ],
+          delete: [
+            {
+              table: index,
+              rows: [
+                { id: 'id1', values: [1, 't1'], version: 2 },
+                { id: 'id2', values: [2, 't2'], version: 2 },
+              ],
+            },
+          ],
+          history,
+        }),
+      );
+      expect(commit.sql).toMatch(/^WITH /);
+      const plan = await explain(client, commit);
+      expect(plan).not.toContain('Seq Scan');
+      expect(plan).toContain(`using ${keyName('pk', table.name)}`);
+      expect(plan).toContain(`using ${keyName('key', index.name)}`);
     });
   });
 
   describe('prepared statements', () => {
-    it('reads any number of ids with one prepared statement, and binds every value', async () => {
-      const { client, statements } = recordingClient(0, { max: 1 });
+    it('one prepared statement per table and shape, whatever the number of rows, every value bound', async () => {
+      const { client, statements, count } = recordingClient(0, { max: 1 });
       const shard = postgresShard(client);
       const table = entitySpec();
-      await shard.createTables([table]);
+      const index = indexSpec('prep', [['n', 'integer']]);
+      await shard.createTables([table, index]);
       for (const n of [1, 2, 5, 50]) {
         const ids = Array.from({ length: n }, () => uuidv7());
         await shard.getRecords(table, ids);
         expect(statements.at(-1)!.params).toHaveLength(1);
       }
-      await shard.insertRecord(table, record("o'neil; DROP TABLE x"));
-      for (let v = 1; v < 4; v++)
-        await shard.updateRecord(table, record("o'neil; DROP TABLE x", { version: v + 1 }), v);
+      const name = "o'neil; DROP TABLE x";
+      const row = (id: string, version = 1) => ({ id, values: [version], version });
+      for (const n of [1, 3, 50]) {
+        const records = Array.from({ length: n }, (_, i) => record(`${name} ${n} ${i}`));
+        const writes = records.map((r) => ({ row: r, expected: 0 }));
+        statements.length = 0;
+        expect(
+          await shard.commit({ table, writes, put: [{ table: index, rows: records.map((r) => row(r.id)) }] }),
+        ).toEqual(records.map(() => true));
+        // A commit with its index rows: one statement (one round trip once prepared).
+        expect(statements).toHaveLength(1);
+        expect(statements[0]!.params).toHaveLength(9 + 3);
+      }
+      for (let v = 1; v < 4; v++) {
+        await shard.commit({
+          table,
+          writes: [{ row: record(`${name} 1 0`, { version: v + 1 }), expected: v }],
+        });
+      }
+      await shard.clearNotes(table, [{ id: `${name} 1 0`, version: 4 }]);
+      await shard.clearNotes(table, [
+        { id: `${name} 1 0`, version: 4 },
+        { id: 'x', version: 1 },
+      ]);
       const prepared = await client.unsafe(
-        'SELECT statement FROM pg_prepared_statements WHERE statement LIKE $1 ORDER BY statement',
+        'SELECT statement FROM pg_prepared_statements WHERE statement LIKE $1',
         [`%"${table.name}"%`],
       );
-      expect(prepared.map((r) => (r.statement as string).split(' ')[0])).toEqual([
-        'insert',
+      // Reads of one id and of several; commits of one and of several records with their rows; an update; notes cleared for one and several.
+      expect(prepared.map((r) => (r.statement as string).split(' ')[0]).sort()).toEqual([
+        'UPDATE',
+        'UPDATE',
+        'WITH',
+        'WITH',
+        'WITH',
         'select',
-        'update',
+        'select',
       ]);
       expect(statements.some((s) => s.sql.includes("o'neil"))).toBe(false);
+      expect(count(/o'neil/)).toBe(0);
+    });
+
+    it(`prepares at most ${MAX_PREPARED_DYNAMIC} distinct index queries per shard, and runs the others unnamed`, async () => {
+      const { client } = recordingClient(0, { max: 1 });
+      const shard = postgresShard(client);
+      const index = indexSpec('shapes', [['n', 'integer']]);
+      await shard.createTables([index]);
+      await shard.putIndexRows(
+        index,
+        Array.from({ length: 300 }, (_, i) => ({ id: `r${i}`, values: [i], version: 1 })),
+      );
+      // Each length of `in (…)` is a statement of its own.
+      const query = (n: number) =>
+        shard.queryIndex(index, {
+          where: ref(index, 'n').in(Array.from({ length: n }, (_, i) => i)),
+          orderBy: [{ column: '__id', direction: 'asc' }],
+          limit: 1000,
+        });
+      const queries = async () =>
+        Number(
+          (
+            await client.unsafe(
+              `SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement LIKE $1`,
+              [`select%"${index.name}"%`],
+            )
+          )[0]!.n,
+        );
+      for (let n = 1; n <= MAX_PREPARED_DYNAMIC + 20; n++) expect(await query(n)).toHaveLength(n);
+      expect(await queries()).toBe(MAX_PREPARED_DYNAMIC);
+      // Shapes seen before the cap stay prepared; the others keep running, unnamed.
+      for (const n of [1, 2, MAX_PREPARED_DYNAMIC + 5]) expect(await query(n)).toHaveLength(n);
+      expect(await queries()).toBe(MAX_PREPARED_DYNAMIC);
+      // Statements of fixed shape are prepared whatever the count of dynamic ones.
+      await shard.putIndexRows(index, [{ id: 'x', values: [1], version: 1 }]);
+      const all = await client.unsafe(
+        'SELECT statement FROM pg_prepared_statements WHERE statement LIKE $1',
+        [`INSERT INTO "${index.name}"%`],
+      );
+      expect(all.length).toBeGreaterThanOrEqual(2);
     });
   });
 });

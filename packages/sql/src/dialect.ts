@@ -9,6 +9,8 @@
  * null-safe keys, upserts, batch binding, placeholders, limits) and, rarely,
  * a whole operation.
  */
+
+import { ValidationError } from '@waffle/core';
 import {
   type ColumnKind,
   type ColumnValue,
@@ -27,7 +29,6 @@ import {
   type ScanRecords,
   type TableSpec,
 } from '@waffle/core/adapter';
-import { ValidationError } from '@waffle/core';
 import { type SQL, sql } from 'drizzle-orm';
 import { chunks, rowsPerStatement } from './batch.js';
 import type { Driver, Result, Runner, Statement } from './driver.js';
@@ -52,7 +53,17 @@ export type CommitMode =
   | 'transaction';
 
 /** The record columns written by an insert, in {@link recordValues} order. */
-const WRITE_COLUMNS = ['id', 'body', 'bin', 'codec', 'version', 'created_at', 'updated_at', 'note', 'pending'];
+const WRITE_COLUMNS = [
+  'id',
+  'body',
+  'bin',
+  'codec',
+  'version',
+  'created_at',
+  'updated_at',
+  'note',
+  'pending',
+];
 
 const V = sql.identifier('__waffle_v');
 const T = sql.identifier('__waffle_t');
@@ -152,18 +163,35 @@ export abstract class SqlDialect {
   async getRecords(runner: Runner, t: EntityTable, ids: readonly string[]): Promise<RecordRow[]> {
     const found: RecordRow[] = [];
     const unique = ids.length > 1 ? [...new Set(ids)] : ids;
-    for (const chunk of chunks(unique, this.maxParameters)) {
-      const template = t.templates.get(`get:${chunk.length}`, () => this.selectByIds(t, chunk.length));
+    for (const chunk of this.idChunks(unique)) {
+      const template = t.templates.get(`get:${this.rowsShape(chunk.length)}`, () =>
+        this.selectByIds(t, chunk.length),
+      );
       const result = await runner.run(template.bind(this.bindIds(chunk)));
       for (const row of result.rows) found.push(decodeRecord(row, this.read));
     }
     return found;
   }
 
+  /** The ids of {@link getRecords} split into the lists one statement each reads: at most `maxParameters` ids. */
+  protected idChunks(ids: readonly string[]): (readonly string[])[] {
+    return chunks(ids, this.maxParameters);
+  }
+
+  /**
+   * The shape key of a statement for `rows` rows (or ids): the count, since
+   * each count has its own placeholders; a dialect that binds a batch as
+   * arrays gives one key for the counts one statement serves.
+   */
+  protected rowsShape(rows: number): string {
+    return String(rows);
+  }
+
   /** `select … from t where id in (…)` for `n` ids. */
   protected selectByIds(t: EntityTable, n: number): SQL {
     const id = qualified(t.spec.name, 'id');
-    const where = n === 1 ? sql`${id} = ${at(0)}` : sql`${id} in (${list(Array.from({ length: n }, (_, i) => at(i)))})`;
+    const where =
+      n === 1 ? sql`${id} = ${at(0)}` : sql`${id} in (${list(Array.from({ length: n }, (_, i) => at(i)))})`;
     return sql`select ${t.select} from ${t.name} where ${where}`;
   }
 
@@ -184,7 +212,8 @@ export abstract class SqlDialect {
       const where = conditions.length > 0 ? sql` where ${sql.join(conditions, sql` and `)}` : sql``;
       return sql`select ${t.select} from ${t.name}${where} order by ${id} limit ${this.limit(at(0))}`;
     });
-    const values = after ? [options.limit, options.after] : [options.limit];
+    const limit = this.bindLimit(options.limit);
+    const values = after ? [limit, options.after] : [limit];
     const result = await runner.run(template.bind(values));
     return result.rows.map((row) => decodeRecord(row, this.read));
   }
@@ -192,6 +221,11 @@ export abstract class SqlDialect {
   /** A LIMIT's placeholder. */
   protected limit(placeholder: SQL): SQL {
     return placeholder;
+  }
+
+  /** A LIMIT's row count as the driver binds it. */
+  protected bindLimit(limit: number): unknown {
+    return limit;
   }
 
   /**
@@ -252,7 +286,11 @@ export abstract class SqlDialect {
       }
     }
     if (!this.returning) {
-      for (const row of await this.getRecords(runner, t, notes.map((n) => n.id))) {
+      for (const row of await this.getRecords(
+        runner,
+        t,
+        notes.map((n) => n.id),
+      )) {
         cleared.add(keyOf([row.id, row.version]));
       }
     }
@@ -261,7 +299,10 @@ export abstract class SqlDialect {
 
   /** `update t set note = null, pending = null where (id, version) in (…) returning id, version`. */
   protected clearStatement(t: EntityTable, n: number): SQL {
-    const pairs = Array.from({ length: n }, (_, i) => sql`(${ident('id')} = ${at(2 * i)} and ${ident('version')} = ${at(2 * i + 1)})`);
+    const pairs = Array.from(
+      { length: n },
+      (_, i) => sql`(${ident('id')} = ${at(2 * i)} and ${ident('version')} = ${at(2 * i + 1)})`,
+    );
     const returning = this.returning ? sql` returning ${ident('id')}, ${ident('version')}` : sql``;
     return sql`update ${t.name} set ${ident('note')} = null, ${ident('pending')} = null where ${sql.join(pairs, sql` or `)}${returning}`;
   }
@@ -288,7 +329,12 @@ export abstract class SqlDialect {
   }
 
   /** The stored versions of `id` (only `version` when given), in ascending version order. */
-  async getHistory(runner: Runner, t: HistoryTable, id: string, version: number | undefined): Promise<HistoryRow[]> {
+  async getHistory(
+    runner: Runner,
+    t: HistoryTable,
+    id: string,
+    version: number | undefined,
+  ): Promise<HistoryRow[]> {
     const one = version !== undefined;
     const template = t.templates.get(`get:${one}`, () => {
       const where = one ? sql` and ${ident('version')} = ${at(1)}` : sql``;
@@ -301,15 +347,15 @@ export abstract class SqlDialect {
   // ---- index rows
 
   /** Index rows bound as values: the columns, the id, the version; one per key, with the highest version. */
-  protected encodeRows(t: IndexTable, rows: readonly IndexRow[], gate?: ReadonlyMap<string, number>): Encoded[] {
+  protected encodeRows(
+    t: IndexTable,
+    rows: readonly IndexRow[],
+    gate?: ReadonlyMap<string, number>,
+  ): Encoded[] {
     const n = t.columns.length;
     const byKey = new Map<string, Encoded>();
     for (const row of rows) {
-      if (row.values.length !== n) {
-        throw new ValidationError(
-          `Index "${t.spec.name}" has ${n} columns, but a row for "${row.id}" has ${row.values.length} values`,
-        );
-      }
+      checkWidth(t, row);
       const encoded: Encoded = new Array(n + 2);
       for (let i = 0; i < n; i++) encoded[i] = this.bind(t.columns[i]!.kind, row.values[i]!);
       encoded[n] = row.id;
@@ -327,7 +373,7 @@ export abstract class SqlDialect {
    * whose columns are `v0…`: the index columns, the id, the version, and the
    * expected version of a gated commit.
    */
-  protected valuesTable(t: IndexTable, rows: number, width: number): SQL {
+  protected valuesTable(_t: IndexTable, rows: number, width: number): SQL {
     const names = Array.from({ length: width }, (_, i) => ident(`v${i}`));
     return sql`with ${V}(${list(names)}) as (values ${tuples(rows, width)})`;
   }
@@ -363,7 +409,11 @@ export abstract class SqlDialect {
    * key, or, where nulls keep keys from being unique (nullable columns), an
    * update of the older tags and an insert of the keys not there.
    */
-  putStatements(t: IndexTable, rows: readonly IndexRow[], gate?: { entity: EntityTable; expected: ReadonlyMap<string, number> }): Statement[] {
+  putStatements(
+    t: IndexTable,
+    rows: readonly IndexRow[],
+    gate?: { entity: EntityTable; expected: ReadonlyMap<string, number> },
+  ): Statement[] {
     const width = t.columns.length + (gate ? 3 : 2);
     const encoded = this.encodeRows(t, rows, gate?.expected);
     const out: Statement[] = [];
@@ -372,7 +422,9 @@ export abstract class SqlDialect {
       const template = t.templates.get(shape, () => this.putStatement(t, chunk.length, width, gate?.entity));
       out.push(template.bind(chunk.flat()));
       if (t.nullable) {
-        const insert = t.templates.get(`${shape}:insert`, () => this.insertAbsentStatement(t, chunk.length, width, gate?.entity));
+        const insert = t.templates.get(`${shape}:insert`, () =>
+          this.insertAbsentStatement(t, chunk.length, width, gate?.entity),
+        );
         out.push(insert.bind(chunk.flat()));
       }
     }
@@ -403,7 +455,11 @@ export abstract class SqlDialect {
   }
 
   /** The statements that delete each row's key where the stored tag is older than the row's version (gated when `entity` is given). */
-  deleteStatements(t: IndexTable, rows: readonly IndexRow[], gate?: { entity: EntityTable; expected: ReadonlyMap<string, number> }): Statement[] {
+  deleteStatements(
+    t: IndexTable,
+    rows: readonly IndexRow[],
+    gate?: { entity: EntityTable; expected: ReadonlyMap<string, number> },
+  ): Statement[] {
     const width = t.columns.length + (gate ? 3 : 2);
     const encoded = this.encodeRows(t, rows, gate?.expected);
     const out: Statement[] = [];
@@ -447,17 +503,25 @@ export abstract class SqlDialect {
    * Reads index rows matching the query, in its order, converted back to
    * column values; with `records`, each with its stored record (a LEFT JOIN).
    */
-  async queryIndex(runner: Runner, t: IndexTable, query: IndexQuery, records?: EntityTable): Promise<IndexHit[]> {
+  async queryIndex(
+    runner: Runner,
+    t: IndexTable,
+    query: IndexQuery,
+    records?: EntityTable,
+  ): Promise<IndexHit[]> {
     const flat = flatten(query.where);
     const shape = `q:${records?.spec.name ?? ''}:${flat.shape}:${orderShape(query.orderBy)}`;
     const template = t.templates.get(shape, () => this.queryStatement(t, query, records));
-    const values: unknown[] = [query.limit];
+    const values: unknown[] = [this.bindLimit(query.limit)];
     for (const { kind, value } of flat.values) values.push(this.bind(kind, value));
-    const result = await runner.run(template.bind(values));
+    const bound = template.bind(values);
+    const result = await runner.run({ sql: bound.sql, params: bound.params, dynamic: true });
     const n = t.columns.length;
     return result.rows.map((row) => {
       const hit = decodeIndexRow(row, t.columns, this.read) as IndexHit & { record?: RecordRow | null };
-      if (records) hit.record = row[n + 2] === null || row[n + 2] === undefined ? null : decodeRecord(row, this.read, n + 2);
+      if (records)
+        hit.record =
+          row[n + 2] === null || row[n + 2] === undefined ? null : decodeRecord(row, this.read, n + 2);
       return hit;
     });
   }
@@ -465,14 +529,20 @@ export abstract class SqlDialect {
   /** The index query's statement; its first value is the limit, then the predicate's values. */
   protected queryStatement(t: IndexTable, query: IndexQuery, records?: EntityTable): SQL {
     let next = 1;
-    const where = query.where === undefined ? undefined : compilePredicate(t.view, query.where, () => at(next++));
+    const where =
+      query.where === undefined
+        ? undefined
+        : compilePredicate(t.view, query.where, (kind) => this.typed(kind, at(next++)));
     const fields = [...t.columns.map((c) => this.selectColumn(c.kind, c.sql)), t.id, t.version];
     const join = records
       ? sql` left join ${records.name} on ${qualified(records.spec.name, 'id')} = ${t.id}`
       : sql``;
     if (records) fields.push(records.select);
     const whereSql = where ? sql` where ${where}` : sql``;
-    const order = query.orderBy.length > 0 ? sql` order by ${compileOrder(t.view, query.orderBy, this.explicitNulls)}` : sql``;
+    const order =
+      query.orderBy.length > 0
+        ? sql` order by ${compileOrder(t.view, query.orderBy, this.explicitNulls)}`
+        : sql``;
     return sql`select ${list(fields)} from ${t.name}${join}${whereSql}${order} limit ${this.limit(at(0))}`;
   }
 
@@ -484,8 +554,12 @@ export abstract class SqlDialect {
    */
   async commit(driver: Driver, tables: TableCache, work: Commit): Promise<boolean[]> {
     const entity = tables.entity(work.table);
-    const put = (work.put ?? []).filter((g: IndexRows) => g.rows.length > 0).map((g: IndexRows) => ({ table: tables.index(g.table), rows: g.rows }));
-    const del = (work.delete ?? []).filter((g: IndexRows) => g.rows.length > 0).map((g: IndexRows) => ({ table: tables.index(g.table), rows: g.rows }));
+    const put = (work.put ?? [])
+      .filter((g: IndexRows) => g.rows.length > 0)
+      .map((g: IndexRows) => ({ table: tables.index(g.table), rows: g.rows }));
+    const del = (work.delete ?? [])
+      .filter((g: IndexRows) => g.rows.length > 0)
+      .map((g: IndexRows) => ({ table: tables.index(g.table), rows: g.rows }));
     const history = work.history ? tables.history(work.history) : undefined;
     if (put.length === 0 && del.length === 0 && history === undefined && work.writes.length === 1) {
       // One record alone: one statement is atomic by itself.
@@ -521,7 +595,12 @@ export abstract class SqlDialect {
     const first = statements.length;
     const inserts = writes.filter((w) => w.expected === 0);
     for (const chunk of chunks(inserts, rowsPerStatement(WRITE_COLUMNS.length, this.maxParameters))) {
-      statements.push(this.insertStatement(entity, chunk.map((w) => w.row)));
+      statements.push(
+        this.insertStatement(
+          entity,
+          chunk.map((w) => w.row),
+        ),
+      );
     }
     const updates = writes.filter((w) => w.expected !== 0);
     for (const w of updates) statements.push(this.updateStatement(entity, w.row, w.expected));
@@ -529,7 +608,8 @@ export abstract class SqlDialect {
     const won = new Set<RecordWrite>();
     const inserted = new Set<string>();
     const insertResults = results.length - updates.length;
-    for (let i = 0; i < insertResults; i++) for (const row of results[i]!.rows) inserted.add(this.read.text(row[0]));
+    for (let i = 0; i < insertResults; i++)
+      for (const row of results[i]!.rows) inserted.add(this.read.text(row[0]));
     for (const w of inserts) if (inserted.delete(w.row.id)) won.add(w);
     updates.forEach((w, i) => {
       if (results[insertResults + i]!.changes === 1) won.add(w);
@@ -538,7 +618,11 @@ export abstract class SqlDialect {
   }
 
   /** History rows of `writes`, each gated like index rows. */
-  protected gatedHistoryStatements(t: HistoryTable, entity: EntityTable, writes: readonly RecordWrite[]): Statement[] {
+  protected gatedHistoryStatements(
+    t: HistoryTable,
+    entity: EntityTable,
+    writes: readonly RecordWrite[],
+  ): Statement[] {
     const width = HISTORY_COLUMNS.length + 1;
     const out: Statement[] = [];
     for (const chunk of chunks(writes, rowsPerStatement(width, this.maxParameters))) {
@@ -548,7 +632,8 @@ export abstract class SqlDialect {
         return sql`with ${V}(${list(names)}) as (values ${tuples(chunk.length, width)}) insert into ${t.name} (${list(HISTORY_COLUMNS.map(ident))}) select ${list(HISTORY_COLUMNS.map((_, i) => this.v(i)))} from ${V} where coalesce(${stored}, 0) = ${this.v(width - 1)} on conflict do nothing`;
       });
       const values: unknown[] = [];
-      for (const w of chunk) values.push(...historyValues(historyOf(w.row), (b) => this.bindBytes(b)), w.expected);
+      for (const w of chunk)
+        values.push(...historyValues(historyOf(w.row), (b) => this.bindBytes(b)), w.expected);
       out.push(template.bind(values));
     }
     return out;
@@ -563,22 +648,39 @@ export abstract class SqlDialect {
     del: readonly GatedRows[],
     history: HistoryTable | undefined,
   ): Promise<boolean[]> {
+    // Rows of the wrong width are refused before any SQL, as in a batch.
+    for (const g of put) for (const row of g.rows) checkWidth(g.table, row);
+    for (const g of del) for (const row of g.rows) checkWidth(g.table, row);
     return driver.transaction(async (tx) => {
       const won = new Map<RecordWrite, boolean>();
       const inserts = writes.filter((w) => w.expected === 0);
       if (inserts.length > 0) {
-        const inserted = await this.insertRecords(tx, entity, inserts.map((w) => w.row));
-        inserts.forEach((w, i) => won.set(w, inserted[i]!));
+        const inserted = await this.insertRecords(
+          tx,
+          entity,
+          inserts.map((w) => w.row),
+        );
+        inserts.forEach((w, i) => {
+          won.set(w, inserted[i]!);
+        });
       }
       for (const w of writes) {
         if (w.expected !== 0) won.set(w, await this.updateRecord(tx, entity, w.row, w.expected));
       }
       const ids = new Set(writes.filter((w) => won.get(w)).map((w) => w.row.id));
       for (const g of put) {
-        for (const s of this.putStatements(g.table, g.rows.filter((r) => ids.has(r.id)))) await tx.run(s);
+        for (const s of this.putStatements(
+          g.table,
+          g.rows.filter((r) => ids.has(r.id)),
+        ))
+          await tx.run(s);
       }
       for (const g of del) {
-        for (const s of this.deleteStatements(g.table, g.rows.filter((r) => ids.has(r.id)))) await tx.run(s);
+        for (const s of this.deleteStatements(
+          g.table,
+          g.rows.filter((r) => ids.has(r.id)),
+        ))
+          await tx.run(s);
       }
       if (history) {
         const rows = writes.filter((w) => won.get(w)).map((w) => historyOf(w.row));
@@ -623,10 +725,13 @@ export abstract class SqlDialect {
     const exists = this.metaTableExists();
     if (exists && (await runner.run(this.plain(exists))).rows.length === 0) return found;
     for (const chunk of chunks([...new Set(keys)], this.maxParameters)) {
-      const template = this.metaTemplate(`read:${chunk.length}`, () =>
-        sql`select ${ident('key')}, ${ident('value')} from ${ident(META_TABLE)} where ${ident('key')} in (${list(chunk.map((_, i) => at(i)))})`,
+      const template = this.metaTemplate(
+        `read:${chunk.length}`,
+        () =>
+          sql`select ${ident('key')}, ${ident('value')} from ${ident(META_TABLE)} where ${ident('key')} in (${list(chunk.map((_, i) => at(i)))})`,
       );
-      for (const row of (await runner.run(template.bind(chunk))).rows) found.set(String(row[0]), String(row[1]));
+      for (const row of (await runner.run(template.bind(chunk))).rows)
+        found.set(String(row[0]), String(row[1]));
     }
     return found;
   }
@@ -635,8 +740,10 @@ export abstract class SqlDialect {
   async writeMeta(runner: Runner, key: string, value: string): Promise<string> {
     await runner.run(this.plain(this.createMetaTable()));
     await runner.run(this.metaTemplate('write', () => this.insertMetaStatement()).bind([key, value]));
-    const read = this.metaTemplate('read:1', () =>
-      sql`select ${ident('key')}, ${ident('value')} from ${ident(META_TABLE)} where ${ident('key')} in (${at(0)})`,
+    const read = this.metaTemplate(
+      'read:1',
+      () =>
+        sql`select ${ident('key')}, ${ident('value')} from ${ident(META_TABLE)} where ${ident('key')} in (${at(0)})`,
     );
     const rows = (await runner.run(read.bind([key]))).rows;
     return String(rows[0]?.[1]);
@@ -645,6 +752,15 @@ export abstract class SqlDialect {
   /** Inserts a metadata entry unless its key exists. */
   protected insertMetaStatement(): SQL {
     return sql`insert into ${ident(META_TABLE)} (${ident('key')}, ${ident('value')}) values (${at(0)}, ${at(1)}) on conflict do nothing`;
+  }
+}
+
+/** Refuses an index row whose number of values differs from its table's columns. */
+function checkWidth(t: IndexTable, row: IndexRow): void {
+  if (row.values.length !== t.columns.length) {
+    throw new ValidationError(
+      `Index "${t.spec.name}" has ${t.columns.length} columns, but a row for "${row.id}" has ${row.values.length} values`,
+    );
   }
 }
 

@@ -11,6 +11,12 @@ import { QueryError, ShardUnavailableError, type WaffleError } from '@waffle/cor
 export interface Statement {
   readonly sql: string;
   readonly params: readonly unknown[];
+  /**
+   * True when the text is one of unboundedly many (an index query, whose text
+   * follows the predicate's shape): a driver that keeps prepared statements
+   * may decline to prepare it.
+   */
+  readonly dynamic?: boolean;
 }
 
 /** What a statement returned: its rows as arrays of driver values, and how many rows it changed. */

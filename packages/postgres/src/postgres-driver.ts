@@ -1,0 +1,209 @@
+/**
+ * The PostgreSQL driver: opens a postgres.js client (or takes the caller's),
+ * runs statements with `sql.unsafe(text, params, { prepare }).values()` (rows
+ * as arrays, so no column name or transform of the client applies), batches
+ * and transactions with `sql.begin`, tells an unreachable server from a
+ * failed statement, and ends only a client it opened.
+ */
+import {
+  closedError,
+  type Driver,
+  driverError,
+  type ErrorContext,
+  type Result,
+  type Runner,
+  type Statement,
+} from '@waffle/sql';
+import {
+  isClient,
+  openClient,
+  type PostgresClient,
+  type PostgresCommonOptions,
+  type PostgresShardOptions,
+  passwordOf,
+  shardName,
+} from './postgres-options.js';
+
+/** A statement of this adapter: `prepare: false` runs it unnamed (DDL, which runs once). */
+export interface PostgresStatement extends Statement {
+  readonly prepare?: boolean;
+}
+
+/** What runs statements: a postgres.js client or one of its transactions. */
+interface Queryable {
+  unsafe(
+    query: string,
+    parameters?: any[],
+    options?: { prepare?: boolean },
+  ): PromiseLike<unknown> & { values(): PromiseLike<ArrayLike<unknown>[] & { count?: unknown }> };
+}
+
+/**
+ * Dynamic statements (index queries, whose text depends on the predicate) are
+ * prepared until a shard has prepared this many distinct ones; later new texts
+ * run unnamed. postgres.js keeps every prepared statement for the life of its
+ * connection, so an unbounded number would grow without end on the server.
+ */
+export const MAX_PREPARED_DYNAMIC = 200;
+
+/** How long `close()` lets running statements finish before it ends the connections, in seconds. */
+const CLOSE_TIMEOUT = 5;
+
+/** Error codes of postgres.js and Node meaning the server could not be reached or went away. */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'EPIPE',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_DESTROYED',
+  'CONNECTION_ENDED',
+]);
+
+/**
+ * SQLSTATEs of a server that cannot serve now: connection exceptions (class
+ * 08, less protocol violations), shutdowns, "cannot connect now" and too many
+ * connections.
+ */
+const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
+
+/** True when `error` says the server is unreachable or cannot serve, rather than that a statement failed. */
+export function isUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') {
+    if (UNREACHABLE.has(code) || UNAVAILABLE_STATES.has(code)) return true;
+    if (code.startsWith('08') && code !== '08P01') return true;
+  }
+  // Node reports a failed connection to every address of a host as an AggregateError.
+  const errors = (error as { errors?: unknown } | null)?.errors;
+  return Array.isArray(errors) && errors.length > 0 && errors.every(isUnavailable);
+}
+
+const BEGIN: Statement = { sql: 'BEGIN', params: [] };
+const COMMIT: Statement = { sql: 'COMMIT', params: [] };
+
+function result(rows: ArrayLike<unknown>[] & { count?: unknown }): Result {
+  return { rows: rows as unknown as unknown[][], changes: Number(rows.count ?? 0) };
+}
+
+/** A driver of one PostgreSQL database. */
+export class PostgresDriver implements Driver {
+  readonly name: string;
+  readonly #client: PostgresClient;
+  readonly #owned: boolean;
+  readonly #errors: ErrorContext;
+  /** Distinct dynamic statements run as prepared statements so far. */
+  readonly #prepared = new Set<string>();
+  #closed = false;
+
+  constructor(target: PostgresShardOptions | PostgresClient, extra: PostgresCommonOptions = {}) {
+    if (isClient(target)) {
+      this.#client = target;
+      this.#owned = false;
+      this.name = shardName(target, extra.name);
+    } else {
+      this.#client = openClient(target);
+      this.#owned = true;
+      this.name = shardName(
+        this.#client,
+        typeof target === 'string' ? extra.name : (target.name ?? extra.name),
+      );
+    }
+    this.#errors = { shard: this.name, secrets: [passwordOf(this.#client)], unavailable: isUnavailable };
+  }
+
+  /**
+   * Whether a statement runs prepared: yes, unless it says otherwise or it is
+   * dynamic and the shard has prepared {@link MAX_PREPARED_DYNAMIC} other
+   * dynamic texts already.
+   */
+  #prepare(statement: PostgresStatement): boolean {
+    if (statement.prepare !== undefined) return statement.prepare;
+    if (statement.dynamic !== true) return true;
+    const seen = this.#prepared;
+    if (seen.has(statement.sql)) return true;
+    if (seen.size >= MAX_PREPARED_DYNAMIC) return false;
+    seen.add(statement.sql);
+    return true;
+  }
+
+  /** Runs a statement on `on`; driver failures become waffle errors. */
+  async #run(on: Queryable, statement: PostgresStatement): Promise<Result> {
+    if (this.#closed) throw closedError(this.name, statement);
+    try {
+      const rows = await on
+        .unsafe(statement.sql, statement.params as any[], { prepare: this.#prepare(statement) })
+        .values();
+      return result(rows);
+    } catch (error) {
+      throw driverError(this.#errors, statement, error);
+    }
+  }
+
+  run(statement: Statement): Promise<Result> {
+    return this.#run(this.#client, statement);
+  }
+
+  /**
+   * Runs the statements in one transaction, sent together (postgres.js
+   * pipelines them on the transaction's connection): BEGIN, the statements
+   * and COMMIT in about two round trips.
+   */
+  async batch(statements: readonly Statement[]): Promise<Result[]> {
+    if (statements.length === 0) return [];
+    let failed: { at: number; error: unknown } | undefined;
+    try {
+      return await this.transaction((tx) =>
+        Promise.all(
+          statements.map((statement, at) =>
+            tx.run(statement).catch((error: unknown) => {
+              if (failed === undefined || at < failed.at) failed = { at, error };
+              throw error;
+            }),
+          ),
+        ),
+      );
+    } catch (error) {
+      // The first statement that failed tells why; the later ones only saw the transaction aborted.
+      throw failed === undefined ? error : failed.error;
+    }
+  }
+
+  /**
+   * Runs `work` in one transaction on one connection of the client (other
+   * calls of the shard go on alongside, on other connections): committed when
+   * it resolves, rolled back when it throws. The work's own error passes
+   * through unchanged; a failing BEGIN or COMMIT is a waffle error.
+   */
+  async transaction<T>(work: (tx: Runner) => Promise<T>): Promise<T> {
+    if (this.#closed) throw closedError(this.name, BEGIN);
+    const progress: { step: Statement; failure?: { error: unknown } } = { step: BEGIN };
+    try {
+      return (await this.#client.begin(async (tx) => {
+        progress.step = COMMIT;
+        try {
+          return await work({ run: (statement) => this.#run(tx as unknown as Queryable, statement) });
+        } catch (error) {
+          progress.failure = { error };
+          throw error;
+        }
+      })) as T;
+    } catch (error) {
+      // postgres.js rolled back; a failing rollback must not hide why the work failed.
+      if (progress.failure !== undefined) throw progress.failure.error;
+      throw driverError(this.#errors, progress.step, error);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#owned) await this.#client.end({ timeout: CLOSE_TIMEOUT });
+  }
+}

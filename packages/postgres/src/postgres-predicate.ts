@@ -1,9 +1,0 @@
-/**
- * How an index table looks to the shared compiler of `@waffle/sql`: its
- * columns (`__id` included) and the bound form of values.
- */
-import { indexSqlColumns } from '@waffle/sql';
-import { toStorage } from './postgres-values.js';
-
-/** The compiler's view of an index table (built once per table). */
-export const sqlColumns = indexSqlColumns(toStorage);
