@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EntityTableSpec, Shard } from '@waffle/core';
+import type { EntityTableSpec, Shard } from '@waffle/core/adapter';
 import { afterEach } from 'vitest';
 import { libsqlShard } from '../src/index.js';
 

@@ -1,5 +1,5 @@
-import type { ColumnKind, ColumnRef, ColumnValue, Predicate } from '@waffle/core/adapter';
 import { and, not, or } from '@waffle/core';
+import type { ColumnKind, ColumnRef, ColumnValue, Predicate } from '@waffle/core/adapter';
 import fc from 'fast-check';
 
 const date = (ms: number) => new Date(ms);

@@ -1,6 +1,17 @@
 import { describe } from 'vitest';
 import type { ConformanceOptions } from './options.js';
 import { codecSuite } from './suite-codecs.js';
+import { contractCloseSuite } from './suite-contract-close.js';
+import { contractCommitSuite } from './suite-contract-commit.js';
+import { contractErrorSuite } from './suite-contract-errors.js';
+import { contractHistorySuite } from './suite-contract-history.js';
+import { contractIndexRowSuite } from './suite-contract-index-rows.js';
+import { contractJoinSuite } from './suite-contract-join.js';
+import { contractMetaSuite } from './suite-contract-meta.js';
+import { contractNameSuite } from './suite-contract-names.js';
+import { contractNoteSuite } from './suite-contract-notes.js';
+import { contractQuerySuite } from './suite-contract-queries.js';
+import { contractRecordSuite } from './suite-contract-records.js';
 import { convergenceSuite } from './suite-convergence.js';
 import { faultSuite } from './suite-faults.js';
 import { predicateSuite } from './suite-predicates.js';
@@ -34,10 +45,11 @@ export {
 export { serializationError, thrown } from './thrown.js';
 
 /**
- * The conformance suite every shard adapter runs: records, queries (checked
- * against brute force), and predicate compilation (checked against core's
- * JavaScript evaluation) and, unless switched off in `capabilities`,
- * transactions, on real databases. Call it at the top of a test file.
+ * The conformance suite every shard adapter runs: entities over its shards
+ * (records, queries checked against brute force, predicate compilation
+ * checked against core's JavaScript evaluation, codecs, repair, faults,
+ * convergence, races), on real databases. Call it at the top of a test
+ * file, with {@link shardContract} for the shard operations themselves.
  *
  * @example
  * shardConformance({ name: 'libsql', serializer: json(), openShards: async (n) => … });
@@ -52,5 +64,34 @@ export function shardConformance(options: ConformanceOptions): void {
     faultSuite(options);
     convergenceSuite(options);
     raceSuite(options);
+  });
+}
+
+/**
+ * The shard contract (`Shard` of `@waffle/core/adapter`), specified once for
+ * every adapter: each operation called directly on real databases, with
+ * core's table specs and rows. Records and bodies, getRecords and
+ * scanRecords, commit (inserts, compare-and-set, index rows and history of
+ * the records written, atomicity, tombstones), notes, history, index rows,
+ * index queries (order, text by code point, values of every kind, the JOIN
+ * with records), names, errors, metadata and close. Call it at the top of a
+ * test file, beside {@link shardConformance}.
+ *
+ * @example
+ * shardContract({ name: 'libsql', serializer: json(), openShards: async (n) => … });
+ */
+export function shardContract(options: ConformanceOptions): void {
+  describe(`${options.name} shard contract`, () => {
+    contractMetaSuite(options);
+    contractRecordSuite(options);
+    contractCommitSuite(options);
+    contractNoteSuite(options);
+    contractHistorySuite(options);
+    contractIndexRowSuite(options);
+    contractQuerySuite(options);
+    contractJoinSuite(options);
+    contractNameSuite(options);
+    contractErrorSuite(options);
+    contractCloseSuite(options);
   });
 }

@@ -1,4 +1,4 @@
-import { type Doc, type Index, type OrderTerm } from '@waffle/core';
+import type { Doc, Index, OrderTerm } from '@waffle/core';
 import { type ColumnValue, compareValues, evaluate, type Predicate } from '@waffle/core/adapter';
 
 /**

@@ -1,13 +1,14 @@
-import { createClient } from '@libsql/client';
+import { createClient, type InArgs, type InStatement } from '@libsql/client';
 import { describe, expect, it } from 'vitest';
 import { libsqlShard } from '../src/index.js';
-import { backends, indexSpec, onCleanup, openShard, posts } from './helpers.js';
+import { indexSpec, onCleanup, posts, record } from './helpers.js';
 
 const byTime = indexSpec('by_time', [
   ['time', 'integer'],
   ['tag', 'text', true],
 ]);
 
+/** A shard on an in-memory client the test can also query directly. */
 function memoryWithClient() {
   const client = createClient({ url: ':memory:' });
   const shard = libsqlShard({ client });
@@ -18,43 +19,7 @@ function memoryWithClient() {
   return { client, shard };
 }
 
-describe.each(backends)('tables and metadata (%s)', (backend) => {
-  it('reads no metadata before the metadata table exists', async () => {
-    const shard = openShard(backend);
-    expect(await shard.readMeta(['a', 'b'])).toEqual(new Map());
-    expect(await shard.readMeta([])).toEqual(new Map());
-  });
-
-  it('creates tables idempotently, with the metadata table', async () => {
-    const shard = openShard(backend);
-    await shard.createTables([posts, byTime]);
-    await shard.createTables([posts, byTime]);
-    await shard.createTables([]);
-    expect(await shard.readMeta(['x'])).toEqual(new Map());
-  });
-
-  it('writes a metadata value only once and reads present keys', async () => {
-    const shard = openShard(backend);
-    await shard.createTables([posts]);
-    expect(await shard.writeMeta('posts', 'primary-key:2:0')).toBe('primary-key:2:0');
-    expect(await shard.writeMeta('posts', 'primary-key:3:1')).toBe('primary-key:2:0');
-    expect(await shard.writeMeta('by_time', 'v')).toBe('v');
-    expect(await shard.readMeta(['posts', 'missing', 'by_time', 'posts'])).toEqual(
-      new Map([
-        ['posts', 'primary-key:2:0'],
-        ['by_time', 'v'],
-      ]),
-    );
-  });
-
-  it('writes metadata even before createTables', async () => {
-    const shard = openShard(backend);
-    expect(await shard.writeMeta('k', 'v')).toBe('v');
-    expect(await shard.readMeta(['k'])).toEqual(new Map([['k', 'v']]));
-  });
-});
-
-describe('table layout', () => {
+describe('SQLite table layout', () => {
   it('creates the entity, index, history and metadata tables as documented', async () => {
     const { client, shard } = memoryWithClient();
     await shard.createTables([posts, byTime, { kind: 'history', name: 'posts_history' }]);
@@ -102,7 +67,7 @@ describe('table layout', () => {
     ]);
   });
 
-  it('maps every column kind to its SQLite type', async () => {
+  it('maps every column kind to its SQLite type and storage class', async () => {
     const { client, shard } = memoryWithClient();
     const kinds = indexSpec('kinds', [
       ['i', 'integer'],
@@ -145,5 +110,60 @@ describe('table layout', () => {
       'integer',
       'blob',
     ]);
+  });
+
+  it('stores text bodies in body and binary ones in bin, with pending beside every note', async () => {
+    const { client, shard } = memoryWithClient();
+    await shard.createTables([posts]);
+    await shard.commit({
+      table: posts,
+      writes: [
+        { row: record('t', { note: 'n' }), expected: 0 },
+        { row: record('b', { codec: 'msgpack', body: new Uint8Array([1, 2]) }), expected: 0 },
+      ],
+    });
+    const rows = await client.execute(
+      'SELECT id, typeof(body), typeof(bin), note, pending FROM posts ORDER BY id',
+    );
+    expect(rows.rows.map((r) => Array.from(r))).toEqual([
+      ['b', 'null', 'blob', null, null],
+      ['t', 'text', 'null', 'n', 1],
+    ]);
+  });
+
+  it('scans notes through the (pending, id) index, without sorting', async () => {
+    const client = createClient({ url: ':memory:' });
+    const seen: InStatement[] = [];
+    const watched = new Proxy(client, {
+      get(target, key) {
+        if (key === 'execute') {
+          return (statement: InStatement) => {
+            seen.push(statement);
+            return target.execute(statement);
+          };
+        }
+        const value = Reflect.get(target, key, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const shard = libsqlShard({ client: watched });
+    onCleanup(async () => {
+      await shard.close();
+      client.close();
+    });
+    await shard.createTables([posts]);
+    for (const after of [undefined, 'a']) {
+      seen.length = 0;
+      await shard.scanRecords(posts, { after, limit: 10, notes: true });
+      const scan = seen.find((s) => typeof s === 'object' && /"pending"/.test(s.sql));
+      expect(scan).toBeDefined();
+      const { sql, args } = scan as { sql: string; args: InArgs };
+      const plan = await client.execute({ sql: `EXPLAIN QUERY PLAN ${sql}`, args });
+      const detail = plan.rows.map((r) => String(r.detail)).join('\n');
+      expect(detail).toContain(
+        `USING INDEX __pending_posts (pending=?${after === undefined ? '' : ' AND id>?'})`,
+      );
+      expect(detail).not.toContain('TEMP B-TREE');
+    }
   });
 });

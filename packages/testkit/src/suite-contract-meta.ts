@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import {
+  contractShard,
+  entitySpec,
+  historySpec,
+  indexContent,
+  indexSpec,
+  insert,
+  versionOf,
+} from './contract-fixtures.js';
+import { type ConformanceOptions, uniqueName } from './options.js';
+import { recordRow } from './shard-helpers.js';
+
+/** A shard's name and limits, createTables, and the metadata entries readMeta and writeMeta keep. */
+export function contractMetaSuite(options: ConformanceOptions): void {
+  const open = contractShard(options);
+
+  describe('tables and metadata', () => {
+    it('has a name and limits', async () => {
+      const shard = await open();
+      expect(typeof shard.name).toBe('string');
+      expect(shard.name.length).toBeGreaterThan(0);
+      await shard.readMeta([uniqueName('k')]); // a round trip: limits learnt on connecting are set now
+      const { maxParameters, maxBodyBytes } = shard.limits;
+      expect(
+        Number.isSafeInteger(maxParameters) && maxParameters >= 999,
+        `maxParameters ${maxParameters}`,
+      ).toBe(true);
+      if (maxBodyBytes !== undefined) {
+        expect(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes > 0, `maxBodyBytes ${maxBodyBytes}`).toBe(
+          true,
+        );
+      }
+    });
+
+    it('reads no metadata for keys never written, before and after the metadata table exists', async () => {
+      // On a new database (the libSQL suites) no table exists yet; elsewhere the keys are new.
+      const shard = await open();
+      const keys = [uniqueName('k'), uniqueName('k')];
+      expect(await shard.readMeta(keys)).toEqual(new Map());
+      expect(await shard.readMeta([])).toEqual(new Map());
+      await shard.createTables([entitySpec()]);
+      expect(await shard.readMeta(keys)).toEqual(new Map());
+    });
+
+    it('creates tables idempotently, also concurrently, keeping what they hold', async () => {
+      const table = entitySpec();
+      const history = historySpec();
+      const index = indexSpec([
+        ['k', 'text'],
+        ['n', 'integer', true],
+      ]);
+      const tables = [table, history, index];
+      const shard = await open();
+      await Promise.all([shard.createTables(tables), shard.createTables(tables), shard.createTables(tables)]);
+      await shard.createTables(tables);
+      await shard.createTables([]);
+      const a = recordRow('a', { note: 'n' });
+      const rows = [{ table: index, rows: [{ id: 'a', values: ['k', null], version: 1 }] }];
+      expect(await shard.commit({ table, writes: [insert(a)], put: rows, history })).toEqual([true]);
+      await shard.createTables(tables);
+      await shard.createTables([index, history, table]);
+      expect(await shard.getRecords(table, ['a'])).toEqual([a]);
+      expect(await indexContent(shard, index)).toEqual(rows[0]!.rows);
+      expect(await shard.getHistory(history, 'a')).toEqual([versionOf(a)]);
+    });
+
+    it('writes a metadata value only once, answering with the value stored', async () => {
+      const shard = await open();
+      await shard.createTables([entitySpec()]);
+      const [k1, k2, k3] = [uniqueName('k'), uniqueName('k'), uniqueName('k')];
+      expect(await shard.writeMeta(k1, 'primary-key:2:0')).toBe('primary-key:2:0');
+      expect(await shard.writeMeta(k1, 'primary-key:3:1')).toBe('primary-key:2:0');
+      expect(await shard.writeMeta(k2, 'é 😀 "quoted" \\ \'single\'')).toBe('é 😀 "quoted" \\ \'single\'');
+      expect(await shard.writeMeta(k3, '')).toBe('');
+      expect(await shard.readMeta([k1, uniqueName('missing'), k2, k1, k3])).toEqual(
+        new Map([
+          [k1, 'primary-key:2:0'],
+          [k2, 'é 😀 "quoted" \\ \'single\''],
+          [k3, ''],
+        ]),
+      );
+      // Writers racing for one key all get the value that won.
+      const k4 = uniqueName('k');
+      const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => shard.writeMeta(k4, `v${i}`)));
+      expect(new Set(answers).size).toBe(1);
+      expect(answers[0]).toMatch(/^v[0-5]$/);
+      expect(await shard.readMeta([k4])).toEqual(new Map([[k4, answers[0]!]]));
+    });
+
+    it('writes metadata before any createTables', async () => {
+      const shard = await open();
+      const key = uniqueName('k');
+      expect(await shard.writeMeta(key, 'v')).toBe('v');
+      expect(await shard.writeMeta(key, 'w')).toBe('v');
+      expect(await shard.readMeta([key])).toEqual(new Map([[key, 'v']]));
+    });
+  });
+}
