@@ -1,63 +1,58 @@
 /**
- * The records of a scanned table, one by one, as each side reads them:
- * waffle's `entity.scan()` or the raw driver's keyset pages, decoded. Only
- * the driver of the scanned side is imported.
+ * A scanned table as each side reads it: waffle's `entity.scan()` or the raw
+ * driver's keyset pages, decoded. Opening imports only the scanned side's
+ * driver, before the clock starts; counting is what S1 times.
  */
 import { openShard } from '../dialects/shards.js';
 import { decode, type RawRow } from '../raw/common.js';
 import type { ScanJob } from './job.js';
 
-/** Counts the records of `job`'s table as its side reads them. */
-export async function countRecords(job: ScanJob): Promise<number> {
+/** An opened scan: `count` reads every record once. */
+export interface ScanSource {
+  count(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Counts the records of `pages`, decoding each. */
+async function countPages(pages: AsyncIterable<RawRow[]>): Promise<number> {
   let count = 0;
-  if (job.side === 'waffle') {
-    const { scanEntity } = await import('../sides/entities.js');
-    const shard = await openShard(job.dialect, job.target);
-    try {
-      for await (const record of scanEntity(job.table, shard).scan({ batchSize: job.page })) {
-        if (record.value.time > 0) count++;
-      }
-    } finally {
-      await shard.close();
-    }
-    return count;
-  }
-  for await (const rows of rawPages(job)) for (const row of rows) if (decode(row).value.time > 0) count++;
+  for await (const rows of pages) for (const row of rows) if (decode(row).value.time > 0) count++;
   return count;
 }
 
-/** The raw side's pages of `job`'s table; the connection closes when they end. */
-async function* rawPages(job: ScanJob): AsyncGenerator<RawRow[]> {
+/** Opens `job`'s table for its side. */
+export async function openSource(job: ScanJob): Promise<ScanSource> {
+  if (job.side === 'waffle') {
+    const { scanEntity } = await import('../sides/entities.js');
+    const shard = await openShard(job.dialect, job.target);
+    const entity = scanEntity(job.table, shard);
+    return {
+      async count() {
+        let count = 0;
+        for await (const record of entity.scan({ batchSize: job.page })) if (record.value.time > 0) count++;
+        return count;
+      },
+      close: () => shard.close(),
+    };
+  }
   switch (job.dialect) {
     case 'libsql': {
       const { rawClient, scanTable } = await import('../raw/libsql.js');
       const client = await rawClient(job.target);
-      try {
-        yield* scanTable(client, job.table, job.page);
-      } finally {
-        client.close();
-      }
-      return;
+      return {
+        count: () => countPages(scanTable(client, job.table, job.page)),
+        close: async () => client.close(),
+      };
     }
     case 'postgres': {
       const { rawClient, scanTable } = await import('../raw/postgres.js');
       const sql = rawClient(job.target);
-      try {
-        yield* scanTable(sql, job.table, job.page);
-      } finally {
-        await sql.end();
-      }
-      return;
+      return { count: () => countPages(scanTable(sql, job.table, job.page)), close: () => sql.end() };
     }
     case 'mysql': {
       const { rawPool, scanTable } = await import('../raw/mysql.js');
       const pool = rawPool(job.target);
-      try {
-        yield* scanTable(pool, job.table, job.page);
-      } finally {
-        await pool.end();
-      }
-      return;
+      return { count: () => countPages(scanTable(pool, job.table, job.page)), close: () => pool.end() };
     }
   }
 }
