@@ -55,3 +55,8 @@ export function shardOf(id: string, shards: number): number {
 export function list(count: number, item: (i: number) => string): string {
   return Array.from({ length: count }, (_, i) => item(i)).join(', ');
 }
+
+/** `id = ?` for one id (R1), `id IN (?, …)` for more (R2), with the dialect's `placeholder(i)`. */
+export function idCondition(count: number, placeholder: (i: number) => string): string {
+  return count === 1 ? `id = ${placeholder(0)}` : `id IN (${list(count, placeholder)})`;
+}

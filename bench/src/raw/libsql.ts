@@ -5,7 +5,7 @@
  */
 import { type Client, createClient, type InStatement, type Row } from '@libsql/client';
 import type { TableNames } from '../workload/names.js';
-import { type IndexHit, list, type RawRow, shardOf } from './common.js';
+import { type IndexHit, idCondition, list, type RawRow, shardOf } from './common.js';
 import type { RawInsert, RawStore } from './side.js';
 
 const q = (name: string) => `"${name}"`;
@@ -52,7 +52,7 @@ export function libsqlStore(
     toRows(
       (
         await db.execute({
-          sql: `SELECT id, body, version FROM ${q(table)} WHERE id IN (${list(ids.length, () => '?')})`,
+          sql: `SELECT id, body, version FROM ${q(table)} WHERE ${idCondition(ids.length, () => '?')}`,
           args: [...ids],
         })
       ).rows,

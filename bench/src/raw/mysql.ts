@@ -10,7 +10,7 @@ import mysql, {
   type RowDataPacket,
 } from 'mysql2/promise';
 import type { TableNames } from '../workload/names.js';
-import { type IndexHit, list, type RawRow, shardOf } from './common.js';
+import { type IndexHit, idCondition, list, type RawRow, shardOf } from './common.js';
 import type { RawInsert, RawStore } from './side.js';
 
 const q = (name: string) => `\`${name}\``;
@@ -64,7 +64,7 @@ export function mysqlStore(db: Pool, others: readonly Pool[], names: TableNames,
     toRows(
       await select(
         db,
-        `SELECT id, body, version FROM ${q(table)} WHERE id IN (${list(ids.length, () => '?')})`,
+        `SELECT id, body, version FROM ${q(table)} WHERE ${idCondition(ids.length, () => '?')}`,
         [...ids],
       ),
     );

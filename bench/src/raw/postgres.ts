@@ -5,7 +5,7 @@
  */
 import postgres from 'postgres';
 import type { TableNames } from '../workload/names.js';
-import { type IndexHit, list, type RawRow, shardOf } from './common.js';
+import { type IndexHit, idCondition, list, type RawRow, shardOf } from './common.js';
 import type { RawInsert, RawStore } from './side.js';
 
 type Sql = postgres.Sql;
@@ -85,7 +85,7 @@ export function postgresStore(
   const byId = (table: string, ids: readonly string[]) =>
     run<{ id: string; body: string; version: string }[]>(
       `read:${table}:${ids.length}`,
-      () => `SELECT id, body, version FROM ${q(table)} WHERE id IN (${list(ids.length, (i) => `$${i + 1}`)})`,
+      () => `SELECT id, body, version FROM ${q(table)} WHERE ${idCondition(ids.length, (i) => `$${i + 1}`)}`,
       [...ids],
     ).then(toRows);
   return {
