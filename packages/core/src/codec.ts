@@ -137,8 +137,34 @@ export class RecordCodec<T> {
     };
   }
 
+  /**
+   * The stored row each record handed out was read from (or last written
+   * as), so that saving it again needs no second read of the row it replaces:
+   * the write path takes the old index rows and the note from here, and were
+   * the row stale, the compare-and-set fails as it would have.
+   */
+  readonly #stored = new WeakMap<Doc<T>, RecordRow>();
+
+  /** The record of a stored row (not a tombstone), remembered with its row for a later save. */
+  load(row: RecordRow): Doc<T> {
+    const doc = this.decode(row);
+    this.#stored.set(doc, row);
+    return doc;
+  }
+
   /** The record of a stored row, or `undefined` for a tombstone. */
   docOf(row: RecordRow): Doc<T> | undefined {
-    return isTombstone(row) ? undefined : this.decode(row);
+    return isTombstone(row) ? undefined : this.load(row);
+  }
+
+  /** Remembers the row a record was written as. */
+  remember(doc: Doc<T>, row: RecordRow): void {
+    this.#stored.set(doc, row);
+  }
+
+  /** The stored row of `doc` at its current version, if this codec handed it out or wrote it. */
+  storedRow(doc: Doc<T>): RecordRow | undefined {
+    const row = this.#stored.get(doc);
+    return row !== undefined && row.version === doc.version ? row : undefined;
   }
 }

@@ -298,7 +298,7 @@ export class Entity<T> {
     }
     await ready(this.#parts);
     const [row] = await placement.shardOf(id).getRecords(this.table, [id]);
-    return row && !isTombstone(row) ? codec.decode(row) : undefined;
+    return row ? codec.docOf(row) : undefined;
   }
 
   /**
@@ -349,7 +349,7 @@ export class Entity<T> {
     const deleted = new Map<string, number>();
     for (const [id, row] of await readRows(this.#parts, ids)) {
       if (isTombstone(row)) deleted.set(id, row.version);
-      else docs.set(id, this.#parts.codec.decode(row));
+      else docs.set(id, this.#parts.codec.load(row));
     }
     return { docs, deleted };
   }
@@ -412,12 +412,11 @@ export class Entity<T> {
       if (!row || isTombstone(row)) {
         throw new NotFoundError(`${this.name}.update(): record "${id}" does not exist`);
       }
-      const record = this.#parts.codec.decode(row);
+      const record = this.#parts.codec.load(row);
       record.value = await fn(record.value);
       try {
-        const pending = this.#writes.prepare(record, 'update');
-        pending.read = row;
-        await this.#writes.write([pending], mode);
+        // The record remembers the row it was read from: the write does not read it again.
+        await this.#writes.write([this.#writes.prepare(record, 'update')], mode);
         return record;
       } catch (error) {
         if (!ConflictError.is(error) || attempt >= retries) throw error;
@@ -483,7 +482,7 @@ export class Entity<T> {
   /** Every record, shard by shard in id order, read in batches. */
   async *scan(options: ScanOptions = {}): AsyncGenerator<Doc<T>> {
     for await (const rows of scanRows(this.#parts, options.batchSize ?? 500, 'scan')) {
-      for (const row of rows) if (!isTombstone(row)) yield this.#parts.codec.decode(row);
+      for (const row of rows) if (!isTombstone(row)) yield this.#parts.codec.load(row);
     }
   }
 }

@@ -86,6 +86,7 @@ export class WritePath<T> {
       rows: indices.map((index) => index.rowsOf(record)),
       shard: placement.strategy.shardOf({ id: record.id }),
       expected: record.version,
+      read: record.version > 0 ? codec.storedRow(record) : undefined,
     };
   }
 
@@ -218,6 +219,7 @@ export class WritePath<T> {
       w.pending.record.version = w.version;
       w.pending.record.createdAt = new Date(w.row.createdAt);
       w.pending.record.updatedAt = new Date(w.row.updatedAt);
+      if (!isTombstone(w.row)) this.parts.codec.remember(w.pending.record, w.row);
     }
     const noted = won
       .filter((w) => w.row.note !== null)
