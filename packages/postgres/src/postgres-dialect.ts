@@ -53,7 +53,7 @@ import {
 import { type SQL, sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { PostgresStatement } from './postgres-driver.js';
-import { arrayLiteral, elementText, PG_TYPE, toStorage, valueReader } from './postgres-values.js';
+import { arrayLiteral, elementText, hexBytes, PG_TYPE, toStorage, valueReader } from './postgres-values.js';
 
 /** PostgreSQL keeps identifiers of at most 63 bytes (NAMEDATALEN - 1) and silently truncates longer ones. */
 export const MAX_IDENTIFIER = 63;
@@ -102,13 +102,13 @@ const WRITE_TYPES = ['text', 'text', 'bytea', 'text', 'int8', 'int8', 'int8', 't
 const HISTORY_FROM_RECORD = ['id', 'body', 'bin', 'codec', 'version', 'created_at', 'updated_at'];
 
 /**
- * In a commit of several records, a record with more characters than this
- * (body, in hex for bytes, and note) gets a statement of its own in the
- * commit's transaction, its values bound as scalars: PostgreSQL parses an
- * array literal at some 100 ms per MiB (quotes escaped), a text parameter at
- * a few ms, more than a round trip saves for such a record.
+ * Most records one commit statement binds. Records are bound as scalars (a
+ * text parameter costs PostgreSQL and postgres.js far less than an array
+ * literal of JSON bodies, whose quotes must be escaped and parsed back), in
+ * `VALUES` lists of 1, 2, 4, … rows (the rest padded with nulls), so a
+ * table has a few prepared statements whatever the counts.
  */
-const SINGLE_CHARS = 8 * 1024;
+const MAX_RECORDS = 512;
 /** Most characters of record data one commit statement carries; a larger commit takes several, in one transaction. */
 const STATEMENT_CHARS = 16 * 1024 * 1024;
 
@@ -142,6 +142,40 @@ function rowsSql(types: readonly string[], first: number, many: boolean): SQL {
   const names = list(types.map((_, i) => ident(`v${i}`)));
   const values = list(types.map((type, i) => sql`${at(first + i)}::${sql.raw(many ? `${type}[]` : type)}`));
   return many ? sql`unnest(${values}) AS ${V}(${names})` : sql`(VALUES (${values})) AS ${V}(${names})`;
+}
+
+/**
+ * `(VALUES ($1::text, …), ($10, …), …) AS __waffle_v(v0, …)`: `rows` rows of
+ * the given types (cast in the first row, which types the others), bound as
+ * scalars from placeholder `first` on. Bytes are bound as their `\\x…` hex
+ * text (`$3::text::bytea` in every row): postgres.js keys its prepared
+ * statements by the parameters' JavaScript types too, and serializes a
+ * parameter the server calls `bytea` as bytes, so every parameter of a
+ * record is a string, a number or null, and one text is prepared once.
+ */
+function valuesSql(types: readonly string[], first: number, rows: number): SQL {
+  const width = types.length;
+  const tuples: SQL[] = new Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const values = types.map((type, c) => {
+      const placeholder = at(first + r * width + c);
+      if (type === 'bytea') return sql`${placeholder}::text::bytea`;
+      return r === 0 ? sql`${placeholder}::${sql.raw(type)}` : placeholder;
+    });
+    tuples[r] = sql`(${list(values)})`;
+  }
+  return sql`(VALUES ${list(tuples)}) AS ${V}(${list(types.map((_, i) => ident(`v${i}`)))})`;
+}
+
+/** The rows of a `VALUES` list for `n` records: 1, 2, 4, … */
+function recordRows(n: number): number {
+  return n <= 1 ? 1 : 2 ** Math.ceil(Math.log2(n));
+}
+
+/** Binds records for {@link valuesSql}: each row's values, then null rows up to {@link recordRows}. */
+function bindRecords(rows: readonly (readonly unknown[])[], width: number, out: unknown[]): void {
+  for (const row of rows) for (let c = 0; c < width; c++) out.push(row[c]);
+  for (let i = (recordRows(rows.length) - rows.length) * width; i > 0; i--) out.push(null);
 }
 
 /** Binds rows for {@link rowsSql}: the one row's values, or one array literal per column. */
@@ -430,18 +464,14 @@ export class PostgresDialect extends SqlDialect {
     return writes.map((w) => written.delete(w.row.id));
   }
 
-  /** The writes of a commit as the groups that get a statement each: each large record alone, the others by {@link STATEMENT_CHARS}. */
+  /** The writes of a commit as the groups that get a statement each: at most {@link MAX_RECORDS} records and {@link STATEMENT_CHARS} (unless one record alone is larger). */
   #commitGroups(writes: readonly RecordWrite[]): RecordWrite[][] {
     const groups: RecordWrite[][] = [];
     let group: RecordWrite[] = [];
     let size = 0;
     for (const w of writes) {
       const added = sizeOf(w);
-      if (added > SINGLE_CHARS) {
-        groups.push([w]);
-        continue;
-      }
-      if (group.length > 0 && size + added > STATEMENT_CHARS) {
+      if (group.length > 0 && (group.length >= MAX_RECORDS || size + added > STATEMENT_CHARS)) {
         groups.push(group);
         group = [];
         size = 0;
@@ -457,8 +487,9 @@ export class PostgresDialect extends SqlDialect {
    * One statement that commits `writes` with their index rows and history:
    *
    * ```sql
-   * WITH __waffle_wi AS (INSERT INTO t … SELECT * FROM unnest(…) ON CONFLICT (id) DO NOTHING RETURNING id),
-   *      __waffle_wu AS (UPDATE t SET … FROM unnest(…) AS v WHERE t.id = v.id AND t.version = v.expected RETURNING t.id),
+   * WITH __waffle_wi AS (INSERT INTO t … SELECT * FROM (VALUES ($1::text, …), …) AS v WHERE v.id IS NOT NULL
+   *                      ON CONFLICT (id) DO NOTHING RETURNING id),
+   *      __waffle_wu AS (UPDATE t SET … FROM (VALUES …) AS v WHERE t.id = v.id AND t.version = v.expected RETURNING t.id),
    *      __waffle_w AS (SELECT * FROM __waffle_wi UNION ALL SELECT * FROM __waffle_wu),
    *      __waffle_p0 AS (INSERT INTO ix … SELECT * FROM unnest(…) WHERE id IN (SELECT id FROM __waffle_w) ON CONFLICT …),
    *      __waffle_d0 AS (DELETE FROM ix USING unnest(…) WHERE … AND id IN (SELECT id FROM __waffle_w)),
@@ -466,9 +497,10 @@ export class PostgresDialect extends SqlDialect {
    * SELECT id FROM __waffle_w
    * ```
    *
-   * Each part is there only when the commit has rows for it; a part of one
-   * row binds scalars. The template is built once per shape (the parts, and
-   * which bind one row); each call binds values only.
+   * Each part is there only when the commit has rows for it. Records are
+   * bound as scalars in `VALUES` lists of 1, 2, 4, … rows; index rows as
+   * scalars when one, else as one array per column. The template is built
+   * once per shape (the parts and their sizes); each call binds values only.
    */
   protected commitStatement(
     entity: EntityTable,
@@ -480,7 +512,7 @@ export class PostgresDialect extends SqlDialect {
     const inserts: unknown[][] = [];
     const updates: unknown[][] = [];
     for (const w of writes) {
-      const values = recordValues(w.row, (b) => b);
+      const values = recordValues(w.row, hexBytes);
       if (w.expected === 0) inserts.push(values);
       else {
         values.push(w.expected);
@@ -488,28 +520,34 @@ export class PostgresDialect extends SqlDialect {
       }
     }
     const form = (rows: number) => (rows === 0 ? '' : rows === 1 ? '1' : 'n');
-    let shape = `commit:${form(inserts.length)}:${form(updates.length)}:${history?.spec.name ?? ''}`;
+    const insertRows = inserts.length === 0 ? 0 : recordRows(inserts.length);
+    const updateRows = updates.length === 0 ? 0 : recordRows(updates.length);
+    let shape = `commit:${insertRows}:${updateRows}:${history?.spec.name ?? ''}`;
     for (const p of put) shape += `|p${this.#tableId(p.table)}${form(p.rows.length)}`;
     for (const d of del) shape += `|d${this.#tableId(d.table)}:${d.pattern}${form(d.rows.length)}`;
     const template = entity.templates.get(shape, () =>
       this.commitSql(
         entity,
-        inserts.length,
-        updates.length,
+        insertRows,
+        updateRows,
         put.map((p) => ({ table: p.table, rows: p.rows.length })),
         del.map((d) => ({ table: d.table, pattern: d.pattern, positions: d.positions, rows: d.rows.length })),
         history,
       ),
     );
     const values: unknown[] = [];
-    if (inserts.length > 0) bindRows(inserts, WRITE_COLUMNS.length, values);
-    if (updates.length > 0) bindRows(updates, WRITE_COLUMNS.length + 1, values);
+    if (inserts.length > 0) bindRecords(inserts, WRITE_COLUMNS.length, values);
+    if (updates.length > 0) bindRecords(updates, WRITE_COLUMNS.length + 1, values);
     for (const p of put) bindRows(p.rows, p.table.columns.length + 2, values);
     for (const d of del) bindRows(d.rows, d.positions.length, values);
     return template.bind(values);
   }
 
-  /** The SQL of {@link commitStatement} for parts of the given row counts (placeholders in the order it binds them). */
+  /**
+   * The SQL of {@link commitStatement} for `VALUES` lists of `inserts` and
+   * `updates` rows and index parts of the given row counts (placeholders in
+   * the order it binds them).
+   */
   protected commitSql(
     entity: EntityTable,
     inserts: number,
@@ -524,16 +562,19 @@ export class PostgresDialect extends SqlDialect {
     const both = inserts > 0 && updates > 0;
     if (inserts > 0) {
       const name = both ? ident('__waffle_wi') : W;
-      const rows = rowsSql(WRITE_TYPES, next, inserts > 1);
-      next += WRITE_TYPES.length;
+      const rows = valuesSql(WRITE_TYPES, next, inserts);
+      next += WRITE_TYPES.length * inserts;
+      // Padding rows (null ids) are not inserted.
+      const real = inserts > 1 ? sql` WHERE ${v(0)} IS NOT NULL` : sql``;
       ctes.push(
-        sql`${name} AS (INSERT INTO ${entity.name} (${list(WRITE_COLUMNS.map(ident))}) SELECT * FROM ${rows} ON CONFLICT (${ident('id')}) DO NOTHING RETURNING ${list(written.map(ident))})`,
+        sql`${name} AS (INSERT INTO ${entity.name} (${list(WRITE_COLUMNS.map(ident))}) SELECT * FROM ${rows}${real} ON CONFLICT (${ident('id')}) DO NOTHING RETURNING ${list(written.map(ident))})`,
       );
     }
     if (updates > 0) {
       const name = both ? ident('__waffle_wu') : W;
-      const rows = rowsSql([...WRITE_TYPES, 'int8'], next, updates > 1);
-      next += WRITE_TYPES.length + 1;
+      // Padding rows (null ids) match no record.
+      const rows = valuesSql([...WRITE_TYPES, 'int8'], next, updates);
+      next += (WRITE_TYPES.length + 1) * updates;
       const sets = WRITE_COLUMNS.slice(1).map((c, i) => sql`${ident(c)} = ${v(i + 1)}`);
       const column = (c: string) => qualified(entity.spec.name, c);
       ctes.push(

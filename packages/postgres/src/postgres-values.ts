@@ -45,6 +45,11 @@ export function toStorage(kind: ColumnKind, value: ColumnValue): StorageValue {
   }
 }
 
+/** Bytes as PostgreSQL's `bytea` input text: `\\x` and hex digits. */
+export function hexBytes(bytes: Uint8Array): string {
+  return `\\x${hex(bytes)}`;
+}
+
 /**
  * A bound value (of {@link toStorage}, or a record's) as the text of one
  * array element, which the element type's input function reads.
@@ -53,7 +58,7 @@ export function elementText(value: unknown): string | null {
   if (value === null || value === undefined) return null;
   if (typeof value === 'string') return value;
   if (typeof value === 'boolean') return value ? 't' : 'f';
-  if (value instanceof Uint8Array) return `\\x${hex(value)}`;
+  if (value instanceof Uint8Array) return hexBytes(value);
   return String(value);
 }
 

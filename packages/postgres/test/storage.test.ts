@@ -389,8 +389,14 @@ describe.skipIf(!dialectEnabled('postgres'))('postgres storage', () => {
       }
       const name = "o'neil; DROP TABLE x";
       const row = (id: string, version = 1) => ({ id, values: [version], version });
-      for (const n of [1, 3, 50]) {
-        const records = Array.from({ length: n }, (_, i) => record(`${name} ${n} ${i}`));
+      // Records bind as VALUES lists of 1, 2, 4, … rows: 3 and 4 records share a statement, text and binary bodies too.
+      for (const n of [1, 3, 4]) {
+        const records = Array.from({ length: n }, (_, i) =>
+          record(
+            `${name} ${n} ${i}`,
+            n === 4 && i % 2 === 1 ? { body: new Uint8Array([i]), codec: 'msgpack' } : {},
+          ),
+        );
         const writes = records.map((r) => ({ row: r, expected: 0 }));
         statements.length = 0;
         expect(
@@ -398,7 +404,7 @@ describe.skipIf(!dialectEnabled('postgres'))('postgres storage', () => {
         ).toEqual(records.map(() => true));
         // A commit with its index rows: one statement (one round trip once prepared).
         expect(statements).toHaveLength(1);
-        expect(statements[0]!.params).toHaveLength(9 + 3);
+        expect(statements[0]!.params).toHaveLength((n === 1 ? 9 : 4 * 9) + 3);
       }
       for (let v = 1; v < 4; v++) {
         await shard.commit({
