@@ -109,6 +109,16 @@ describe.each(backends)('driver transactions (%s)', (backend) => {
     expect(await content(driver)).toEqual(['b=1']);
   });
 
+  it('refuse the runner of a transaction that has ended', async () => {
+    const driver = await openDriver(backend);
+    const leaked = await driver.transaction(async (tx) => tx);
+    const error = await leaked
+      .run(statement('INSERT INTO t VALUES (?, ?)', 'late', 1))
+      .catch((e: unknown) => e);
+    expect(QueryError.is(error), String(error)).toBe(true);
+    expect(await content(driver)).toEqual([]);
+  });
+
   it('roll a batch back when one of its statements fails', async () => {
     const driver = await openDriver(backend);
     const error = await driver
