@@ -5,9 +5,8 @@
  * or strings, binary strings as Buffers.
  */
 import { createHash } from 'node:crypto';
-import type { ColumnKind, ColumnValue } from '@waffle/core';
+import type { ColumnKind, ColumnValue } from '@waffle/core/adapter';
 import type { ValueReader } from '@waffle/sql';
-import { type SQL, sql } from 'drizzle-orm';
 
 /** A value as bound to a statement: `null`, number, string (text, or a bigint in decimal) or a Buffer. */
 export type StorageValue = null | number | string | Buffer;
@@ -39,16 +38,6 @@ export function toStorage(kind: ColumnKind, value: ColumnValue): StorageValue {
     case 'bytes':
       return toBuffer(value as Uint8Array);
   }
-}
-
-/**
- * A column value as a comparison operand: its bound form, with bigints cast
- * to SIGNED so that they are compared as 64-bit integers (MySQL compares an
- * integer with a string as two doubles).
- */
-export function toOperand(kind: ColumnKind, value: ColumnValue): StorageValue | SQL {
-  const bound = toStorage(kind, value);
-  return kind === 'bigint' && bound !== null ? sql`CAST(${bound} AS SIGNED)` : bound;
 }
 
 /**
@@ -86,15 +75,6 @@ export function toBytes(raw: unknown): Uint8Array {
 /** The UTF-8 length of a string, measured only when it could exceed `max` bytes. */
 export function utf8Length(text: string, max: number): number {
   return text.length * 3 <= max ? text.length : Buffer.byteLength(text, 'utf8');
-}
-
-/**
- * A string equal for two rows exactly when their keys are equal in SQL with
- * `<=>` (nulls equal each other). Each position holds one column kind, so the
- * encodings of different kinds never meet.
- */
-export function keyOf(values: readonly StorageValue[]): string {
-  return JSON.stringify(values.map((v) => (Buffer.isBuffer(v) ? { x: v.toString('hex') } : v)));
 }
 
 const TAG = { null: 0, number: 1, string: 2, bytes: 3 } as const;

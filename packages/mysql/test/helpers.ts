@@ -1,4 +1,11 @@
-import type { EntityTableSpec, HistoryTableSpec, IndexTableSpec, Shard, TableSpec } from '@waffle/core';
+import type { Shard } from '@waffle/core';
+import type {
+  EntityTableSpec,
+  HistoryTableSpec,
+  IndexTableSpec,
+  RecordRow,
+  TableSpec,
+} from '@waffle/core/adapter';
 import { dialectEnabled, type IndexColumnTuple, indexTableSpec, servers, uniqueName } from '@waffle/testkit';
 import mysql, { type Pool, type PoolOptions } from 'mysql2/promise';
 import { afterAll, afterEach } from 'vitest';
@@ -76,6 +83,32 @@ export function dropLater(...names: string[]): void {
 export async function createTables(shard: Shard, ...specs: TableSpec[]): Promise<void> {
   dropLater(...specs.map((s) => s.name));
   await shard.createTables(specs);
+}
+
+/** Inserts one record (a commit of it alone); returns whether it was inserted. */
+export async function insert(shard: Shard, spec: EntityTableSpec, row: RecordRow): Promise<boolean> {
+  const [done] = await shard.commit({ table: spec, writes: [{ row, expected: 0 }] });
+  return done!;
+}
+
+/** Inserts records in one commit; returns per record whether it was inserted. */
+export function insertAll(
+  shard: Shard,
+  spec: EntityTableSpec,
+  rows: readonly RecordRow[],
+): Promise<boolean[]> {
+  return shard.commit({ table: spec, writes: rows.map((row) => ({ row, expected: 0 })) });
+}
+
+/** Replaces a record stored at `expected` (a commit of it alone); returns whether it did. */
+export async function update(
+  shard: Shard,
+  spec: EntityTableSpec,
+  row: RecordRow,
+  expected: number,
+): Promise<boolean> {
+  const [done] = await shard.commit({ table: spec, writes: [{ row, expected }] });
+  return done!;
 }
 
 /** Every row of an index, ordered by id then values, as compact strings. */

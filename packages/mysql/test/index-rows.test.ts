@@ -1,4 +1,5 @@
-import { type IndexRow, QueryError, ValidationError } from '@waffle/core';
+import { QueryError, ValidationError } from '@waffle/core';
+import type { IndexRow } from '@waffle/core/adapter';
 import { describe, expect, it } from 'vitest';
 import {
   adminPool,
@@ -289,10 +290,35 @@ describe.skipIf(!enabled)('index rows', () => {
       .putIndexRows(spec, [{ id: 'a', values: [1, 2], version: 1 }])
       .catch((e: unknown) => e);
     expect(width).toBeInstanceOf(ValidationError);
+    expect((width as Error).message).toBe(
+      `Index "${spec.name}" has 1 columns, but a row for "a" has 2 values`,
+    );
     const nulls = await shard
       .putIndexRows(spec, [{ id: 'a', values: [null], version: 1 }])
       .catch((e: unknown) => e);
     expect(nulls).toBeInstanceOf(QueryError);
     expect((nulls as QueryError).cause).toMatchObject({ code: 'ER_BAD_NULL_ERROR' });
+  });
+});
+
+describe.skipIf(!enabled)('limits of reads', () => {
+  it('refuses a row count that is not a non-negative integer, before any SQL', async () => {
+    const shard = openShard();
+    const spec = indexSpec('lim', [['n', 'integer']]);
+    await createTables(shard, spec);
+    for (const limit of [-1, 1.5, Number.NaN]) {
+      const error = await shard
+        .queryIndex(spec, { where: undefined, orderBy: [{ column: 'n', direction: 'asc' }], limit })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as Error).message).toBe(`limit must be a non-negative integer, got ${limit}`);
+    }
+    const scan = await shard
+      .scanRecords({ kind: 'entity', name: 'never_created' }, { limit: -5 })
+      .catch((e: unknown) => e);
+    expect(scan).toBeInstanceOf(ValidationError);
+    // A limit of 0 reads nothing.
+    await shard.putIndexRows(spec, [{ id: 'a', values: [1], version: 1 }]);
+    expect(await shard.queryIndex(spec, { where: undefined, orderBy: [], limit: 0 })).toEqual([]);
   });
 });

@@ -1,6 +1,16 @@
-import type { EntityTableSpec, RecordRow, Shard } from '@waffle/core';
+import type { Shard } from '@waffle/core';
+import type { EntityTableSpec, RecordRow } from '@waffle/core/adapter';
 import { describe, expect, it } from 'vitest';
-import { createTables, enabled, entitySpec, openShard, record } from './helpers.js';
+import {
+  createTables,
+  enabled,
+  entitySpec,
+  indexSpec,
+  insert,
+  insertAll,
+  openShard,
+  record,
+} from './helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -38,12 +48,12 @@ async function expectStored(
 
 /** Every id stored in the table, in order, read behind nothing but a scan. */
 async function storedIds(shard: Shard, spec: EntityTableSpec): Promise<string[]> {
-  return (await shard.scanRecords(spec, undefined, 100_000)).map((r) => r.id);
+  return (await shard.scanRecords(spec, { limit: 100_000 })).map((r) => r.id);
 }
 
 const id = (i: number) => `r${String(i).padStart(5, '0')}`;
 
-describe.skipIf(!enabled)('insertRecords', () => {
+describe.skipIf(!enabled)('commits of many new records: multi-row inserts', () => {
   it('inserts new records: all true, each read back exactly (text and binary bodies, notes)', async () => {
     const shard = openShard();
     const spec = entitySpec();
@@ -58,17 +68,17 @@ describe.skipIf(!enabled)('insertRecords', () => {
         record(`f${i}`, { version: i + 1, note: i % 3 ? null : `n${i}` }),
       ),
     ];
-    expect(await shard.insertRecords(spec, records)).toEqual(records.map(() => true));
+    expect(await insertAll(shard, spec, records)).toEqual(records.map(() => true));
     await expectStored(shard, spec, records);
-    expect((await shard.scanNotes(spec, undefined, 100)).map((r) => r.id)).toEqual(
+    expect((await shard.scanRecords(spec, { limit: 100, notes: true })).map((r) => r.id)).toEqual(
       records
         .filter((r) => r.note != null)
         .map((r) => r.id)
         .sort(),
     );
     // A single record goes in too.
-    expect(await shard.insertRecords(spec, [record('g')])).toEqual([true]);
-    expect(await shard.insertRecords(spec, [record('g')])).toEqual([false]);
+    expect(await insertAll(shard, spec, [record('g')])).toEqual([true]);
+    expect(await insertAll(shard, spec, [record('g')])).toEqual([false]);
     expect((await storedIds(shard, spec)).length).toBe(records.length + 1);
   });
 
@@ -79,12 +89,12 @@ describe.skipIf(!enabled)('insertRecords', () => {
     const existing = [3, 17, 39].map((i) =>
       record(id(i), { body: `old ${i}`, version: 5, note: 'keep', createdAt: 10, updatedAt: 20 }),
     );
-    for (const r of existing) expect(await shard.insertRecord(spec, r)).toBe(true);
+    for (const r of existing) expect(await insert(shard, spec, r)).toBe(true);
     // 40 records: statements of 32 and 8 rows, each meeting an existing id.
     const records = Array.from({ length: 40 }, (_, i) =>
       record(id(i), i % 2 ? { body: new Uint8Array([i]) } : { body: `new ${i}`, note: `n${i}` }),
     );
-    const result = await shard.insertRecords(spec, records);
+    const result = await insertAll(shard, spec, records);
     expect(result).toEqual(records.map((_, i) => ![3, 17, 39].includes(i)));
     await expectStored(shard, spec, existing);
     await expectStored(
@@ -94,7 +104,7 @@ describe.skipIf(!enabled)('insertRecords', () => {
     );
     expect(await storedIds(shard, spec)).toEqual(records.map((r) => r.id));
     // All of them exist now.
-    expect(await shard.insertRecords(spec, records)).toEqual(records.map(() => false));
+    expect(await insertAll(shard, spec, records)).toEqual(records.map(() => false));
     await expectStored(shard, spec, existing);
   });
 
@@ -103,11 +113,11 @@ describe.skipIf(!enabled)('insertRecords', () => {
     const spec = entitySpec();
     await createTables(shard, spec);
     const taken = new Set([0, 4095, 7280, 7281, 9998]);
-    for (const i of taken) await shard.insertRecord(spec, record(id(i), { body: 'taken', version: 9 }));
+    for (const i of taken) await insert(shard, spec, record(id(i), { body: 'taken', version: 9 }));
     const records = Array.from({ length: 10_000 }, (_, i) =>
       record(id(i), { body: i % 5 ? `{"n":${i}}` : new Uint8Array([i & 255, i >> 8]), version: i + 1 }),
     );
-    const result = await shard.insertRecords(spec, records);
+    const result = await insertAll(shard, spec, records);
     expect(result).toEqual(records.map((_, i) => !taken.has(i)));
     await expectStored(
       shard,
@@ -132,8 +142,8 @@ describe.skipIf(!enabled)('insertRecords', () => {
         note: i % 3 ? null : `note ${i}`,
       }),
     );
-    await shard.insertRecord(spec, record(id(25), { body: 'first' }));
-    const result = await shard.insertRecords(spec, records);
+    await insert(shard, spec, record(id(25), { body: 'first' }));
+    const result = await insertAll(shard, spec, records);
     expect(result).toEqual(records.map((_, i) => i !== 25));
     await expectStored(
       shard,
@@ -143,41 +153,29 @@ describe.skipIf(!enabled)('insertRecords', () => {
     await expectStored(shard, spec, [record(id(25), { body: 'first' })]);
   });
 
-  it('inside a transaction that then throws, inserts nothing', async () => {
+  it('a statement meeting an existing id: the commit goes on, with the index rows of the records inserted only', async () => {
     const shard = openShard();
     const spec = entitySpec();
-    await createTables(shard, spec);
-    await shard.insertRecord(spec, record(id(5), { body: 'before' }));
-    const records = Array.from({ length: 100 }, (_, i) => record(id(i)));
-    const failure = new Error('stop');
-    const error = await shard
-      .transaction(async (tx) => {
-        expect(await tx.insertRecords(spec, records)).toEqual(records.map((_, i) => i !== 5));
-        expect((await tx.getRecords(spec, [id(0), id(99)])).length).toBe(2);
-        throw failure;
-      })
-      .catch((e: unknown) => e);
-    expect(error).toBe(failure);
-    expect(await storedIds(shard, spec)).toEqual([id(5)]);
-    await expectStored(shard, spec, [record(id(5), { body: 'before' })]);
-  });
-
-  it('inside a transaction that commits, a statement meeting an existing id keeps the rest of the transaction', async () => {
-    const shard = openShard();
-    const spec = entitySpec();
-    await createTables(shard, spec);
-    await shard.insertRecord(spec, record(id(50), { body: 'before' }));
+    const index = indexSpec('ix', [['n', 'integer']]);
+    await createTables(shard, spec, index);
+    expect(await insert(shard, spec, record(id(50), { body: 'before' }))).toBe(true);
     const records = Array.from({ length: 64 }, (_, i) => record(id(i), { note: `n${i}` }));
-    const result = await shard.transaction(async (tx) => {
-      expect(await tx.insertRecord(spec, record('x'))).toBe(true);
-      return tx.insertRecords(spec, records);
+    const result = await shard.commit({
+      table: spec,
+      writes: records.map((row) => ({ row, expected: 0 })),
+      put: [{ table: index, rows: records.map((r, n) => ({ id: r.id, values: [n], version: 1 })) }],
     });
     expect(result).toEqual(records.map((_, i) => i !== 50));
     await expectStored(shard, spec, [
-      record('x'),
       ...records.filter((_, i) => i !== 50),
       record(id(50), { body: 'before' }),
     ]);
+    const rows = await shard.queryIndex(index, {
+      where: undefined,
+      orderBy: [{ column: 'n', direction: 'asc' }],
+      limit: 100,
+    });
+    expect(rows.map((r) => r.values[0])).toEqual(records.map((_, n) => n).filter((n) => n !== 50));
   });
 
   it('an empty body and an empty binary body', async () => {
@@ -190,7 +188,7 @@ describe.skipIf(!enabled)('insertRecords', () => {
       record('text-note', { body: '', note: '' }),
       record('binary-view', { body: new Uint8Array([9, 9, 9]).subarray(1, 1) }),
     ];
-    expect(await shard.insertRecords(spec, records)).toEqual([true, true, true, true]);
+    expect(await insertAll(shard, spec, records)).toEqual([true, true, true, true]);
     await expectStored(shard, spec, records);
     const [text] = await shard.getRecords(spec, ['text']);
     const [binary] = await shard.getRecords(spec, ['binary']);

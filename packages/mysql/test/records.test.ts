@@ -2,7 +2,17 @@ import { type Doc, Entity, Index, text, ValidationError } from '@waffle/core';
 import { json } from '@waffle/serializer-json';
 import { uniqueName } from '@waffle/testkit';
 import { describe, expect, it } from 'vitest';
-import { createTables, dropLater, enabled, entitySpec, openPool, openShard, record } from './helpers.js';
+import {
+  createTables,
+  dropLater,
+  enabled,
+  entitySpec,
+  insert,
+  openPool,
+  openShard,
+  record,
+  update,
+} from './helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -54,20 +64,20 @@ describe.skipIf(!enabled)('max_allowed_packet', () => {
     const spec = entitySpec();
     await createTables(shard, spec);
     const max = shard.limits.maxBodyBytes!;
-    const error = await shard
-      .insertRecord(spec, record('big', { body: 'b'.repeat(17 * MiB) }))
-      .catch((e: unknown) => e);
+    const error = await insert(shard, spec, record('big', { body: 'b'.repeat(17 * MiB) })).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as Error).message).toMatch(/larger than the \d+ bytes max_allowed_packet of shard/);
-    const binary = await shard
-      .insertRecord(spec, record('big', { body: new Uint8Array(17 * MiB) }))
-      .catch((e: unknown) => e);
+    const binary = await insert(shard, spec, record('big', { body: new Uint8Array(17 * MiB) })).catch(
+      (e: unknown) => e,
+    );
     expect(binary).toBeInstanceOf(ValidationError);
     expect(await shard.getRecords(spec, ['big'])).toEqual([]);
 
     // A body of exactly maxBodyBytes is written and read back.
     const largest = record('largest', { body: 'l'.repeat(max) });
-    expect(await shard.insertRecord(spec, largest)).toBe(true);
+    expect(await insert(shard, spec, largest)).toBe(true);
     const [got] = await shard.getRecords(spec, ['largest']);
     expect((got!.body as string).length).toBe(max);
     expect(got?.body === largest.body).toBe(true);
@@ -81,16 +91,16 @@ describe.skipIf(!enabled)('records', () => {
     await createTables(shard, spec);
     const textBody = `${'é𝒳\u0000"\\'.repeat(MiB / 8)}`;
     const binaryBody = new Uint8Array(MiB).map((_, i) => (i * 7919) % 256);
-    await shard.insertRecord(spec, record('t', { body: textBody }));
-    await shard.insertRecord(spec, record('b', { body: binaryBody, codec: 'bin' }));
-    await shard.insertRecord(spec, record('e', { body: new Uint8Array(0), codec: 'bin' }));
+    await insert(shard, spec, record('t', { body: textBody }));
+    await insert(shard, spec, record('b', { body: binaryBody, codec: 'bin' }));
+    await insert(shard, spec, record('e', { body: new Uint8Array(0), codec: 'bin' }));
     const got = new Map((await shard.getRecords(spec, ['t', 'b', 'e'])).map((r) => [r.id, r]));
     expect(got.get('t')?.body === textBody).toBe(true);
     const bytes = got.get('b')?.body as Uint8Array;
     expect(bytes.constructor).toBe(Uint8Array);
     expect(Buffer.from(bytes).equals(Buffer.from(binaryBody))).toBe(true);
     expect(got.get('e')?.body).toEqual(new Uint8Array(0));
-    await shard.updateRecord(spec, record('t', { version: 2, body: binaryBody, codec: 'bin' }), 1);
+    await update(shard, spec, record('t', { version: 2, body: binaryBody, codec: 'bin' }), 1);
     const [switched] = await shard.getRecords(spec, ['t']);
     expect(Buffer.from(switched!.body as Uint8Array).equals(Buffer.from(binaryBody))).toBe(true);
   });
@@ -193,25 +203,20 @@ describe.skipIf(!enabled)('compare-and-set', () => {
       const spec = entitySpec();
       await createTables(shard, spec);
       const r = record('a');
-      expect(await shard.insertRecord(spec, r)).toBe(true);
-      expect(await shard.insertRecord(spec, record('a', { body: 'other' }))).toBe(false);
+      expect(await insert(shard, spec, r)).toBe(true);
+      expect(await insert(shard, spec, record('a', { body: 'other' }))).toBe(false);
       // The pitfall itself: without CLIENT_FOUND_ROWS an UPDATE that changes nothing reports 0 rows.
       const [raw] = await pool.execute(`UPDATE \`${spec.name}\` SET version = 1 WHERE id = ?`, ['a']);
       expect((raw as { affectedRows: number }).affectedRows).toBe('flags' in poolOptions ? 0 : 1);
 
-      expect(await shard.updateRecord(spec, r, 1)).toBe(true); // same row, same version
-      expect(await shard.updateRecord(spec, r, 2)).toBe(false);
-      expect(await shard.updateRecord(spec, record('b'), 1)).toBe(false);
+      expect(await update(shard, spec, r, 1)).toBe(true); // same row, same version
+      expect(await update(shard, spec, r, 2)).toBe(false);
+      expect(await update(shard, spec, record('b'), 1)).toBe(false);
       const r2 = record('a', { version: 2, body: 'two', updatedAt: 3000 });
-      expect(await shard.updateRecord(spec, r2, 1)).toBe(true);
-      expect(await shard.updateRecord(spec, r2, 1)).toBe(false);
-      expect(await shard.updateRecord(spec, r2, 2)).toBe(true);
+      expect(await update(shard, spec, r2, 1)).toBe(true);
+      expect(await update(shard, spec, r2, 1)).toBe(false);
+      expect(await update(shard, spec, r2, 2)).toBe(true);
       expect(await shard.getRecords(spec, ['a'])).toEqual([{ ...r2, note: null }]);
-      expect(await shard.deleteRecord(spec, 'a', 1)).toBe(false);
-      expect(await shard.deleteRecord(spec, 'a', 2)).toBe(true);
-      expect(await shard.deleteRecord(spec, 'a')).toBe(false);
-      expect(await shard.insertRecord(spec, r)).toBe(true);
-      expect(await shard.deleteRecord(spec, 'a')).toBe(true);
     });
   });
 });

@@ -1,9 +1,16 @@
+import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { supportsRowAlias } from '../src/mysql-connection.js';
-import { batches, pad, shapeSize } from '../src/mysql-exec.js';
+import {
+  batches,
+  insertShape,
+  MysqlDialect,
+  pad,
+  shapeSize,
+  variableColumnBytes,
+} from '../src/mysql-dialect.js';
+import { packetBytes, supportsRowAlias } from '../src/mysql-driver.js';
 import { redactUrl } from '../src/mysql-options.js';
-import { variableColumnBytes } from '../src/mysql-tables.js';
-import { keyHash, toOperand, toStorage } from '../src/mysql-values.js';
+import { keyHash, toStorage } from '../src/mysql-values.js';
 
 describe('server versions', () => {
   it('uses the row alias upsert on MySQL 8.0.19 and later only', () => {
@@ -42,8 +49,14 @@ describe('key hash', () => {
     expect(toStorage('boolean', true)).toBe(1);
     expect(toStorage('timestamp', new Date(-1))).toBe(-1);
     expect(Buffer.isBuffer(toStorage('bytes', new Uint8Array([1, 2])))).toBe(true);
-    expect(toOperand('integer', 5)).toBe(5);
-    expect(typeof toOperand('bigint', 5n)).toBe('object');
+    const dialect = new MysqlDialect({
+      server: undefined,
+      inspect: () => Promise.reject(new Error('no server')),
+    });
+    const render = (kind: 'integer' | 'bigint') =>
+      dialect.render(dialect.typed(kind, sql`${sql.placeholder('x')}`)).sql;
+    expect(render('integer')).toBe('?');
+    expect(render('bigint')).toBe('CAST(? AS SIGNED)');
   });
 });
 
@@ -55,6 +68,19 @@ describe('batches', () => {
     expect(pad(['a', 'bbb', 'cc', 'd', 'e', 'f', 'g', 'h', 'i'], 100, (s) => s.length)).toHaveLength(16);
     expect(pad(['bb', 'a', 'cc', 'd', 'e', 'f', 'g', 'h', 'i'], 100, (s) => s.length).slice(9)).toEqual(
       Array(7).fill('a'),
+    );
+  });
+
+  it('inserts records in few shapes, without padding', () => {
+    expect([1, 5, 8, 9, 16, 17, 100, 7281, 9000].map((n) => insertShape(n, 7281))).toEqual([
+      1, 5, 8, 8, 16, 16, 64, 7281, 7281,
+    ]);
+  });
+
+  it('bounds a statement by its SQL text or its values', () => {
+    expect(packetBytes({ sql: 'x'.repeat(100), params: [] })).toBe(300);
+    expect(packetBytes({ sql: '?', params: ['é'.repeat(1000), new Uint8Array(5000), 1, null] })).toBe(
+      16 + 11 + 3000 + 11 + 5000 + 11 + 8 + 11 + 8,
     );
   });
 
