@@ -4,6 +4,8 @@
  * rows in one call (a SQLite write transaction sees no other writer). The
  * statements themselves are `@waffle/sql`'s.
  */
+
+import { ValidationError } from '@waffle/core';
 import {
   type ColumnKind,
   type ColumnValue,
@@ -12,7 +14,16 @@ import {
   META_TABLE,
   type TableSpec,
 } from '@waffle/core/adapter';
-import { type CommitMode, type Render, SqlDialect, type ValueReader } from '@waffle/sql';
+import {
+  type CommitMode,
+  type EntityTable,
+  type IndexTable,
+  type Render,
+  SqlDialect,
+  T,
+  V,
+  type ValueReader,
+} from '@waffle/sql';
 import { type SQL, sql } from 'drizzle-orm';
 import { SQLiteAsyncDialect } from 'drizzle-orm/sqlite-core';
 import { toStorage, valueReader } from './libsql-values.js';
@@ -44,6 +55,22 @@ export function keyName(kind: 'pending', table: string): string {
 
 const drizzleDialect = new SQLiteAsyncDialect();
 
+/**
+ * A name that means the row id of an index table even if a column is called
+ * `rowid`: SQLite answers to `rowid`, `_rowid_` and `oid` unless a column
+ * takes the name. A table whose columns take all three is refused.
+ */
+function rowidName(columns: readonly { readonly name: string }[], table?: string): SQL {
+  const names = new Set(columns.map((c) => c.name.toLowerCase()));
+  const free = ['rowid', '_rowid_', 'oid'].find((n) => !names.has(n));
+  if (free === undefined) {
+    throw new ValidationError(
+      `Index "${table}": columns rowid, _rowid_ and oid together hide SQLite's row id`,
+    );
+  }
+  return sql.raw(free);
+}
+
 /** SQLite (and libSQL). */
 export class SqliteDialect extends SqlDialect {
   readonly name = 'sqlite';
@@ -60,6 +87,19 @@ export class SqliteDialect extends SqlDialect {
   /** 64-bit integers are read as text, so that no precision is lost whatever the client's `intMode`. */
   override selectColumn(kind: ColumnKind, column: SQL): SQL {
     return kind === 'bigint' ? sql`CAST(${column} AS TEXT)` : column;
+  }
+
+  /**
+   * Deletes by row id what a join from the values table finds: SQLite plans
+   * `exists` over the values table as a scan of the whole index table, but a
+   * join led by the values table probes the index table's key once per row.
+   */
+  protected override deleteStatement(t: IndexTable, rows: number, width: number, entity?: EntityTable): SQL {
+    const n = t.columns.length;
+    const rowid = rowidName(t.columns);
+    const target = (column: string) => sql`${T}.${ident(column)}`;
+    const gate = entity ? sql` and ${this.gateCondition(t, entity)}` : sql``;
+    return sql`${this.valuesTable(t, rows, width)} delete from ${t.name} where ${rowid} in (select ${T}.${rowid} from ${V} cross join ${t.name} as ${T} on ${this.sameKey(t, target)} where ${T}.${ident(INDEX_VERSION_COLUMN)} < ${this.v(n + 1)}${gate})`;
   }
 
   createTable(spec: TableSpec): SQL[] {

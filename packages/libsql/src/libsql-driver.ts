@@ -215,7 +215,7 @@ export class LibsqlDriver implements Driver {
    * local database the shard's other operations wait until the transaction ends.
    */
   async transaction<T>(work: (tx: Runner) => Promise<T>): Promise<T> {
-    const mode = await this.#ready();
+    const mode = this.#known ?? (await this.#ready());
     const run = () => (mode.manualTransactions ? this.#manual(work) : this.#interactive(work));
     return mode.local ? this.#gate.exclusive(run) : run();
   }

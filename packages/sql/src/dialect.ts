@@ -65,8 +65,9 @@ const WRITE_COLUMNS = [
   'pending',
 ];
 
-const V = sql.identifier('__waffle_v');
-const T = sql.identifier('__waffle_t');
+/** The values table of a batch of index rows, and an alias of an index table, in statements. */
+export const V = sql.identifier('__waffle_v');
+export const T = sql.identifier('__waffle_t');
 const ident = (name: string) => sql.identifier(name) as unknown as SQL;
 const list = (items: readonly SQL[]) => sql.join(items as SQL[], sql`, `);
 
@@ -297,14 +298,10 @@ export abstract class SqlDialect {
     return notes.map((note) => cleared.has(keyOf([note.id, note.version])));
   }
 
-  /** `update t set note = null, pending = null where (id, version) in (…) returning id, version`. */
+  /** `update t set note = null, pending = null where (id, version) in (values …) returning id, version`. */
   protected clearStatement(t: EntityTable, n: number): SQL {
-    const pairs = Array.from(
-      { length: n },
-      (_, i) => sql`(${ident('id')} = ${at(2 * i)} and ${ident('version')} = ${at(2 * i + 1)})`,
-    );
     const returning = this.returning ? sql` returning ${ident('id')}, ${ident('version')}` : sql``;
-    return sql`update ${t.name} set ${ident('note')} = null, ${ident('pending')} = null where ${sql.join(pairs, sql` or `)}${returning}`;
+    return sql`update ${t.name} set ${ident('note')} = null, ${ident('pending')} = null where (${ident('id')}, ${ident('version')}) in (values ${tuples(n, 2)})${returning}`;
   }
 
   // ---- history
@@ -439,7 +436,8 @@ export abstract class SqlDialect {
     const gate = entity ? sql` and ${this.gateCondition(t, entity)}` : sql``;
     if (t.nullable) {
       const target = (column: string) => qualified(t.spec.name, column);
-      return sql`${this.valuesTable(t, rows, width)} update ${t.name} set ${version} = (select ${this.v(n + 1)} from ${V} where ${this.sameKey(t, target)}) where exists (select 1 from ${V} where ${this.sameKey(t, target)} and ${t.version} < ${this.v(n + 1)}${gate})`;
+      // UPDATE … FROM: the database probes the table's key for each row of the values table.
+      return sql`${this.valuesTable(t, rows, width)} update ${t.name} set ${version} = ${this.v(n + 1)} from ${V} where ${this.sameKey(t, target)} and ${t.version} < ${this.v(n + 1)}${gate}`;
     }
     const columns = list(names.map((_, i) => this.v(i)));
     const key = list(names.slice(0, n + 1).map(ident));

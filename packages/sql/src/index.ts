@@ -5,7 +5,7 @@
  * batch binding, placeholders, limits); {@link SqlShard} makes a shard of them.
  */
 export { chunks, rowsPerStatement } from './batch.js';
-export { type CommitMode, historyOf, keyOf, SqlDialect, tuples } from './dialect.js';
+export { type CommitMode, historyOf, keyOf, SqlDialect, T, tuples, V } from './dialect.js';
 export {
   closedError,
   type Driver,
