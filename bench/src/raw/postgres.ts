@@ -18,23 +18,25 @@ export function rawClient(url: string): Sql {
   return postgres(url, { max: 4, onnotice: () => {} });
 }
 
-/** Runs a prepared statement, its text built once per `key`. */
+/**
+ * Runs a prepared statement, its text built once per `key`; rows come as
+ * arrays (`values()`), which spares postgres.js an object per row.
+ */
 function prepared(sql: Sql) {
   const texts = new Map<string, string>();
-  return <T extends readonly object[]>(key: string, build: () => string, params: unknown[]) => {
+  return (key: string, build: () => string, params: unknown[]): Promise<unknown[][]> => {
     let text = texts.get(key);
     if (text === undefined) {
       text = build();
       texts.set(key, text);
     }
-    return sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], {
-      prepare: true,
-    }) as unknown as Promise<T & { count: number }>;
+    return sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }).values();
   };
 }
 
-const toRows = (rows: readonly { id: string; body: string; version: string | number }[]): RawRow[] =>
-  rows.map((r) => ({ id: r.id, body: r.body, version: Number(r.version) }));
+/** Rows of `id, body, version` (a BIGINT, which postgres.js reads as a string). */
+const toRows = (rows: readonly unknown[][]): RawRow[] =>
+  rows.map((r) => ({ id: r[0] as string, body: r[1] as string, version: Number(r[2]) }));
 
 /** Record tuples `($k, $k+1, $1, 1, $2, $2)` after the shared codec ($1) and time ($2) parameters. */
 const recordTuples = (n: number, first: number) =>
@@ -83,7 +85,7 @@ export function postgresStore(
     );
   };
   const byId = (table: string, ids: readonly string[]) =>
-    run<{ id: string; body: string; version: string }[]>(
+    run(
       `read:${table}:${ids.length}`,
       () => `SELECT id, body, version FROM ${q(table)} WHERE ${idCondition(ids.length, (i) => `$${i + 1}`)}`,
       [...ids],
@@ -93,7 +95,7 @@ export function postgresStore(
       await insertWithIndex(names.post, names.time, rs);
     },
     async update(id, version, value, oldTime) {
-      const [row] = await run<{ n: number }[]>(
+      const [row] = await run(
         'update',
         () =>
           `WITH u AS (UPDATE ${q(names.post)} SET body = $1, version = version + 1, updated_at = $2 ` +
@@ -103,11 +105,11 @@ export function postgresStore(
           'SELECT count(*)::int AS n FROM u',
         [JSON.stringify(value), Date.now(), id, version, oldTime, value.time],
       );
-      return row?.n === 1;
+      return row?.[0] === 1;
     },
     read: (ids) => byId(names.post, ids),
     async range(from, limit) {
-      const rows = await run<{ id: string; body: string; version: string }[]>(
+      const rows = await run(
         `range:${limit}`,
         () =>
           `SELECT p.id, p.body, p.version FROM ${q(names.time)} t JOIN ${q(names.post)} p ON p.id = t.__id ` +
@@ -118,13 +120,13 @@ export function postgresStore(
     },
     otherShards: others.length,
     async rangeOther(shard, from, limit) {
-      const rows = await runOn[shard]!<{ time: number; __id: string }[]>(
+      const rows = await runOn[shard]!(
         `other:${limit}`,
         () =>
           `SELECT time, __id FROM ${q(names.other)} WHERE time >= $1 ORDER BY time${nulls}, __id${nulls} LIMIT ${limit}`,
         [from],
       );
-      return rows.map((r): IndexHit => ({ time: r.time, id: r.__id }));
+      return rows.map((r): IndexHit => ({ time: r[0] as number, id: r[1] as string }));
     },
     read2: (ids) => byId(names.post2, ids),
     async insert2(rs) {
@@ -162,16 +164,20 @@ export async function cloneTable(sql: Sql, from: string, to: string): Promise<vo
   await sql.unsafe(`CREATE TABLE ${q(to)} (LIKE ${q(from)} INCLUDING ALL)`);
 }
 
-/** Keyset-paged scan of `table` (S1): pages of `page` rows in id order; returns the records decoded. */
+/** Keyset-paged scan of `table` (S1): pages of `page` rows in id order. */
 export async function* scanTable(sql: Sql, table: string, page: number): AsyncGenerator<RawRow[]> {
   let after = '';
   for (;;) {
     const rows = toRows(
-      await sql.unsafe(
-        `SELECT id, body, version FROM ${q(table)} WHERE id > $1 ORDER BY id LIMIT ${page}`,
-        [after],
-        { prepare: true },
-      ),
+      await sql
+        .unsafe(
+          `SELECT id, body, version FROM ${q(table)} WHERE id > $1 ORDER BY id LIMIT ${page}`,
+          [after],
+          {
+            prepare: true,
+          },
+        )
+        .values(),
     );
     if (rows.length > 0) yield rows;
     if (rows.length < page) return;
