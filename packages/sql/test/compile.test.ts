@@ -1,65 +1,94 @@
-import { and, type ColumnKind, type Doc, Index, integer, not, or, text, ValidationError } from '@waffle/core';
-import { PgDialect, integer as pgInteger, pgTable, text as pgText } from 'drizzle-orm/pg-core';
+import { and, type Doc, Index, integer, not, or, text, ValidationError } from '@waffle/core';
+import type { ColumnKind } from '@waffle/core/adapter';
+import { sql } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import { describe, expect, it } from 'vitest';
-import { chunks, compileOrder, compilePredicate, rowsPerStatement, type SqlColumns } from '../src/index.js';
+import {
+  at,
+  type ColumnsView,
+  chunks,
+  compileOrder,
+  compilePredicate,
+  flatten,
+  qualified,
+  rowsPerStatement,
+  Template,
+  Templates,
+} from '../src/index.js';
 
-const table = pgTable('items', { n: pgInteger('n'), t: pgText('t'), id: pgText('__id') });
-const columns: SqlColumns = {
+const view = (kinds: Record<string, ColumnKind>): ColumnsView => ({
   table: 'items',
-  column: (name) =>
-    ({
-      n: { column: table.n, kind: 'integer' as ColumnKind },
-      t: { column: table.t, kind: 'text' as ColumnKind },
-      __id: { column: table.id, kind: 'text' as ColumnKind },
-    })[name],
-  bind: (kind, value) => (kind === 'integer' ? `int:${value}` : value),
-};
+  column: (name) => (kinds[name] ? { sql: qualified('items', name), kind: kinds[name]! } : undefined),
+});
+const columns = view({ n: 'integer', t: 'text', __id: 'text' });
 const index = new Index('items', {
   columns: { n: integer(), t: text() },
   shard: [{ queryIndex: async () => [] } as never],
   mapper: (_: Doc<unknown>) => [],
 });
 const dialect = new PgDialect();
-const render = (sql: ReturnType<typeof compilePredicate>) => dialect.sqlToQuery(sql);
+const render = (query: ReturnType<typeof sql>) => dialect.sqlToQuery(query);
 
-describe('compilePredicate', () => {
-  it('binds every value as a parameter, converted by the adapter', () => {
-    const q = render(
-      compilePredicate(columns, and(index.c.n.gte(3), or(index.c.t.eq("x'; drop"), not(index.c.n.isNull())))),
+/** Compiles a predicate the way the engine does: placeholders in flatten's order. */
+function compiled(predicate: Parameters<typeof flatten>[0] & object) {
+  let next = 0;
+  const template = new Template(
+    render,
+    compilePredicate(columns, predicate, () => at(next++)),
+  );
+  const flat = flatten(predicate);
+  return { template, flat, bound: template.bind(flat.values.map((v) => v.value)) };
+}
+
+describe('compilePredicate and flatten', () => {
+  it('binds every value as a parameter, in the order flatten gives them', () => {
+    const { bound, flat } = compiled(
+      and(index.c.n.gte(3), or(index.c.t.eq("x'; drop"), not(index.c.n.isNull()))),
     );
-    expect(q.sql).toBe('(("items"."n" >= $1) and (("items"."t" = $2) or (not ("items"."n" is null))))');
-    expect(q.params).toEqual(['int:3', "x'; drop"]);
+    expect(bound.sql).toBe('(("items"."n" >= $1) and (("items"."t" = $2) or (not ("items"."n" is null))))');
+    expect(bound.params).toEqual([3, "x'; drop"]);
+    expect(flat.values.map((v) => v.kind)).toEqual(['integer', 'text']);
+  });
+
+  it('gives one shape to predicates that differ only in their values, and another otherwise', () => {
+    const a = flatten(and(index.c.n.gte(3), index.c.t.in(['a', 'b'])));
+    const b = flatten(and(index.c.n.gte(9), index.c.t.in(['c', 'd'])));
+    expect(a.shape).toBe(b.shape);
+    expect(flatten(and(index.c.n.gte(3), index.c.t.in(['a']))).shape).not.toBe(a.shape);
+    expect(flatten(and(index.c.n.gt(3), index.c.t.in(['a', 'b']))).shape).not.toBe(a.shape);
+    expect(flatten(index.c.t.startsWith('a')).shape).not.toBe(
+      flatten(index.c.t.startsWith('\u{10FFFF}')).shape,
+    );
+    expect(flatten(undefined)).toEqual({ shape: '', values: [] });
   });
 
   it('compiles startsWith to a code point range, never LIKE', () => {
-    const q = render(compilePredicate(columns, index.c.t.startsWith('a%_')));
-    expect(q.sql).toBe('(("items"."t" >= $1 and "items"."t" < $2))');
-    expect(q.params).toEqual(['a%_', 'a%`']);
-    expect(render(compilePredicate(columns, index.c.t.startsWith(''))).sql).toBe('("items"."t" >= $1)');
+    const { bound } = compiled(index.c.t.startsWith('a%_'));
+    expect(bound.sql).toBe('("items"."t" >= $1 and "items"."t" < $2)');
+    expect(bound.params).toEqual(['a%_', 'a%`']);
+    expect(compiled(index.c.t.startsWith('')).bound.sql).toBe('("items"."t" >= $1)');
   });
 
   it('compiles empty lists to constants', () => {
-    expect(render(compilePredicate(columns, index.c.n.in([]))).sql).toBe('((1=0))');
-    expect(render(compilePredicate(columns, and())).sql).toBe('(1=1)');
-    expect(render(compilePredicate(columns, or())).sql).toBe('(1=0)');
+    expect(compiled(index.c.n.in([])).bound.sql).toBe('(1=0)');
+    expect(compiled(and()).bound.sql).toBe('(1=1)');
+    expect(compiled(or()).bound.sql).toBe('(1=0)');
   });
 
   it('nests long lists as balanced trees', () => {
-    const many = or(...Array.from({ length: 1024 }, (_, i) => index.c.n.eq(i)));
-    const q = render(compilePredicate(columns, many));
-    expect(q.params).toHaveLength(1024);
-    expect(q.sql.match(/^\(+/)![0].length).toBeLessThan(20);
+    const { bound } = compiled(or(...Array.from({ length: 1024 }, (_, i) => index.c.n.eq(i))));
+    expect(bound.params).toHaveLength(1024);
+    expect(bound.sql.match(/^\(+/)![0].length).toBeLessThan(20);
   });
 
   it('refuses a column the table lacks, or of another kind', () => {
-    const wrong: SqlColumns = {
-      ...columns,
-      column: (name) => (name === 'n' ? { column: table.n, kind: 'text' } : undefined),
-    };
-    expect(() => compilePredicate(wrong, index.c.t.eq('x'))).toThrow(ValidationError);
-    expect(() => compilePredicate(wrong, index.c.t.eq('x'))).toThrow('Index "items" has no column "t"');
-    expect(() => compilePredicate(wrong, index.c.n.eq(1))).toThrow(
-      'column "n" is text, but the predicate uses it as integer',
+    const wrong = view({ n: 'text' });
+    const compile = (p: Parameters<typeof flatten>[0] & object) => () =>
+      compilePredicate(wrong, p, () => at(0));
+    expect(compile(index.c.t.eq('x'))).toThrow(ValidationError);
+    expect(compile(index.c.t.eq('x'))).toThrow('Index "items" has no column "t"');
+    expect(compile(index.c.n.eq(1))).toThrow(
+      'Index "items" column "n" is text, but the predicate uses it as integer',
     );
   });
 });
@@ -70,15 +99,37 @@ describe('compileOrder', () => {
       { column: 'n', direction: 'asc' as const },
       { column: '__id', direction: 'desc' as const },
     ];
-    expect(compileOrder(columns, order).map((s) => render(s).sql)).toEqual([
-      '"items"."n" asc',
-      '"items"."__id" desc',
-    ]);
-    expect(compileOrder(columns, order, true).map((s) => render(s).sql)).toEqual([
-      '"items"."n" ASC NULLS FIRST',
-      '"items"."__id" DESC NULLS LAST',
-    ]);
-    expect(() => compileOrder(columns, [{ column: 'x', direction: 'asc' }])).toThrow('has no column "x"');
+    expect(render(compileOrder(columns, order, false)).sql).toBe('"items"."n" asc, "items"."__id" desc');
+    expect(render(compileOrder(columns, order, true)).sql).toBe(
+      '"items"."n" asc nulls first, "items"."__id" desc nulls last',
+    );
+    expect(() => compileOrder(columns, [{ column: 'zz', direction: 'asc' }], false)).toThrow(
+      'Index "items" has no column "zz"',
+    );
+  });
+});
+
+describe('templates', () => {
+  it('render once per shape and only bind afterwards, placing values where the placeholders are', () => {
+    const templates = new Templates(render);
+    let builds = 0;
+    const build = () => {
+      builds++;
+      return sql`select ${at(1)}, ${at(0)}, ${at(1)}`;
+    };
+    const first = templates.get('s', build).bind(['a', 'b']);
+    const second = templates.get('s', build).bind(['c', 'd']);
+    expect(builds).toBe(1);
+    expect(first).toEqual({ sql: 'select $1, $2, $3', params: ['b', 'a', 'b'] });
+    expect(second.params).toEqual(['d', 'c', 'd']);
+    templates.get('other', build);
+    expect(builds).toBe(2);
+  });
+
+  it('refuse a literal value, which would be built into the text', () => {
+    expect(() => new Template(render, sql`select ${1}`)).toThrow(
+      'A statement template holds a literal value at 0',
+    );
   });
 });
 
@@ -86,7 +137,7 @@ describe('batching', () => {
   it('splits lists and sizes statements under a parameter limit', () => {
     expect(chunks([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]]);
     expect(chunks([], 3)).toEqual([]);
-    expect(rowsPerStatement(3, 65535)).toBe(21845);
-    expect(rowsPerStatement(10, 5)).toBe(1);
+    expect(rowsPerStatement(9, 32766)).toBe(3640);
+    expect(rowsPerStatement(100, 10)).toBe(1);
   });
 });
