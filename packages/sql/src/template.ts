@@ -38,19 +38,39 @@ export class Template {
   }
 }
 
-/** Templates of one table, by shape; each built at first use. */
+/**
+ * Templates of one table, by shape; each built at first use. The shapes in
+ * use are few (a table's statements, a batch size or two, the predicates an
+ * application asks), but a caller can make many (every batch size of a
+ * saveMany): the least recently used templates beyond {@link Templates.MAX}
+ * are dropped, so memory stays bounded.
+ */
 export class Templates {
+  /** Most templates kept per table. */
+  static readonly MAX = 128;
   readonly #byShape = new Map<string, Template>();
 
   constructor(private readonly render: Render) {}
 
-  /** The template of `shape`, built by `build` the first time. */
+  /** The template of `shape`, built by `build` the first time (or again after it was dropped). */
   get(shape: string, build: () => SQL): Template {
-    let found = this.#byShape.get(shape);
+    const byShape = this.#byShape;
+    let found = byShape.get(shape);
     if (found === undefined) {
       found = new Template(this.render, build());
-      this.#byShape.set(shape, found);
+      if (byShape.size >= Templates.MAX) byShape.delete(byShape.keys().next().value!);
+    } else if (byShape.size > Templates.MAX / 2) {
+      // Refresh only when dropping could happen: the common case stays one lookup.
+      byShape.delete(shape);
+    } else {
+      return found;
     }
+    byShape.set(shape, found);
     return found;
+  }
+
+  /** Templates kept now. */
+  get size(): number {
+    return this.#byShape.size;
   }
 }

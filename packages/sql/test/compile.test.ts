@@ -141,3 +141,25 @@ describe('batching', () => {
     expect(rowsPerStatement(100, 10)).toBe(1);
   });
 });
+
+describe('template cache', () => {
+  it('keeps at most MAX templates per table, dropping the least recently used', () => {
+    const templates = new Templates(render);
+    const builds: string[] = [];
+    const get = (shape: string) =>
+      templates.get(shape, () => {
+        builds.push(shape);
+        return sql`select ${at(0)}`;
+      });
+    for (let i = 0; i < Templates.MAX; i++) get(`s${i}`);
+    expect(templates.size).toBe(Templates.MAX);
+    get('s0'); // used again: now the most recent
+    get('new');
+    expect(templates.size).toBe(Templates.MAX);
+    builds.length = 0;
+    get('s0');
+    expect(builds).toEqual([]);
+    get('s1'); // the least recently used, dropped for 'new'
+    expect(builds).toEqual(['s1']);
+  });
+});
