@@ -58,11 +58,11 @@ export class Index<T = unknown, C extends Columns = Columns> {
   readonly mapper: (record: Doc<T>) => Iterable<MapperRow<C>>;
   /** Column references for predicates and ordering: `index.c.time.gte(…)`. */
   readonly c: ColumnRefs<C>;
-  /** @internal The table each shard holds. */
+  /** The table each of the index's shards holds (its name and columns, for adapters and tools). */
   readonly table: IndexTableSpec;
-  /** @internal Column names in key order. */
+  /** Column names in key order. */
   readonly columnNames: readonly string[];
-  /** @internal Column kinds in key order. */
+  /** Column kinds in key order. */
   readonly columnKinds: readonly ColumnKind[];
   /** @internal The reference to the entity id, for ordering and cursors. */
   readonly idRef: ColumnRef<'text'>;
@@ -161,7 +161,7 @@ export class Index<T = unknown, C extends Columns = Columns> {
     return rows;
   }
 
-  /** @internal True when two rows have equal values in every column. */
+  /** True when two rows of this index have equal values in every column. */
   sameValues(a: RowValues, b: RowValues): boolean {
     for (let i = 0; i < this.columnKinds.length; i++) {
       if (compareValues(this.columnKinds[i]!, a[i]!, b[i]!) !== 0) return false;

@@ -2,15 +2,10 @@
  * Small builders for an adapter's own tests, which call a shard directly
  * with core's table specs, records and column references.
  */
-import { ColumnType } from '@waffle/core';
-import {
-  type ColumnKind,
-  ColumnRef,
-  type EntityTableSpec,
-  INDEX_ID_COLUMN,
-  type IndexTableSpec,
-  type RecordRow,
-} from '@waffle/core/adapter';
+import type { ColumnKind, EntityTableSpec, IndexTableSpec, RecordRow } from '@waffle/core/adapter';
+
+/** A column reference on an index table (or on its `__id`), as core's `index.c.<column>` would give. */
+export { columnRef } from '@waffle/core/adapter';
 
 /** An index column as `[name, kind, nullable?]`. */
 export type IndexColumnTuple = [name: string, kind: ColumnKind, nullable?: boolean];
@@ -22,15 +17,6 @@ export function indexTableSpec(name: string, columns: readonly IndexColumnTuple[
     name,
     columns: columns.map(([n, kind, nullable]) => ({ name: n, kind, nullable: !!nullable })),
   };
-}
-
-/** A column reference on an index (or on its `__id`), as core's `index.c.<column>` would give. */
-export function columnRef(spec: IndexTableSpec, name: string): ColumnRef {
-  if (name === INDEX_ID_COLUMN)
-    return new ColumnRef({ name: spec.name }, name, new ColumnType('text', false));
-  const column = spec.columns.find((c) => c.name === name);
-  if (!column) throw new Error(`no column ${name}`);
-  return new ColumnRef({ name: spec.name }, name, new ColumnType(column.kind, column.nullable));
 }
 
 /** A stored record with defaults: version 1, a JSON text body, fixed times. */
