@@ -138,8 +138,10 @@ export class RecordCodec<T> {
   }
 
   /**
-   * The stored row each record handed out was read from (or last written
-   * as), so that saving it again needs no second read of the row it replaces:
+   * The stored row a record read by `get` (or `update`) was read from, or a
+   * record was last written as, so that saving it again needs no second read
+   * of the row it replaces (bulk reads do not remember: their records are
+   * many and mostly only read):
    * the write path takes the old index rows and the note from here, and were
    * the row stale, the compare-and-set fails as it would have.
    */
@@ -154,7 +156,7 @@ export class RecordCodec<T> {
 
   /** The record of a stored row, or `undefined` for a tombstone. */
   docOf(row: RecordRow): Doc<T> | undefined {
-    return isTombstone(row) ? undefined : this.load(row);
+    return isTombstone(row) ? undefined : this.decode(row);
   }
 
   /** Remembers the row a record was written as. */

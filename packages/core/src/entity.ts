@@ -281,7 +281,8 @@ export class Entity<T> {
   }
 
   /**
-   * The record with this id, or `undefined`. With `version` (an entity that
+   * The record with this id, or `undefined` (saving it again, changed, needs
+   * no second read of its stored row). With `version` (an entity that
    * keeps history), that version of the record, or `undefined` when there is
    * none or it is a deletion.
    */
@@ -298,7 +299,7 @@ export class Entity<T> {
     }
     await ready(this.#parts);
     const [row] = await placement.shardOf(id).getRecords(this.table, [id]);
-    return row ? codec.docOf(row) : undefined;
+    return row && !isTombstone(row) ? codec.load(row) : undefined;
   }
 
   /**
@@ -349,7 +350,7 @@ export class Entity<T> {
     const deleted = new Map<string, number>();
     for (const [id, row] of await readRows(this.#parts, ids)) {
       if (isTombstone(row)) deleted.set(id, row.version);
-      else docs.set(id, this.#parts.codec.load(row));
+      else docs.set(id, this.#parts.codec.decode(row));
     }
     return { docs, deleted };
   }
@@ -482,7 +483,7 @@ export class Entity<T> {
   /** Every record, shard by shard in id order, read in batches. */
   async *scan(options: ScanOptions = {}): AsyncGenerator<Doc<T>> {
     for await (const rows of scanRows(this.#parts, options.batchSize ?? 500, 'scan')) {
-      for (const row of rows) if (!isTombstone(row)) yield this.#parts.codec.load(row);
+      for (const row of rows) if (!isTombstone(row)) yield this.#parts.codec.decode(row);
     }
   }
 }
