@@ -10,6 +10,9 @@ export interface RawRow {
   readonly id: string;
   readonly body: string;
   readonly version: number;
+  /** Milliseconds since the epoch, as stored. */
+  readonly createdAt: number;
+  readonly updatedAt: number;
 }
 
 /** A decoded record. */
@@ -17,11 +20,19 @@ export interface RawRecord {
   readonly id: string;
   readonly value: BenchPost;
   readonly version: number;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
 }
 
-/** Decodes a row's JSON body, as waffle's serializer does. */
+/** Decodes a row into what waffle returns of a record: its JSON body parsed, its times as Dates. */
 export function decode(row: RawRow): RawRecord {
-  return { id: row.id, value: JSON.parse(row.body) as BenchPost, version: row.version };
+  return {
+    id: row.id,
+    value: JSON.parse(row.body) as BenchPost,
+    version: row.version,
+    createdAt: new Date(row.createdAt),
+    updatedAt: new Date(row.updatedAt),
+  };
 }
 
 /** The decoded records of `rows` in the order of `ids` (undefined where missing), as getMany returns them. */

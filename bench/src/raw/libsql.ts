@@ -19,7 +19,13 @@ export async function rawClient(path: string): Promise<Client> {
 }
 
 const toRows = (rows: readonly Row[]): RawRow[] =>
-  rows.map((r) => ({ id: String(r[0]), body: String(r[1]), version: Number(r[2]) }));
+  rows.map((r) => ({
+    id: String(r[0]),
+    body: String(r[1]),
+    version: Number(r[2]),
+    createdAt: Number(r[3]),
+    updatedAt: Number(r[4]),
+  }));
 
 /** The multi-row insert of records `rs` into `table`. */
 function insertRecords(table: string, rs: readonly RawInsert[], codec: string): InStatement {
@@ -52,7 +58,7 @@ export function libsqlStore(
     toRows(
       (
         await db.execute({
-          sql: `SELECT id, body, version FROM ${q(table)} WHERE ${idCondition(ids.length, () => '?')}`,
+          sql: `SELECT id, body, version, created_at, updated_at FROM ${q(table)} WHERE ${idCondition(ids.length, () => '?')}`,
           args: [...ids],
         })
       ).rows,
@@ -86,7 +92,7 @@ export function libsqlStore(
     async range(from, limit) {
       const { rows } = await db.execute({
         sql:
-          `SELECT p.id, p.body, p.version FROM ${q(names.time)} t JOIN ${q(names.post)} p ON p.id = t.__id ` +
+          `SELECT p.id, p.body, p.version, p.created_at, p.updated_at FROM ${q(names.time)} t JOIN ${q(names.post)} p ON p.id = t.__id ` +
           `WHERE t.time >= ? ORDER BY t.time, t.__id LIMIT ${limit}`,
         args: [from],
       });
@@ -149,7 +155,7 @@ export async function* scanTable(client: Client, table: string, page: number): A
   let after = '';
   for (;;) {
     const { rows } = await client.execute({
-      sql: `SELECT id, body, version FROM ${q(table)} WHERE id > ? ORDER BY id LIMIT ${page}`,
+      sql: `SELECT id, body, version, created_at, updated_at FROM ${q(table)} WHERE id > ? ORDER BY id LIMIT ${page}`,
       args: [after],
     });
     const out = toRows(rows);

@@ -23,7 +23,13 @@ export function rawPool(url: string): Pool {
 
 /** `id` is binary (a Buffer), `body` text, `version` a BIGINT. */
 const toRows = (rows: readonly unknown[][]): RawRow[] =>
-  rows.map((r) => ({ id: String(r[0]), body: String(r[1]), version: Number(r[2]) }));
+  rows.map((r) => ({
+    id: String(r[0]),
+    body: String(r[1]),
+    version: Number(r[2]),
+    createdAt: Number(r[3]),
+    updatedAt: Number(r[4]),
+  }));
 
 /** Selects rows as arrays, as prepared statements. */
 async function select(pool: Pool | PoolConnection, sql: string, params: unknown[]): Promise<unknown[][]> {
@@ -64,7 +70,7 @@ export function mysqlStore(db: Pool, others: readonly Pool[], names: TableNames,
     toRows(
       await select(
         db,
-        `SELECT id, body, version FROM ${q(table)} WHERE ${idCondition(ids.length, () => '?')}`,
+        `SELECT id, body, version, created_at, updated_at FROM ${q(table)} WHERE ${idCondition(ids.length, () => '?')}`,
         [...ids],
       ),
     );
@@ -92,7 +98,7 @@ export function mysqlStore(db: Pool, others: readonly Pool[], names: TableNames,
       return toRows(
         await select(
           db,
-          `SELECT p.id, p.body, p.version FROM ${q(names.time)} t JOIN ${q(names.post)} p ON p.id = t.__id ` +
+          `SELECT p.id, p.body, p.version, p.created_at, p.updated_at FROM ${q(names.time)} t JOIN ${q(names.post)} p ON p.id = t.__id ` +
             `WHERE t.time >= ? ORDER BY t.time, t.__id LIMIT ${limit}`,
           [from],
         ),
@@ -139,7 +145,7 @@ export async function* scanTable(pool: Pool, table: string, page: number): Async
   for (;;) {
     const rows = await select(
       pool,
-      `SELECT id, body, version FROM ${q(table)} WHERE id > ? ORDER BY id LIMIT ${page}`,
+      `SELECT id, body, version, created_at, updated_at FROM ${q(table)} WHERE id > ? ORDER BY id LIMIT ${page}`,
       [after],
     );
     if (rows.length > 0) yield toRows(rows);

@@ -36,7 +36,13 @@ function prepared(sql: Sql) {
 
 /** Rows of `id, body, version` (a BIGINT, which postgres.js reads as a string). */
 const toRows = (rows: readonly unknown[][]): RawRow[] =>
-  rows.map((r) => ({ id: r[0] as string, body: r[1] as string, version: Number(r[2]) }));
+  rows.map((r) => ({
+    id: r[0] as string,
+    body: r[1] as string,
+    version: Number(r[2]),
+    createdAt: Number(r[3]),
+    updatedAt: Number(r[4]),
+  }));
 
 /** Record tuples `($k, $k+1, $1, 1, $2, $2)` after the shared codec ($1) and time ($2) parameters. */
 const recordTuples = (n: number, first: number) =>
@@ -87,7 +93,8 @@ export function postgresStore(
   const byId = (table: string, ids: readonly string[]) =>
     run(
       `read:${table}:${ids.length}`,
-      () => `SELECT id, body, version FROM ${q(table)} WHERE ${idCondition(ids.length, (i) => `$${i + 1}`)}`,
+      () =>
+        `SELECT id, body, version, created_at, updated_at FROM ${q(table)} WHERE ${idCondition(ids.length, (i) => `$${i + 1}`)}`,
       [...ids],
     ).then(toRows);
   return {
@@ -112,7 +119,7 @@ export function postgresStore(
       const rows = await run(
         `range:${limit}`,
         () =>
-          `SELECT p.id, p.body, p.version FROM ${q(names.time)} t JOIN ${q(names.post)} p ON p.id = t.__id ` +
+          `SELECT p.id, p.body, p.version, p.created_at, p.updated_at FROM ${q(names.time)} t JOIN ${q(names.post)} p ON p.id = t.__id ` +
           `WHERE t.time >= $1 ORDER BY t.time${nulls}, t.__id${nulls} LIMIT ${limit}`,
         [from],
       );
@@ -171,7 +178,7 @@ export async function* scanTable(sql: Sql, table: string, page: number): AsyncGe
     const rows = toRows(
       await sql
         .unsafe(
-          `SELECT id, body, version FROM ${q(table)} WHERE id > $1 ORDER BY id LIMIT ${page}`,
+          `SELECT id, body, version, created_at, updated_at FROM ${q(table)} WHERE id > $1 ORDER BY id LIMIT ${page}`,
           [after],
           {
             prepare: true,

@@ -107,8 +107,8 @@ export interface IndexQuery {
   readonly limit: number;
   /**
    * The entity table on the same shard whose records the rows point to: when
-   * given, each row comes with its stored record (one JOIN), `null` when the
-   * shard holds no record with that id.
+   * given, each row comes with its stored record (one JOIN), without its note
+   * (queries do not need it), `null` when the shard holds no record with that id.
    */
   readonly records?: EntityTableSpec;
 }

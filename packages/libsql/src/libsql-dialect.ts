@@ -77,6 +77,7 @@ export class SqliteDialect extends SqlDialect {
   /** SQLite's default limit of bound parameters since 3.32 (libSQL keeps it). */
   readonly maxParameters = 32766;
   readonly commitMode: CommitMode = 'batch';
+  override readonly foldsBody = true;
   readonly render: Render = (query) => drizzleDialect.sqlToQuery(query);
   readonly read: ValueReader = valueReader;
 

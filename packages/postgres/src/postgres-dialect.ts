@@ -272,7 +272,7 @@ export class PostgresDialect extends SqlDialect {
 
   protected override selectByIds(t: EntityTable, n: number): SQL {
     if (n === 1) return super.selectByIds(t, 1);
-    return sql`select ${t.select} from ${t.name} where ${qualified(t.spec.name, 'id')} = ANY(${at(0)}::text[])`;
+    return sql`select ${this.recordFields(t, false)} from ${t.name} where ${qualified(t.spec.name, 'id')} = ANY(${at(0)}::text[])`;
   }
 
   protected override bindIds(ids: readonly string[]): readonly unknown[] {

@@ -25,7 +25,15 @@ export {
   type KindedValue,
   orderShape,
 } from './predicate.js';
-export { decodeHistory, decodeIndexRow, decodeRecord, historyValues, recordValues } from './records.js';
+export {
+  decodeHistory,
+  decodeIndexRow,
+  decodeRecord,
+  FULL_RECORD,
+  historyValues,
+  type RecordLayout,
+  recordValues,
+} from './records.js';
 export { SqlShard, type SqlShardOptions } from './shard.js';
 export {
   type EntityTable,
@@ -35,7 +43,6 @@ export {
   type IndexTable,
   indexKey,
   qualified,
-  RECORD_COLUMNS,
   TableCache,
 } from './tables.js';
 export { at, type Render, Template, Templates } from './template.js';

@@ -6,17 +6,57 @@
 import type { ColumnKind, ColumnValue, HistoryRow, IndexRow, RecordRow } from '@waffle/core/adapter';
 import { readColumn, type ValueReader } from './values.js';
 
-/** A record from a row of `RECORD_COLUMNS` values starting at `at`. */
-export function decodeRecord(row: ArrayLike<unknown>, read: ValueReader, at = 0): RecordRow {
-  const bin = row[at + 2];
-  const note = row[at + 7];
+/**
+ * Which record columns a statement selects: all of them (`id, body, bin,
+ * codec, version, created_at, updated_at, note`), or, `joined` to index rows,
+ * those a query needs (no id, which the index row has, and no note); with
+ * `folded`, `body` and `bin` as one column (`coalesce(body, bin)`, a text or
+ * a binary value, where the database keeps each value's own type).
+ */
+export interface RecordLayout {
+  readonly joined: boolean;
+  readonly folded: boolean;
+}
+
+/** All record columns, body and bin apart. */
+export const FULL_RECORD: RecordLayout = { joined: false, folded: false };
+
+/**
+ * A record from a row of the layout's columns starting at `at`; `id` is the
+ * record id when the layout does not select it. `undefined` for a joined row
+ * without a record (its codec, never null in a stored row, is null).
+ */
+export function decodeRecord(
+  row: ArrayLike<unknown>,
+  read: ValueReader,
+  at = 0,
+  layout: RecordLayout = FULL_RECORD,
+  id?: string,
+): RecordRow {
+  let i = at;
+  const recordId = layout.joined ? (id as string) : read.text(row[i++]);
+  let body: string | Uint8Array;
+  if (layout.folded) {
+    const value = row[i++];
+    body = typeof value === 'string' ? value : read.bytes(value);
+  } else {
+    const text = row[i++];
+    const bin = row[i++];
+    body = bin === null || bin === undefined ? read.text(text ?? '') : read.bytes(bin);
+  }
+  const codec = read.text(row[i++]);
+  const version = read.number(row[i++]);
+  const createdAt = read.number(row[i++]);
+  const updatedAt = read.number(row[i++]);
+  if (layout.joined) return { id: recordId, body, codec, version, createdAt, updatedAt };
+  const note = row[i];
   return {
-    id: read.text(row[at]),
-    body: bin === null || bin === undefined ? read.text(row[at + 1] ?? '') : read.bytes(bin),
-    codec: read.text(row[at + 3]),
-    version: read.number(row[at + 4]),
-    createdAt: read.number(row[at + 5]),
-    updatedAt: read.number(row[at + 6]),
+    id: recordId,
+    body,
+    codec,
+    version,
+    createdAt,
+    updatedAt,
     note: note === null || note === undefined ? null : read.text(note),
   };
 }

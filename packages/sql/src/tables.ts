@@ -47,8 +47,6 @@ export const HISTORY_COLUMNS = [
 export interface EntityTable {
   readonly spec: EntityTableSpec;
   readonly name: SQL;
-  /** `"t"."c"` of each column of {@link RECORD_COLUMNS}, joined by commas. */
-  readonly select: SQL;
   readonly templates: Templates;
 }
 
@@ -104,10 +102,6 @@ export class TableCache {
       found = {
         spec,
         name: sql.identifier(spec.name) as unknown as SQL,
-        select: sql.join(
-          RECORD_COLUMNS.map((c) => qualified(spec.name, c)),
-          sql`, `,
-        ),
         templates: new Templates(this.render),
       };
       this.#entities.set(spec.name, found);

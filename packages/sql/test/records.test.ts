@@ -55,6 +55,38 @@ describe('records', () => {
     expect(decodeRecord(['x', 'y', ...stored(text)], read, 2)).toEqual(text);
   });
 
+  it('read the folded and joined layouts: one body column of either type, no id nor note when joined', () => {
+    const folded = { joined: false, folded: true };
+    expect(decodeRecord(['a', '{}', 'json', 2, 1, 3, null], read, 0, folded)).toEqual({
+      id: 'a',
+      body: '{}',
+      codec: 'json',
+      version: 2,
+      createdAt: 1,
+      updatedAt: 3,
+      note: null,
+    });
+    expect(decodeRecord(['a', new Uint8Array([7]), 'msgpack', 2, 1, 3, 'n'], read, 0, folded).body).toEqual(
+      new Uint8Array([7]),
+    );
+    const joined = decodeRecord(
+      ['x', null, new Uint8Array([1]), 'm', 4, 1, 2],
+      read,
+      1,
+      { joined: true, folded: false },
+      'id9',
+    );
+    expect(joined).toEqual({
+      id: 'id9',
+      body: new Uint8Array([1]),
+      codec: 'm',
+      version: 4,
+      createdAt: 1,
+      updatedAt: 2,
+    });
+    expect('note' in joined).toBe(false);
+  });
+
   it('map history versions and tombstones both ways, without a note', () => {
     const version: HistoryRow = {
       id: 'a',

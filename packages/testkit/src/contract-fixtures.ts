@@ -62,6 +62,12 @@ export function stored(row: RecordRow): RecordRow {
   return { ...row, note: row.note ?? null };
 }
 
+/** A record as a JOINed index query returns it: without its note, which queries do not need. */
+export function joined(row: RecordRow): RecordRow {
+  const { note: _note, ...rest } = row;
+  return rest;
+}
+
 /** A tombstone of `id` at `version` (empty codec and body). */
 export function tombstone(id: string, version: number, over: Partial<RecordRow> = {}): RecordRow {
   return { id, version, codec: '', body: '', createdAt: 1000, updatedAt: 3000, ...over };
