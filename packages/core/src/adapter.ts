@@ -24,6 +24,7 @@ export type {
   IndexRows,
   IndexTableSpec,
   NoteRef,
+  ReadRecords,
   RecordRow,
   RecordWrite,
   ScanRecords,

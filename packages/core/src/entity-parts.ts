@@ -26,10 +26,14 @@ export function ready(parts: EntityParts<any>): Promise<void> | undefined {
   return parts.placement.isReady ? undefined : parts.placement.ready();
 }
 
-/** Stored rows by id (tombstones included), read in one statement per shard, all shards in parallel. */
+/**
+ * Stored rows by id (tombstones included), read in one statement per shard,
+ * all shards in parallel; with `note: false`, without their notes (for reads that do not write).
+ */
 export async function readRows(
   parts: EntityParts<any>,
   ids: Iterable<string>,
+  note = true,
 ): Promise<Map<string, RecordRow>> {
   await ready(parts);
   const { strategy } = parts.placement;
@@ -37,7 +41,7 @@ export async function readRows(
   const found = new Map<string, RecordRow>();
   await Promise.all(
     [...byShard].map(async ([position, group]) => {
-      for (const row of await strategy.shards[position]!.getRecords(parts.table, group))
+      for (const row of await strategy.shards[position]!.getRecords(parts.table, group, { note }))
         found.set(row.id, row);
     }),
   );

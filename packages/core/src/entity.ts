@@ -348,7 +348,7 @@ export class Entity<T> {
   async #fetch(ids: readonly string[]): Promise<{ docs: Map<string, Doc<T>>; deleted: Map<string, number> }> {
     const docs = new Map<string, Doc<T>>();
     const deleted = new Map<string, number>();
-    for (const [id, row] of await readRows(this.#parts, ids)) {
+    for (const [id, row] of await readRows(this.#parts, ids, false)) {
       if (isTombstone(row)) deleted.set(id, row.version);
       else docs.set(id, this.#parts.codec.decode(row));
     }

@@ -159,6 +159,12 @@ export interface Commit {
   readonly history?: HistoryTableSpec;
 }
 
+/** Options of {@link Shard.getRecords}. */
+export interface ReadRecords {
+  /** Whether to read each record's note (default true). */
+  readonly note?: boolean;
+}
+
 /** Options of {@link Shard.scanRecords}. */
 export interface ScanRecords {
   /** Start after this id (ids compare by code point). */
@@ -193,8 +199,11 @@ export interface Shard {
   readMeta(keys: readonly string[]): Promise<Map<string, string>>;
   /** Stores `value` under `key` unless the key exists; returns the value stored now. */
   writeMeta(key: string, value: string): Promise<string>;
-  /** Reads the records with the given ids (any order; missing ids are absent). */
-  getRecords(table: EntityTableSpec, ids: readonly string[]): Promise<RecordRow[]>;
+  /**
+   * Reads the records with the given ids (any order; missing ids are absent);
+   * with `note: false`, without their notes (`note` absent), for reads that do not write.
+   */
+  getRecords(table: EntityTableSpec, ids: readonly string[], options?: ReadRecords): Promise<RecordRow[]>;
   /** Records in ascending id order. */
   scanRecords(table: EntityTableSpec, options: ScanRecords): Promise<RecordRow[]>;
   /**

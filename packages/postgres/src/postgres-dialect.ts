@@ -270,9 +270,9 @@ export class PostgresDialect extends SqlDialect {
     return rows === 1 ? '1' : 'n';
   }
 
-  protected override selectByIds(t: EntityTable, n: number): SQL {
-    if (n === 1) return super.selectByIds(t, 1);
-    return sql`select ${this.recordFields(t, false)} from ${t.name} where ${qualified(t.spec.name, 'id')} = ANY(${at(0)}::text[])`;
+  protected override selectByIds(t: EntityTable, n: number, note = true): SQL {
+    if (n === 1) return super.selectByIds(t, 1, note);
+    return sql`select ${this.recordFields(t, false, note)} from ${t.name} where ${qualified(t.spec.name, 'id')} = ANY(${at(0)}::text[])`;
   }
 
   protected override bindIds(ids: readonly string[]): readonly unknown[] {

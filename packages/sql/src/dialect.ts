@@ -150,20 +150,24 @@ export abstract class SqlDialect {
    */
   readonly foldsBody: boolean = false;
 
-  /** The record columns a statement on `t` selects, in {@link decodeRecord}'s order for `layout`. */
-  protected recordFields(t: EntityTable, joined: boolean): SQL {
+  /**
+   * The record columns a statement on `t` selects, in {@link decodeRecord}'s
+   * order for its layout: all of them, or, `joined`, neither id nor note;
+   * `note: false` leaves the note out of a full list too.
+   */
+  protected recordFields(t: EntityTable, joined: boolean, note = !joined): SQL {
     const c = (name: string) => qualified(t.spec.name, name);
     const fields: SQL[] = joined ? [] : [c('id')];
     if (this.foldsBody) fields.push(sql`coalesce(${c('body')}, ${c('bin')})`);
     else fields.push(c('body'), c('bin'));
     fields.push(c('codec'), c('version'), c('created_at'), c('updated_at'));
-    if (!joined) fields.push(c('note'));
+    if (note) fields.push(c('note'));
     return list(fields);
   }
 
   /** The layout of the record columns {@link recordFields} selects. */
-  protected recordLayout(joined: boolean): RecordLayout {
-    return { joined, folded: this.foldsBody };
+  protected recordLayout(joined: boolean, note = !joined): RecordLayout {
+    return { joined, folded: this.foldsBody, note };
   }
 
   /** Record bytes as the driver binds them. */
@@ -199,15 +203,20 @@ export abstract class SqlDialect {
   // ---- records
 
   /** Reads the records with the given ids, at most `maxParameters` ids per statement. */
-  async getRecords(runner: Runner, t: EntityTable, ids: readonly string[]): Promise<RecordRow[]> {
+  async getRecords(
+    runner: Runner,
+    t: EntityTable,
+    ids: readonly string[],
+    note = true,
+  ): Promise<RecordRow[]> {
     const found: RecordRow[] = [];
     const unique = ids.length > 1 ? [...new Set(ids)] : ids;
     for (const chunk of this.idChunks(unique)) {
-      const template = t.templates.get(`get:${this.rowsShape(chunk.length)}`, () =>
-        this.selectByIds(t, chunk.length),
+      const template = t.templates.get(`get:${note}:${this.rowsShape(chunk.length)}`, () =>
+        this.selectByIds(t, chunk.length, note),
       );
       const result = await runner.run(template.bind(this.bindIds(chunk)));
-      const layout = this.recordLayout(false);
+      const layout = this.recordLayout(false, note);
       for (const row of result.rows) found.push(decodeRecord(row, this.read, 0, layout));
     }
     return found;
@@ -228,11 +237,11 @@ export abstract class SqlDialect {
   }
 
   /** `select … from t where id in (…)` for `n` ids. */
-  protected selectByIds(t: EntityTable, n: number): SQL {
+  protected selectByIds(t: EntityTable, n: number, note = true): SQL {
     const id = qualified(t.spec.name, 'id');
     const where =
       n === 1 ? sql`${id} = ${at(0)}` : sql`${id} in (${list(Array.from({ length: n }, (_, i) => at(i)))})`;
-    return sql`select ${this.recordFields(t, false)} from ${t.name} where ${where}`;
+    return sql`select ${this.recordFields(t, false, note)} from ${t.name} where ${where}`;
   }
 
   /** The values that {@link selectByIds} binds. */

@@ -11,15 +11,18 @@ import { readColumn, type ValueReader } from './values.js';
  * codec, version, created_at, updated_at, note`), or, `joined` to index rows,
  * those a query needs (no id, which the index row has, and no note); with
  * `folded`, `body` and `bin` as one column (`coalesce(body, bin)`, a text or
- * a binary value, where the database keeps each value's own type).
+ * a binary value, where the database keeps each value's own type); reads
+ * that do not write leave the note out (`note: false`).
  */
 export interface RecordLayout {
   readonly joined: boolean;
   readonly folded: boolean;
+  /** Whether the note is selected (last). */
+  readonly note: boolean;
 }
 
 /** All record columns, body and bin apart. */
-export const FULL_RECORD: RecordLayout = { joined: false, folded: false };
+export const FULL_RECORD: RecordLayout = { joined: false, folded: false, note: true };
 
 /**
  * A record from a row of the layout's columns starting at `at`; `id` is the
@@ -48,7 +51,7 @@ export function decodeRecord(
   const version = read.number(row[i++]);
   const createdAt = read.number(row[i++]);
   const updatedAt = read.number(row[i++]);
-  if (layout.joined) return { id: recordId, body, codec, version, createdAt, updatedAt };
+  if (!layout.note) return { id: recordId, body, codec, version, createdAt, updatedAt };
   const note = row[i];
   return {
     id: recordId,

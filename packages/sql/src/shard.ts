@@ -13,6 +13,7 @@ import type {
   IndexRow,
   IndexTableSpec,
   NoteRef,
+  ReadRecords,
   RecordRow,
   ScanRecords,
   Shard,
@@ -65,8 +66,8 @@ export class SqlShard implements Shard {
     return this.#dialect.writeMeta(this.#driver, key, value);
   }
 
-  getRecords(table: EntityTableSpec, ids: readonly string[]): Promise<RecordRow[]> {
-    return this.#dialect.getRecords(this.#driver, this.#tables.entity(table), ids);
+  getRecords(table: EntityTableSpec, ids: readonly string[], options?: ReadRecords): Promise<RecordRow[]> {
+    return this.#dialect.getRecords(this.#driver, this.#tables.entity(table), ids, options?.note !== false);
   }
 
   scanRecords(table: EntityTableSpec, options: ScanRecords): Promise<RecordRow[]> {

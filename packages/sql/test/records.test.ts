@@ -56,7 +56,7 @@ describe('records', () => {
   });
 
   it('read the folded and joined layouts: one body column of either type, no id nor note when joined', () => {
-    const folded = { joined: false, folded: true };
+    const folded = { joined: false, folded: true, note: true };
     expect(decodeRecord(['a', '{}', 'json', 2, 1, 3, null], read, 0, folded)).toEqual({
       id: 'a',
       body: '{}',
@@ -73,7 +73,7 @@ describe('records', () => {
       ['x', null, new Uint8Array([1]), 'm', 4, 1, 2],
       read,
       1,
-      { joined: true, folded: false },
+      { joined: true, folded: false, note: false },
       'id9',
     );
     expect(joined).toEqual({

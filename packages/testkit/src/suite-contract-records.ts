@@ -120,6 +120,22 @@ export function contractRecordSuite(options: ConformanceOptions): void {
       expect(await shard.getRecords(table, [])).toEqual([]);
     });
 
+    it('getRecords with note: false reads the records without their notes', async () => {
+      const table = entitySpec();
+      const shard = await open(table);
+      const noted = recordRow('noted', { note: 'to do' });
+      const binary = recordRow('binary', { codec: 'msgpack', body: new Uint8Array([1, 0, 255]) });
+      await insertAll(shard, table, [noted, binary]);
+      const { note: _n, ...bare } = noted;
+      const { note: _b, ...bareBinary } = binary;
+      const rows = await shard.getRecords(table, ['noted', 'binary', 'missing'], { note: false });
+      const read = new Map(rows.map((r) => [r.id, r]));
+      expect(read.get('noted')).toEqual(bare);
+      expect(read.get('binary')).toEqual(bareBinary);
+      expect(read.has('missing')).toBe(false);
+      expect(await shard.getRecords(table, ['noted'], { note: true })).toEqual([noted]);
+    });
+
     it('getRecords reads more ids than one statement binds', async () => {
       const table = entitySpec();
       const shard = await open(table);

@@ -1,0 +1,17 @@
+import { Entity, Index, integer } from '@waffle/core';
+import { postgresShard } from '@waffle/postgres';
+import { json } from '@waffle/serializer-json';
+import postgres from 'postgres';
+const url = 'postgres://postgres@127.0.0.1:5432/waffle_s0';
+const sql = postgres(url, { onnotice: () => {}, debug: (c, q) => { if (q.includes('left join')) { console.log(q); } } });
+const shard = postgresShard(sql);
+const name = 'p10_' + Date.now().toString(36);
+const byTime = new Index(name + '_t', { columns: { time: integer() }, shard: [shard], mapper: (d) => [{ time: d.value.time }] });
+const e = new Entity(name, { shards: [shard], indices: [byTime], serializer: json() });
+await e.create();
+const doc = (i) => ({ title: 'x'.repeat(800), time: i, tags: ['a', 'b'] });
+for (let i = 0; i < 10000; i += 500) await e.saveMany(Array.from({ length: 500 }, (_, j) => e.new(doc(i + j))));
+await e.select(byTime.c.time.gte(300), { limit: 100 });
+const plan = await sql.unsafe(`explain analyze select "${name}_t"."time", "${name}_t"."__id", "${name}_t"."__version", "${name}"."body", "${name}"."bin", "${name}"."codec", "${name}"."version", "${name}"."created_at", "${name}"."updated_at" from "${name}_t" left join "${name}" on "${name}"."id" = "${name}_t"."__id" where ("${name}_t"."time" >= 300) order by "${name}_t"."time" asc nulls first, "${name}_t"."__id" asc nulls first limit 100`);
+for (const r of plan) console.log(r['QUERY PLAN']);
+await sql.unsafe(`DROP TABLE "${name}", "${name}_t"`); await sql.unsafe(`DELETE FROM __waffle_meta WHERE key LIKE '${name}%'`); await sql.end();
