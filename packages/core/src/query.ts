@@ -14,7 +14,7 @@ import {
 } from './predicate.js';
 import { byShard } from './routing.js';
 import type { Index, RowValues } from './secondary-index.js';
-import { conjunction, mergeStreams, ShardStream } from './streams.js';
+import { conjunction, Merge, ShardStream } from './streams.js';
 import type { EntityTableSpec, IndexHit, IndexRow, RecordRow } from './types.js';
 
 /** Options of `Entity.select`. */
@@ -169,12 +169,17 @@ interface Hit<T> {
   readonly key: ColumnValue[];
 }
 
+/**
+ * Runs a plan: the verified records in order, a batch at a time (a page of
+ * index rows per shard, merged, then checked), so that a query pauses per
+ * page, not per record.
+ */
 async function* execute<T>(
   source: QuerySource<T>,
   p: Plan<T>,
   after: ColumnValue[] | undefined,
   limit: number | undefined,
-): AsyncGenerator<Hit<T>> {
+): AsyncGenerator<Hit<T>[]> {
   await source.ready();
   const { index, where, recordParts, rowParts } = p;
   const positions = index.strategy.shardsFor(where);
@@ -193,7 +198,7 @@ async function* execute<T>(
       pageSize,
     );
   });
-  const rows = mergeStreams(streams, rowParts);
+  const merge = new Merge(streams, rowParts);
   const emitted = new Set<string>();
   const mapped = new Map<string, RowValues[]>();
   let remaining = limit ?? Number.POSITIVE_INFINITY;
@@ -202,18 +207,20 @@ async function* execute<T>(
   while (remaining > 0 && !exhausted) {
     const chunk: IndexHit[] = [];
     while (chunk.length < Math.min(remaining, chunkSize)) {
-      const next = await rows.next();
-      if (next.done) {
+      const want = Math.min(remaining, chunkSize) - chunk.length;
+      const rows = await merge.next(want);
+      for (const row of rows) if (!emitted.has(row.id)) chunk.push(row);
+      if (rows.length < want) {
         exhausted = true;
         break;
       }
-      if (!emitted.has(next.value.id)) chunk.push(next.value);
     }
     if (chunk.length === 0) return;
     const { docs, deleted } = records
       ? recordsOf(source, chunk)
       : await source.fetch([...new Set(chunk.map((r) => r.id))]);
     const stale: IndexRow[] = [];
+    const hits: Hit<T>[] = [];
     try {
       for (const row of chunk) {
         const doc = docs.get(row.id);
@@ -241,12 +248,13 @@ async function* execute<T>(
         if (!isFirstMatch(index, where, recordParts, row.id, current, key)) continue;
         emitted.add(row.id);
         remaining--;
-        yield { doc, key };
-        if (remaining === 0) return;
+        hits.push({ doc, key });
+        if (remaining === 0) break;
       }
     } finally {
       if (stale.length > 0 && source.readRepair) await repair(index, stale);
     }
+    if (hits.length > 0) yield hits;
   }
 }
 
@@ -312,13 +320,17 @@ export class Query<T> implements PromiseLike<Doc<T>[]>, AsyncIterable<Doc<T>> {
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Doc<T>> {
-    for await (const hit of execute(this.source, this.plan, this.after, this.plan.limit)) yield hit.doc;
+    for await (const hits of execute(this.source, this.plan, this.after, this.plan.limit)) {
+      for (const hit of hits) yield hit.doc;
+    }
   }
 
   /** All matching records (up to `limit`), in order. */
   async toArray(): Promise<Doc<T>[]> {
     const out: Doc<T>[] = [];
-    for await (const doc of this) out.push(doc);
+    for await (const hits of execute(this.source, this.plan, this.after, this.plan.limit)) {
+      for (const hit of hits) out.push(hit.doc);
+    }
     return out;
   }
 
@@ -337,13 +349,13 @@ export class Query<T> implements PromiseLike<Doc<T>[]>, AsyncIterable<Doc<T>> {
   async page(): Promise<Page<T>> {
     const { limit } = this.plan;
     const hits: Hit<T>[] = [];
-    for await (const hit of execute(
+    for await (const batch of execute(
       this.source,
       this.plan,
       this.after,
       limit === undefined ? undefined : limit + 1,
     )) {
-      hits.push(hit);
+      hits.push(...batch);
     }
     if (limit === undefined || hits.length <= limit)
       return { records: hits.map((h) => h.doc), next: undefined };
@@ -357,7 +369,7 @@ export class Query<T> implements PromiseLike<Doc<T>[]>, AsyncIterable<Doc<T>> {
   /** Counts the matching records (verifying each, like a select). */
   async count(): Promise<number> {
     let n = 0;
-    for await (const _ of execute(this.source, this.plan, this.after, this.plan.limit)) n++;
+    for await (const hits of execute(this.source, this.plan, this.after, this.plan.limit)) n += hits.length;
     return n;
   }
 }

@@ -137,25 +137,35 @@ export class Index<T = unknown, C extends Columns = Columns> {
       );
     }
     const rows: RowValues[] = [];
+    const names = this.columnNames;
     let n = 0;
     for (const row of produced) {
-      const where = `Index "${this.name}", mapper row ${n} of record "${record.id}"`;
-      n++;
+      const at = n++;
+      // Messages are built only for a row that fails: this runs for every hit of every query.
+      const where = () => `Index "${this.name}", mapper row ${at} of record "${record.id}"`;
       if (typeof row !== 'object' || row === null || Array.isArray(row)) {
-        throw new ValidationError(`${where}: expected an object of column values, got ${describe(row)}`);
+        throw new ValidationError(`${where()}: expected an object of column values, got ${describe(row)}`);
       }
-      for (const key of Object.keys(row)) {
+      for (const key in row) {
+        if (!Object.hasOwn(row, key)) continue;
         if (!Object.hasOwn(this.columns, key)) {
           throw new ValidationError(
-            `${where}: unknown column "${key}" (the index has ${this.columnNames.map((c) => `"${c}"`).join(', ')})`,
+            `${where()}: unknown column "${key}" (the index has ${names.map((c) => `"${c}"`).join(', ')})`,
           );
         }
       }
-      const values = this.columnNames.map((column) => {
+      const values: ColumnValue[] = new Array(names.length);
+      for (let c = 0; c < names.length; c++) {
+        const column = names[c]!;
         const value = (row as Record<string, unknown>)[column];
-        if (value === undefined) throw new ValidationError(`${where}: missing column "${column}"`);
-        return this.columns[column]!.normalize(value, `${where}, column "${column}"`);
-      });
+        if (value === undefined) throw new ValidationError(`${where()}: missing column "${column}"`);
+        const type = this.columns[column]!;
+        try {
+          values[c] = type.normalize(value, '');
+        } catch {
+          type.normalize(value, `${where()}, column "${column}"`); // throws, with the row and column named
+        }
+      }
       if (!rows.some((r) => this.sameValues(r, values))) rows.push(values);
     }
     return rows;

@@ -23,24 +23,66 @@ export class ShardStream {
     private readonly pageSize: number,
   ) {}
 
-  /** The next row without consuming it, reading a page when needed; undefined at the end. */
-  async peek(): Promise<IndexHit | undefined> {
-    if (this.offset < this.buffer.length) return this.buffer[this.offset];
-    if (this.done) return undefined;
+  /** True when the next row is not known until the next page is read. */
+  get starved(): boolean {
+    return this.offset >= this.buffer.length && !this.done;
+  }
+
+  /** The next row, without consuming it; undefined when there is none buffered. */
+  head(): IndexHit | undefined {
+    return this.buffer[this.offset];
+  }
+
+  /** Reads the next page. */
+  async fill(): Promise<void> {
     const resume = this.last ? afterKey(this.parts, rowKey(this.parts, this.last)) : undefined;
     if (this.last && !resume) {
       this.done = true;
-      return undefined;
+      return;
     }
     this.buffer = await this.read(conjunction([this.base, resume]), this.pageSize);
     this.offset = 0;
     if (this.buffer.length < this.pageSize) this.done = true;
     this.last = this.buffer[this.buffer.length - 1] ?? this.last;
-    return this.buffer[0];
   }
 
-  take(): void {
-    this.offset++;
+  /** Consumes the next row. */
+  take(): IndexHit {
+    return this.buffer[this.offset++]!;
+  }
+}
+
+/**
+ * Merges shard streams into one in row order, a batch at a time: rows are
+ * compared in memory, and a shard is read only when its buffered rows run
+ * out (all such shards at once), so a page costs no pause per row.
+ */
+export class Merge {
+  constructor(
+    private readonly streams: readonly ShardStream[],
+    private readonly parts: readonly KeyPart[],
+  ) {}
+
+  /** The next rows, at most `max`; fewer only at the end of every stream. */
+  async next(max: number): Promise<IndexHit[]> {
+    const { streams, parts } = this;
+    const out: IndexHit[] = [];
+    while (out.length < max) {
+      const starved = streams.filter((s) => s.starved);
+      if (starved.length > 0) await Promise.all(starved.map((s) => s.fill()));
+      let best: ShardStream | undefined;
+      let bestRow: IndexHit | undefined;
+      for (const stream of streams) {
+        const row = stream.head();
+        if (row && (!bestRow || compareRows(parts, row, bestRow) < 0)) {
+          best = stream;
+          bestRow = row;
+        }
+      }
+      if (!best) break;
+      out.push(best.take());
+    }
+    return out;
   }
 }
 
@@ -49,15 +91,10 @@ export async function* mergeStreams(
   streams: ShardStream[],
   parts: readonly KeyPart[],
 ): AsyncGenerator<IndexHit> {
-  while (true) {
-    const heads = await Promise.all(streams.map((s) => s.peek()));
-    let best = -1;
-    for (let i = 0; i < heads.length; i++) {
-      const head = heads[i];
-      if (head && (best < 0 || compareRows(parts, head, heads[best]!) < 0)) best = i;
-    }
-    if (best < 0) return;
-    streams[best]!.take();
-    yield heads[best]!;
+  const merge = new Merge(streams, parts);
+  for (;;) {
+    const batch = await merge.next(256);
+    if (batch.length === 0) return;
+    yield* batch;
   }
 }
