@@ -14,6 +14,7 @@ import {
   type Driver,
   driverError,
   type ErrorContext,
+  FirstUse,
   type Result,
   type Runner,
   type Statement,
@@ -103,9 +104,7 @@ export class LibsqlDriver implements Driver {
   readonly #busyTimeout: number;
   readonly #gate = new Gate();
   readonly #errors: ErrorContext;
-  #mode: Promise<ConnectionMode> | undefined;
-  /** The mode once known, so that calls after the first need not wait for a promise. */
-  #known: ConnectionMode | undefined;
+  readonly #mode = new FirstUse(() => this.#prepare());
   #closed = false;
 
   constructor(options: LibsqlShardOptions) {
@@ -123,21 +122,6 @@ export class LibsqlDriver implements Driver {
         ? [options.authToken, options.url === redactUrl(options.url) ? undefined : options.url]
         : [];
     this.#errors = { shard: this.name, secrets, unavailable: isUnavailable };
-  }
-
-  /** Prepares the connection once; concurrent first calls share the preparation, a failed one is retried. */
-  #ready(): Promise<ConnectionMode> {
-    this.#mode ??= this.#prepare().then(
-      (mode) => {
-        this.#known = mode;
-        return mode;
-      },
-      (error: unknown) => {
-        this.#mode = undefined;
-        throw error;
-      },
-    );
-    return this.#mode;
   }
 
   /**
@@ -182,16 +166,16 @@ export class LibsqlDriver implements Driver {
   }
 
   async ready(): Promise<void> {
-    await this.#ready();
+    await this.#mode.get();
   }
 
   async run(statement: Statement): Promise<Result> {
-    const mode = this.#known ?? (await this.#ready());
+    const mode = this.#mode.value ?? (await this.#mode.get());
     return mode.local ? this.#gate.shared(() => this.#execute(statement)) : this.#execute(statement);
   }
 
   async batch(statements: readonly Statement[]): Promise<Result[]> {
-    const mode = this.#known ?? (await this.#ready());
+    const mode = this.#mode.value ?? (await this.#mode.get());
     if (mode.manualTransactions)
       return this.transaction(async (tx) => {
         const out: Result[] = [];
@@ -215,7 +199,7 @@ export class LibsqlDriver implements Driver {
    * local database the shard's other operations wait until the transaction ends.
    */
   async transaction<T>(work: (tx: Runner) => Promise<T>): Promise<T> {
-    const mode = this.#known ?? (await this.#ready());
+    const mode = this.#mode.value ?? (await this.#mode.get());
     const run = () => (mode.manualTransactions ? this.#manual(work) : this.#interactive(work));
     return mode.local ? this.#gate.exclusive(run) : run();
   }

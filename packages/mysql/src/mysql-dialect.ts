@@ -43,6 +43,7 @@ import {
   type Statement,
   tuples,
   type ValueReader,
+  WRITE_COLUMNS,
 } from '@waffle/sql';
 import { type SQL, sql } from 'drizzle-orm';
 import { MySqlDialect as DrizzleMySqlDialect } from 'drizzle-orm/mysql-core';
@@ -77,19 +78,6 @@ const FIXED_BYTES: Partial<Record<ColumnKind, number>> = {
   boolean: 1,
   timestamp: 8,
 };
-
-/** The columns of an entity table's insert, in `recordValues` order. */
-const RECORD_WRITE_COLUMNS = [
-  'id',
-  'body',
-  'bin',
-  'codec',
-  'version',
-  'created_at',
-  'updated_at',
-  'note',
-  'pending',
-];
 
 const ident = (name: string) => sql.identifier(name) as unknown as SQL;
 const list = (items: readonly SQL[]) => sql.join(items as SQL[], sql`, `);
@@ -398,7 +386,7 @@ export class MysqlDialect extends SqlDialect {
     const template = t.templates.get(
       `insert:${records.length}`,
       () =>
-        sql`INSERT INTO ${t.name} (${list(RECORD_WRITE_COLUMNS.map(ident))}) VALUES ${tuples(records.length, RECORD_WRITE_COLUMNS.length)}`,
+        sql`INSERT INTO ${t.name} (${list(WRITE_COLUMNS.map(ident))}) VALUES ${tuples(records.length, WRITE_COLUMNS.length)}`,
     );
     const values: unknown[] = [];
     for (const record of records) values.push(...recordValues(record, toBuffer));
@@ -433,7 +421,7 @@ export class MysqlDialect extends SqlDialect {
   ): Promise<boolean[]> {
     if (records.length === 1) return [await this.#insertOne(runner, t, records[0]!)];
     if (this.#source.server === undefined) await this.#source.inspect();
-    const most = rowsPerStatement(RECORD_WRITE_COLUMNS.length, this.maxParameters);
+    const most = rowsPerStatement(WRITE_COLUMNS.length, this.maxParameters);
     const inserted: boolean[] = [];
     const all = records.map((r) => bound(r, recordValues(r, toBuffer)));
     // batches() fills a batch to half the bytes it is given, leaving room for padding; these are not padded.

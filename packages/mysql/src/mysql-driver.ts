@@ -13,6 +13,7 @@ import {
   type Driver,
   driverError,
   type ErrorContext,
+  FirstUse,
   type Result,
   type Runner,
   type Statement,
@@ -164,8 +165,8 @@ export class MysqlDriver implements Driver {
   readonly #errors: ErrorContext;
   /** Failures to get a connection (refused, unknown host, bad login, pool ended): always unavailable. */
   readonly #connectErrors: ErrorContext;
-  #server: ServerInfo | undefined;
-  #inspecting: Promise<ServerInfo> | undefined;
+  /** What the server told at first use. */
+  readonly #server = new FirstUse(() => this.#inspect());
   #closed = false;
 
   constructor(options: MysqlShardOptions) {
@@ -180,23 +181,12 @@ export class MysqlDriver implements Driver {
 
   /** What the server told at first use; undefined before. */
   get server(): ServerInfo | undefined {
-    return this.#server;
+    return this.#server.value;
   }
 
   /** Inspects the server once; concurrent first calls share the inspection, a failed one is retried. */
   inspect(): Promise<ServerInfo> {
-    if (this.#server !== undefined) return Promise.resolve(this.#server);
-    this.#inspecting ??= this.#inspect().then(
-      (server) => {
-        this.#server = server;
-        return server;
-      },
-      (error: unknown) => {
-        this.#inspecting = undefined;
-        throw error;
-      },
-    );
-    return this.#inspecting;
+    return this.#server.get();
   }
 
   async ready(): Promise<void> {
@@ -274,7 +264,7 @@ export class MysqlDriver implements Driver {
   /** Refuses a statement on a closed shard, and, before sending it, one the server would drop the connection for. */
   #check(statement: Statement): void {
     if (this.#closed) throw closedError(this.name, statement);
-    const max = this.#server?.maxPacket;
+    const max = this.#server.value?.maxPacket;
     if (max === undefined || packetBytes(statement) <= max - PACKET_MARGIN) return;
     const exact = statement.params.reduce<number>(
       (sum, value) =>
@@ -288,7 +278,7 @@ export class MysqlDriver implements Driver {
   }
 
   run(statement: Statement): Promise<Result> {
-    if (this.#server === undefined) return this.inspect().then(() => this.#run(statement));
+    if (this.#server.value === undefined) return this.inspect().then(() => this.#run(statement));
     return this.#run(statement);
   }
 
@@ -335,7 +325,7 @@ export class MysqlDriver implements Driver {
    * than returned to the pool. Inside `work`, use only `tx`.
    */
   async transaction<T>(work: (tx: Runner) => Promise<T>): Promise<T> {
-    if (this.#server === undefined) await this.inspect();
+    if (this.#server.value === undefined) await this.inspect();
     if (this.#closed) throw closedError(this.name, BEGIN);
     const connection = await this.#acquire(BEGIN);
     let ended = false;

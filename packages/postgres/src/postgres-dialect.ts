@@ -49,6 +49,7 @@ import {
   type Statement,
   type TableCache,
   type ValueReader,
+  WRITE_COLUMNS,
 } from '@waffle/sql';
 import { type SQL, sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
@@ -85,18 +86,6 @@ const COLUMN_TYPE: Record<ColumnKind, string> = {
   bytes: 'bytea',
 };
 
-/** The record columns a write sets, in `recordValues` order, and their types. */
-const WRITE_COLUMNS = [
-  'id',
-  'body',
-  'bin',
-  'codec',
-  'version',
-  'created_at',
-  'updated_at',
-  'note',
-  'pending',
-];
 const WRITE_TYPES = ['text', 'text', 'bytea', 'text', 'int8', 'int8', 'int8', 'text', 'int2'];
 /** The columns of a history row, all but `deleted` taken from the record written. */
 const HISTORY_FROM_RECORD = ['id', 'body', 'bin', 'codec', 'version', 'created_at', 'updated_at'];

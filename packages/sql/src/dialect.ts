@@ -40,6 +40,7 @@ import {
   historyValues,
   type RecordLayout,
   recordValues,
+  WRITE_COLUMNS,
 } from './records.js';
 import {
   type EntityTable,
@@ -58,19 +59,6 @@ export type CommitMode =
   | 'batch'
   /** An interactive transaction: the records first, then the rows of the records written. */
   | 'transaction';
-
-/** The record columns written by an insert, in {@link recordValues} order. */
-const WRITE_COLUMNS = [
-  'id',
-  'body',
-  'bin',
-  'codec',
-  'version',
-  'created_at',
-  'updated_at',
-  'note',
-  'pending',
-];
 
 /** The values table of a batch of index rows, and an alias of an index table, in statements. */
 export const V = sql.identifier('__waffle_v');

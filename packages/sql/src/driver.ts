@@ -112,3 +112,33 @@ export function driverError(
 export function closedError(shard: string, statement: Statement): QueryError {
   return new QueryError('The shard is closed', { sql: statement.sql, params: statement.params, shard });
 }
+
+/**
+ * A value a driver finds at its first use (how its connection must be driven,
+ * what the server allows): concurrent first calls share one finding, a
+ * failed one is tried again at the next call, and once found the value is
+ * at hand without waiting for a promise.
+ */
+export class FirstUse<T> {
+  #finding: Promise<T> | undefined;
+  /** The value, once found. */
+  value: T | undefined;
+
+  constructor(private readonly find: () => Promise<T>) {}
+
+  /** The value, found now if it was not yet. */
+  get(): Promise<T> {
+    if (this.value !== undefined) return Promise.resolve(this.value);
+    this.#finding ??= this.find().then(
+      (value) => {
+        this.value = value;
+        return value;
+      },
+      (error: unknown) => {
+        this.#finding = undefined;
+        throw error;
+      },
+    );
+    return this.#finding;
+  }
+}

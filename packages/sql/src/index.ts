@@ -11,6 +11,7 @@ export {
   type Driver,
   driverError,
   type ErrorContext,
+  FirstUse,
   type Result,
   type Runner,
   redact,
@@ -33,6 +34,7 @@ export {
   historyValues,
   type RecordLayout,
   recordValues,
+  WRITE_COLUMNS,
 } from './records.js';
 export { SqlShard, type SqlShardOptions } from './shard.js';
 export {

@@ -78,6 +78,19 @@ export function decodeHistory(row: ArrayLike<unknown>, read: ValueReader): Histo
   };
 }
 
+/** The record columns a write sets, in {@link recordValues} order. */
+export const WRITE_COLUMNS: readonly string[] = [
+  'id',
+  'body',
+  'bin',
+  'codec',
+  'version',
+  'created_at',
+  'updated_at',
+  'note',
+  'pending',
+];
+
 /**
  * The values of a record's columns `id, body, bin, codec, version, created_at,
  * updated_at, note, pending`, bytes as the dialect binds them.
