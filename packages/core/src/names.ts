@@ -62,7 +62,8 @@ export function checkId(id: unknown): string {
       `Invalid record id ${JSON.stringify(id)}: control characters and lone surrogates are not allowed`,
     );
   }
-  if (utf8.encode(id).length > MAX_ID_BYTES) {
+  // At most 3 bytes of UTF-8 per UTF-16 unit: measure only an id that could be too long.
+  if (id.length * 3 > MAX_ID_BYTES && utf8.encode(id).length > MAX_ID_BYTES) {
     throw new ValidationError(
       `Invalid record id "${id.slice(0, 40)}…": longer than ${MAX_ID_BYTES} bytes of UTF-8`,
     );

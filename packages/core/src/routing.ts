@@ -7,7 +7,8 @@
 import { groupBy } from './group.js';
 import type { Note, RowsByIndex } from './notes.js';
 import type { Index, RowValues } from './secondary-index.js';
-import type { IndexRow, Shard } from './types.js';
+import { colocated } from './shard-strategy.js';
+import type { IndexRow, IndexTableSpec, Shard, ShardStrategy } from './types.js';
 
 /** Index rows of records, each list tagged with its record's version. */
 export interface TaggedRows {
@@ -70,21 +71,48 @@ export function applyRows(
   );
 }
 
-/** Splits a record's index work into the rows on its own shard (`home`) and the others. */
+/**
+ * Splits a record's index work into the rows on its own shard (`home`, a
+ * shard of `records`) and the others. Indices that live beside the records
+ * (see `colocated`) need no routing: all their rows are the record's own.
+ */
 export function splitWork(
   indices: readonly Index<any, any>[],
+  records: ShardStrategy,
   id: string,
   work: Note,
   home: Shard,
 ): { local: Note; remote: Note } {
   const part = (lists: RowsByIndex, here: boolean): RowsByIndex =>
-    indices.map((index, i) =>
-      (lists[i] ?? []).filter(
+    indices.map((index, i) => {
+      const rows = lists[i] ?? [];
+      if (rows.length === 0) return rows;
+      if (colocated(records, index.strategy)) return here ? rows : [];
+      return rows.filter(
         (values) => (index.strategy.shards[shardOfRow(index, id, values)] === home) === here,
-      ),
-    );
+      );
+    });
   return {
     local: { add: part(work.add, true), remove: part(work.remove, true) },
     remote: { add: part(work.add, false), remove: part(work.remove, false) },
   };
+}
+
+/**
+ * The rows of `items` on one shard known to hold them all (the local rows of
+ * the records it commits), per index table, without routing them again.
+ */
+export function localRows(
+  indices: readonly Index<any, any>[],
+  items: readonly TaggedRows[],
+): { table: IndexTableSpec; rows: IndexRow[] }[] {
+  const out: { table: IndexTableSpec; rows: IndexRow[] }[] = [];
+  indices.forEach((index, i) => {
+    const rows: IndexRow[] = [];
+    for (const { id, version, rows: lists } of items) {
+      for (const values of lists[i] ?? []) rows.push({ id, values, version });
+    }
+    if (rows.length > 0) out.push({ table: index.table, rows });
+  });
+  return out;
 }

@@ -18,7 +18,7 @@ import { ConflictError, ValidationError } from './errors.js';
 import { groupBy } from './group.js';
 import { checkId, describe } from './names.js';
 import { decodeNote, encodeNote, type Note, noRows, planWrite, type RowsByIndex } from './notes.js';
-import { applyRows, rowGroups, splitWork, type TaggedRows } from './routing.js';
+import { applyRows, localRows, splitWork, type TaggedRows } from './routing.js';
 import type { RecordRow } from './types.js';
 
 /** A checked record (or a deletion) on its way to storage. */
@@ -125,7 +125,13 @@ export class WritePath<T> {
       const live = current && !isTombstone(current) ? codec.decode(current) : undefined;
       const before = live ? indices.map((index) => index.rowsOf(live)) : noRows(indices);
       const work = planWrite(indices, before, p.rows, decodeNote(indices, current?.note));
-      const { local, remote } = splitWork(indices, id, work, placement.strategy.shards[p.shard]!);
+      const { local, remote } = splitWork(
+        indices,
+        placement.strategy,
+        id,
+        work,
+        placement.strategy.shards[p.shard]!,
+      );
       const noted: Note = mode === 'sync' ? { add: noRows(indices), remove: remote.remove } : remote;
       const version = p.expected + 1;
       writes.push({
@@ -176,10 +182,10 @@ export class WritePath<T> {
     await Promise.all(
       [...groupBy(writes, (w) => w.pending.shard)].map(async ([position, group]) => {
         const tagged = (pick: (w: Write<T>) => RowsByIndex) =>
-          rowGroups(
+          localRows(
             indices,
             group.map((w) => ({ id: w.id, version: w.version, rows: pick(w) })),
-          ).map((g) => ({ table: g.index.table, rows: g.rows }));
+          );
         try {
           const done = await placement.strategy.shards[position]!.commit({
             table,
