@@ -387,17 +387,29 @@ export abstract class SqlDialect {
     gate?: ReadonlyMap<string, number>,
   ): Encoded[] {
     const n = t.columns.length;
-    const byKey = new Map<string, Encoded>();
-    for (const row of rows) {
+    const encoded: Encoded[] = new Array(rows.length);
+    // Two rows can share a key only if they share a record id: only then are keys compared.
+    const ids = new Set<string>();
+    let repeated = false;
+    rows.forEach((row, r) => {
       checkWidth(t, row);
-      const encoded: Encoded = new Array(n + 2);
-      for (let i = 0; i < n; i++) encoded[i] = this.bind(t.columns[i]!.kind, row.values[i]!);
-      encoded[n] = row.id;
-      encoded[n + 1] = row.version;
-      if (gate) encoded.push(gate.get(row.id) ?? 0);
-      const key = keyOf(encoded.slice(0, n + 1));
+      const values: Encoded = new Array(n + 2);
+      for (let i = 0; i < n; i++) values[i] = this.bind(t.columns[i]!.kind, row.values[i]!);
+      values[n] = row.id;
+      values[n + 1] = row.version;
+      if (gate) values.push(gate.get(row.id) ?? 0);
+      encoded[r] = values;
+      if (!repeated) {
+        repeated = ids.has(row.id);
+        ids.add(row.id);
+      }
+    });
+    if (!repeated) return encoded;
+    const byKey = new Map<string, Encoded>();
+    for (const values of encoded) {
+      const key = keyOf(values.slice(0, n + 1));
       const seen = byKey.get(key);
-      if (seen === undefined || (seen[n + 1] as number) < row.version) byKey.set(key, encoded);
+      if (seen === undefined || (seen[n + 1] as number) < (values[n + 1] as number)) byKey.set(key, values);
     }
     return [...byKey.values()];
   }
