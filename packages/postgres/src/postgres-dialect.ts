@@ -602,10 +602,9 @@ export class PostgresDialect extends SqlDialect {
   /**
    * The DDL of one table spec: `CREATE TABLE IF NOT EXISTS`, and
    *
-   * - for an entity table, the columns an earlier version's table lacks (`note`,
-   *   `pending`: `ADD COLUMN IF NOT EXISTS`) and the notes index on (`pending`,
-   *   `id`), which scans of notes read in id order; the index comes last, so a
-   *   table that has it is complete (see {@link createTables});
+   * - for an entity table, the notes index on (`pending`, `id`), which scans of
+   *   notes read in id order; it comes last, so a table that has it is
+   *   complete (see {@link createTables});
    * - for an index table, its unique index over (columns…, `__id`), every column
    *   `NULLS FIRST` so that one index serves ascending order forwards and
    *   descending order backwards (nulls first ascending, last descending, as
@@ -619,7 +618,6 @@ export class PostgresDialect extends SqlDialect {
     if (spec.kind === 'entity') {
       return [
         sql`CREATE TABLE IF NOT EXISTS ${table} (${record}, ${ident('note')} text NULL, ${ident('pending')} int2 NULL, CONSTRAINT ${ident(keyName('pk', spec.name))} PRIMARY KEY (${ident('id')}))`,
-        sql`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${ident('note')} text NULL, ADD COLUMN IF NOT EXISTS ${ident('pending')} int2 NULL`,
         sql`CREATE INDEX IF NOT EXISTS ${ident(keyName('pending', spec.name))} ON ${table} (${ident('pending')}, ${ident('id')})`,
       ];
     }
