@@ -4,6 +4,7 @@
  * `@waffle/sql` implements the contract once for SQL databases.
  */
 import { ColumnType } from './columns.js';
+import { ValidationError } from './errors.js';
 import { ColumnRef as Ref } from './predicate.js';
 import { INDEX_ID_COLUMN as ID, type IndexTableSpec as Spec } from './types.js';
 
@@ -42,6 +43,6 @@ export { INDEX_ID_COLUMN, INDEX_VERSION_COLUMN, META_TABLE } from './types.js';
 export function columnRef(spec: Spec, name: string): Ref {
   if (name === ID) return new Ref({ name: spec.name }, name, new ColumnType('text', false));
   const column = spec.columns.find((c) => c.name === name);
-  if (!column) throw new Error(`Index table "${spec.name}" has no column "${name}"`);
+  if (!column) throw new ValidationError(`Index table "${spec.name}" has no column "${name}"`);
   return new Ref({ name: spec.name }, name, new ColumnType(column.kind, column.nullable));
 }

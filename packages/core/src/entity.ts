@@ -208,11 +208,6 @@ export class Entity<T> {
     };
   }
 
-  /** @internal Every serializer that can read rows, by codec tag. */
-  get codecs(): ReadonlyMap<string, Serializer> {
-    return this.#parts.codec.codecs;
-  }
-
   /**
    * Creates the entity's table and its indices' tables on every shard where
    * they are missing, and records each shard's identity. Idempotent; refuses

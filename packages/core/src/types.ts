@@ -57,7 +57,7 @@ export type TableSpec = EntityTableSpec | IndexTableSpec | HistoryTableSpec;
 export interface RecordRow {
   readonly id: string;
   readonly version: number;
-  /** The serializer's codec tag. */
+  /** The serializer's codec tag; empty for a tombstone (the row a deletion leaves, with an empty text body). */
   readonly codec: string;
   /** Text codecs give a string (stored in `body`), binary codecs a Uint8Array (stored in `bin`). */
   readonly body: string | Uint8Array;

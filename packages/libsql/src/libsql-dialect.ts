@@ -60,7 +60,7 @@ const drizzleDialect = new SQLiteAsyncDialect();
  * `rowid`: SQLite answers to `rowid`, `_rowid_` and `oid` unless a column
  * takes the name. A table whose columns take all three is refused.
  */
-function rowidName(columns: readonly { readonly name: string }[], table?: string): SQL {
+function rowidName(columns: readonly { readonly name: string }[], table: string): SQL {
   const names = new Set(columns.map((c) => c.name.toLowerCase()));
   const free = ['rowid', '_rowid_', 'oid'].find((n) => !names.has(n));
   if (free === undefined) {
@@ -97,7 +97,7 @@ export class SqliteDialect extends SqlDialect {
    */
   protected override deleteStatement(t: IndexTable, rows: number, width: number, entity?: EntityTable): SQL {
     const n = t.columns.length;
-    const rowid = rowidName(t.columns);
+    const rowid = rowidName(t.columns, t.spec.name);
     const target = (column: string) => sql`${T}.${ident(column)}`;
     const gate = entity ? sql` and ${this.gateCondition(t, entity)}` : sql``;
     return sql`${this.valuesTable(t, rows, width)} delete from ${t.name} where ${rowid} in (select ${T}.${rowid} from ${V} cross join ${t.name} as ${T} on ${this.sameKey(t, target)} where ${T}.${ident(INDEX_VERSION_COLUMN)} < ${this.v(n + 1)}${gate})`;
@@ -116,6 +116,7 @@ export class SqliteDialect extends SqlDialect {
         sql`CREATE TABLE IF NOT EXISTS ${ident(spec.name)} (${ident('id')} TEXT NOT NULL, ${VERSION_COLUMNS}, ${ident('deleted')} INTEGER NOT NULL, PRIMARY KEY (${ident('id')}, ${ident('version')}))`,
       ];
     }
+    rowidName(spec.columns, spec.name); // refuses a table whose columns hide the row id its deletes use
     const columns = spec.columns.map(
       (c) =>
         sql`${ident(c.name)} ${sql.raw(SQL_TYPE[c.kind])} ${sql.raw(c.nullable ? 'NULL' : 'NOT NULL')}, `,

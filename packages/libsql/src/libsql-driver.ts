@@ -165,10 +165,6 @@ export class LibsqlDriver implements Driver {
     }
   }
 
-  async ready(): Promise<void> {
-    await this.#mode.get();
-  }
-
   async run(statement: Statement): Promise<Result> {
     const mode = this.#mode.value ?? (await this.#mode.get());
     return mode.local ? this.#gate.shared(() => this.#execute(statement)) : this.#execute(statement);

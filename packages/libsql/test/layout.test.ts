@@ -1,4 +1,5 @@
 import { createClient, type InArgs, type InStatement } from '@libsql/client';
+import { ValidationError } from '@waffle/core';
 import { describe, expect, it } from 'vitest';
 import { libsqlShard } from '../src/index.js';
 import { indexSpec, onCleanup, posts, record } from './helpers.js';
@@ -165,5 +166,33 @@ describe('SQLite table layout', () => {
       );
       expect(detail).not.toContain('TEMP B-TREE');
     }
+  });
+
+  it('uses a free name of the row id (rowid, _rowid_, oid) beside user columns, and refuses a table that takes all three', async () => {
+    const { client, shard } = memoryWithClient();
+    const two = indexSpec('by_rowid', [
+      ['rowid', 'integer'],
+      ['_rowid_', 'integer'],
+    ]);
+    await shard.createTables([two]);
+    await shard.putIndexRows(two, [
+      { id: 'a', values: [7, 8], version: 1 },
+      { id: 'b', values: [7, 9], version: 1 },
+    ]);
+    // The delete finds its rows through `oid`, never through the user's `rowid` column.
+    await shard.deleteIndexRows(two, [{ id: 'a', values: [7, 8], version: 2 }]);
+    const left = await client.execute('SELECT __id FROM by_rowid');
+    expect(left.rows.map((r) => r[0])).toEqual(['b']);
+    const three = indexSpec('by_all', [
+      ['rowid', 'integer'],
+      ['_rowid_', 'integer'],
+      ['OID', 'integer'],
+    ]);
+    const error = await shard.createTables([three]).catch((e) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error.message).toBe(
+      'Index "by_all": columns rowid, _rowid_ and oid together hide SQLite\'s row id',
+    );
+    expect((await client.execute("SELECT name FROM sqlite_master WHERE name = 'by_all'")).rows).toEqual([]);
   });
 });

@@ -189,10 +189,6 @@ export class MysqlDriver implements Driver {
     return this.#server.get();
   }
 
-  async ready(): Promise<void> {
-    await this.inspect();
-  }
-
   /** Reads the server's version and limits, and checks the connection's character set. */
   async #inspect(): Promise<ServerInfo> {
     if (this.#closed) throw closedError(this.name, INSPECT);

@@ -37,6 +37,7 @@ import {
   decodeHistory,
   decodeIndexRow,
   decodeRecord,
+  HISTORY_COLUMNS,
   historyValues,
   type RecordLayout,
   recordValues,
@@ -44,7 +45,6 @@ import {
 } from './records.js';
 import {
   type EntityTable,
-  HISTORY_COLUMNS,
   type HistoryTable,
   type IndexTable,
   qualified,
@@ -97,6 +97,15 @@ export function keyOf(values: readonly unknown[]): string {
     if (v instanceof Date) return `d${v.getTime()}`;
     return v;
   });
+}
+
+/**
+ * The gate of a batch commit's index statements: each row is written only if
+ * its record (in `entity`) is stored at the version `expected` gives its id.
+ */
+export interface Gate {
+  readonly entity: EntityTable;
+  readonly expected: ReadonlyMap<string, number>;
 }
 
 /** The rows of one index table in a commit, gated on their records' expected versions. */
@@ -455,26 +464,43 @@ export abstract class SqlDialect {
    * key, or, where nulls keep keys from being unique (nullable columns), an
    * update of the older tags and an insert of the keys not there.
    */
-  putStatements(
-    t: IndexTable,
-    rows: readonly IndexRow[],
-    gate?: { entity: EntityTable; expected: ReadonlyMap<string, number> },
-  ): Statement[] {
-    const width = t.columns.length + (gate ? 3 : 2);
-    const encoded = this.encodeRows(t, rows, gate?.expected);
+  putStatements(t: IndexTable, rows: readonly IndexRow[], gate?: Gate): Statement[] {
     const out: Statement[] = [];
-    for (const chunk of chunks(encoded, rowsPerStatement(width, this.maxParameters))) {
-      const shape = `put:${chunk.length}:${gate ? gate.entity.spec.name : ''}`;
-      const template = t.templates.get(shape, () => this.putStatement(t, chunk.length, width, gate?.entity));
-      out.push(template.bind(chunk.flat()));
+    this.#chunked(t, rows, gate, (chunk, width, shape) => {
+      const values = chunk.flat();
+      out.push(
+        t.templates
+          .get(`put:${shape}`, () => this.putStatement(t, chunk.length, width, gate?.entity))
+          .bind(values),
+      );
       if (t.nullable) {
-        const insert = t.templates.get(`${shape}:insert`, () =>
+        const insert = t.templates.get(`put:${shape}:insert`, () =>
           this.insertAbsentStatement(t, chunk.length, width, gate?.entity),
         );
-        out.push(insert.bind(chunk.flat()));
+        out.push(insert.bind(values));
       }
-    }
+    });
     return out;
+  }
+
+  /**
+   * Index rows encoded (see {@link encodeRows}) and cut into chunks of one
+   * statement each: `each` gets a chunk, the values per row, and the shape
+   * key of its statement (row count and gate).
+   */
+  #chunked(
+    t: IndexTable,
+    rows: readonly IndexRow[],
+    gate: Gate | undefined,
+    each: (chunk: Encoded[], width: number, shape: string) => void,
+  ): void {
+    const width = t.columns.length + (gate ? 3 : 2);
+    for (const chunk of chunks(
+      this.encodeRows(t, rows, gate?.expected),
+      rowsPerStatement(width, this.maxParameters),
+    )) {
+      each(chunk, width, `${chunk.length}:${gate ? gate.entity.spec.name : ''}`);
+    }
   }
 
   /** Upserts the values table's rows (for nullable tables: updates the older tags of existing keys). */
@@ -502,20 +528,14 @@ export abstract class SqlDialect {
   }
 
   /** The statements that delete each row's key where the stored tag is older than the row's version (gated when `entity` is given). */
-  deleteStatements(
-    t: IndexTable,
-    rows: readonly IndexRow[],
-    gate?: { entity: EntityTable; expected: ReadonlyMap<string, number> },
-  ): Statement[] {
-    const width = t.columns.length + (gate ? 3 : 2);
-    const encoded = this.encodeRows(t, rows, gate?.expected);
+  deleteStatements(t: IndexTable, rows: readonly IndexRow[], gate?: Gate): Statement[] {
     const out: Statement[] = [];
-    for (const chunk of chunks(encoded, rowsPerStatement(width, this.maxParameters))) {
-      const template = t.templates.get(`delete:${chunk.length}:${gate ? gate.entity.spec.name : ''}`, () =>
+    this.#chunked(t, rows, gate, (chunk, width, shape) => {
+      const template = t.templates.get(`delete:${shape}`, () =>
         this.deleteStatement(t, chunk.length, width, gate?.entity),
       );
       out.push(template.bind(chunk.flat()));
-    }
+    });
     return out;
   }
 

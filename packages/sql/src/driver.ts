@@ -45,11 +45,6 @@ export interface Driver extends Runner {
    * when it throws (its error passes through unchanged).
    */
   transaction<T>(work: (tx: Runner) => Promise<T>): Promise<T>;
-  /**
-   * Learns, at first use, what the database's limits are (e.g. MySQL's packet
-   * size); resolves once the connection has been made. Optional.
-   */
-  ready?(): Promise<void>;
   /** Closes the connection if the driver opened it; a client passed in by the caller stays open. */
   close(): Promise<void>;
 }

@@ -31,6 +31,7 @@ export {
   decodeIndexRow,
   decodeRecord,
   FULL_RECORD,
+  HISTORY_COLUMNS,
   historyValues,
   type RecordLayout,
   recordValues,
@@ -39,7 +40,6 @@ export {
 export { SqlShard, type SqlShardOptions } from './shard.js';
 export {
   type EntityTable,
-  HISTORY_COLUMNS,
   type HistoryTable,
   type IndexColumn,
   type IndexTable,

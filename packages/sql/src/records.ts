@@ -91,6 +91,18 @@ export const WRITE_COLUMNS: readonly string[] = [
   'pending',
 ];
 
+/** The columns of a history table, in the order {@link decodeHistory} reads them. */
+export const HISTORY_COLUMNS = [
+  'id',
+  'body',
+  'bin',
+  'codec',
+  'version',
+  'created_at',
+  'updated_at',
+  'deleted',
+] as const;
+
 /**
  * The values of a record's columns `id, body, bin, codec, version, created_at,
  * updated_at, note, pending`, bytes as the dialect binds them.

@@ -28,7 +28,7 @@ import { TableCache } from './tables.js';
 export interface SqlShardOptions {
   readonly driver: Driver;
   readonly dialect: SqlDialect;
-  /** The largest record body the database takes, when the driver learns it (read after {@link Driver.ready}). */
+  /** The largest record body the database takes, when the driver learns it (read at each `limits`). */
   readonly maxBodyBytes?: () => number | undefined;
 }
 

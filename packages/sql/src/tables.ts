@@ -19,30 +19,6 @@ export function qualified(table: string, column: string): SQL {
   return sql`${sql.identifier(table)}.${sql.identifier(column)}`;
 }
 
-/** The columns of an entity table, in the order {@link decodeRecord} reads them. */
-export const RECORD_COLUMNS = [
-  'id',
-  'body',
-  'bin',
-  'codec',
-  'version',
-  'created_at',
-  'updated_at',
-  'note',
-] as const;
-
-/** The columns of a history table, in the order {@link decodeHistory} reads them. */
-export const HISTORY_COLUMNS = [
-  'id',
-  'body',
-  'bin',
-  'codec',
-  'version',
-  'created_at',
-  'updated_at',
-  'deleted',
-] as const;
-
 /** An entity table. */
 export interface EntityTable {
   readonly spec: EntityTableSpec;
@@ -97,51 +73,42 @@ export class TableCache {
   constructor(private readonly render: Render) {}
 
   entity(spec: EntityTableSpec): EntityTable {
-    let found = this.#entities.get(spec.name);
-    if (found === undefined) {
-      found = {
-        spec,
-        name: sql.identifier(spec.name) as unknown as SQL,
-        templates: new Templates(this.render),
-      };
-      this.#entities.set(spec.name, found);
-    }
-    return found;
+    return cached(this.#entities, spec.name, () => this.#named(spec));
   }
 
   history(spec: HistoryTableSpec): HistoryTable {
-    let found = this.#histories.get(spec.name);
-    if (found === undefined) {
-      found = {
-        spec,
-        name: sql.identifier(spec.name) as unknown as SQL,
-        templates: new Templates(this.render),
-      };
-      this.#histories.set(spec.name, found);
-    }
-    return found;
+    return cached(this.#histories, spec.name, () => this.#named(spec));
+  }
+
+  /** A table known by its name alone: entity and history tables. */
+  #named<S extends { readonly name: string }>(spec: S): { spec: S; name: SQL; templates: Templates } {
+    return { spec, name: sql.identifier(spec.name) as unknown as SQL, templates: new Templates(this.render) };
   }
 
   index(spec: IndexTableSpec): IndexTable {
-    const key = indexKey(spec);
-    let found = this.#indices.get(key);
-    if (found === undefined) {
+    return cached(this.#indices, indexKey(spec), () => {
       const columns = spec.columns.map((c) => ({ ...c, sql: qualified(spec.name, c.name) }));
       const id = qualified(spec.name, INDEX_ID_COLUMN);
       const byName = new Map<string, { sql: SQL; kind: ColumnKind }>(columns.map((c) => [c.name, c]));
       byName.set(INDEX_ID_COLUMN, { sql: id, kind: 'text' });
-      found = {
-        spec,
-        name: sql.identifier(spec.name) as unknown as SQL,
+      return {
+        ...this.#named(spec),
         columns,
         id,
         version: qualified(spec.name, INDEX_VERSION_COLUMN),
         nullable: spec.columns.some((c) => c.nullable),
         view: { table: spec.name, column: (name) => byName.get(name) },
-        templates: new Templates(this.render),
       };
-      this.#indices.set(key, found);
-    }
-    return found;
+    });
   }
+}
+
+/** The entry of `key` in `map`, built by `build` the first time. */
+function cached<V>(map: Map<string, V>, key: string, build: () => V): V {
+  let found = map.get(key);
+  if (found === undefined) {
+    found = build();
+    map.set(key, found);
+  }
+  return found;
 }
