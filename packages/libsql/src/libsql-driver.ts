@@ -6,9 +6,12 @@
  * A local database is driven in-process: a statement or a batch runs without
  * yielding, but an interactive transaction yields between its statements, so
  * the shard's {@link Gate} runs transactions alone and everything else shared.
+ * A local database the shard opened from a URL is driven through libsql's
+ * statement API ({@link LocalDatabase}: statements prepared once); a client
+ * passed in is driven through its own `execute`, `batch` and `transaction`.
  */
 import { type Client, createClient, type InStatement } from '@libsql/client';
-import { ShardUnavailableError, ValidationError } from '@waffle/core';
+import { QueryError, ShardUnavailableError, ValidationError } from '@waffle/core';
 import {
   closedError,
   type Driver,
@@ -20,6 +23,7 @@ import {
   type Statement,
 } from '@waffle/sql';
 import { Gate } from './libsql-gate.js';
+import { LocalDatabase } from './libsql-local.js';
 import { DEFAULT_BUSY_TIMEOUT, type LibsqlShardOptions, redactUrl, shardName } from './libsql-options.js';
 
 /** How a driver drives its client, found at first use. */
@@ -32,6 +36,8 @@ interface ConnectionMode {
    * transactions must run as BEGIN … COMMIT on the client itself.
    */
   readonly manualTransactions: boolean;
+  /** The database driven without the client: set for a local database opened from a URL. */
+  readonly direct?: LocalDatabase;
 }
 
 /** Error codes of a remote server that cannot be reached or cannot serve now. */
@@ -105,6 +111,8 @@ export class LibsqlDriver implements Driver {
   readonly #gate = new Gate();
   readonly #errors: ErrorContext;
   readonly #mode = new FirstUse(() => this.#prepare());
+  /** The URL the shard opened, when it opened one. */
+  readonly #url: string | undefined;
   #closed = false;
 
   constructor(options: LibsqlShardOptions) {
@@ -116,6 +124,7 @@ export class LibsqlDriver implements Driver {
     } else {
       this.#client = openClient(options.url, options.authToken, this.#busyTimeout, this.name);
       this.#owned = true;
+      this.#url = options.url;
     }
     const secrets =
       'url' in options
@@ -132,13 +141,34 @@ export class LibsqlDriver implements Driver {
     if (this.#client.protocol !== 'file') return { local: false, manualTransactions: false };
     const databases = await this.#execute({ sql: 'PRAGMA database_list', params: [] });
     const main = databases.rows.find((row) => row[1] === 'main');
-    if (main === undefined || main[2] === '' || main[2] === null) {
+    const path = main === undefined || main[2] === null ? '' : String(main[2]);
+    if (path === '' && this.#url !== ':memory:') {
       return { local: true, manualTransactions: await this.#detachesOnTransaction() };
     }
+    if (this.#owned) return this.#direct(path);
     // PRAGMA takes no bound parameters; busyTimeout was checked to be a non-negative integer.
     await this.#execute({ sql: `PRAGMA busy_timeout = ${this.#busyTimeout}`, params: [] });
     await this.#execute({ sql: 'PRAGMA journal_mode = WAL', params: [] });
     return { local: true, manualTransactions: false };
+  }
+
+  /**
+   * Reopens the database the shard's own client opened (file `path`, or a new
+   * `:memory:` one when `path` is empty: nothing was written yet) through
+   * libsql's statement API, and closes the client.
+   */
+  #direct(path: string): ConnectionMode {
+    const step = { sql: 'PRAGMA journal_mode = WAL', params: [] };
+    let direct: LocalDatabase | undefined;
+    try {
+      direct = new LocalDatabase(path === '' ? ':memory:' : path, this.#busyTimeout);
+      if (path !== '') direct.execute(step);
+    } catch (error) {
+      direct?.close();
+      throw driverError(this.#errors, step, error);
+    }
+    this.#client.close();
+    return { local: true, manualTransactions: true, direct };
   }
 
   /**
@@ -158,20 +188,53 @@ export class LibsqlDriver implements Driver {
 
   async #execute(statement: Statement): Promise<Result> {
     if (this.#closed) throw closedError(this.name, statement);
+    const direct = this.#mode.value?.direct;
     try {
-      return result(await this.#client.execute(inStatement(statement)));
+      return direct !== undefined
+        ? direct.execute(statement)
+        : result(await this.#client.execute(inStatement(statement)));
     } catch (error) {
       throw driverError(this.#errors, statement, error);
     }
   }
 
-  async run(statement: Statement): Promise<Result> {
+  /** Runs `statement` on the direct database, synchronously. */
+  #executeDirect(direct: LocalDatabase, statement: Statement): Result {
+    if (this.#closed) throw closedError(this.name, statement);
+    try {
+      return direct.execute(statement);
+    } catch (error) {
+      throw driverError(this.#errors, statement, error);
+    }
+  }
+
+  run(statement: Statement): Promise<Result> {
+    const direct = this.#mode.value?.direct;
+    if (direct !== undefined) return this.#gate.now(() => this.#executeDirect(direct, statement));
+    return this.#runClient(statement);
+  }
+
+  async #runClient(statement: Statement): Promise<Result> {
     const mode = this.#mode.value ?? (await this.#mode.get());
+    if (mode.direct !== undefined) return this.run(statement);
     return mode.local ? this.#gate.shared(() => this.#execute(statement)) : this.#execute(statement);
   }
 
   async batch(statements: readonly Statement[]): Promise<Result[]> {
     const mode = this.#mode.value ?? (await this.#mode.get());
+    const direct = mode.direct;
+    if (direct !== undefined) {
+      return this.#gate.now(() => {
+        if (this.#closed) throw closedError(this.name, statements[0] ?? { sql: 'BEGIN', params: [] });
+        try {
+          return direct.batch(statements);
+        } catch (error) {
+          const at = (error as { statementIndex?: unknown }).statementIndex;
+          const failed = typeof at === 'number' ? statements[at] : undefined;
+          throw driverError(this.#errors, failed ?? { sql: 'COMMIT', params: [] }, error);
+        }
+      });
+    }
     if (mode.manualTransactions)
       return this.transaction(async (tx) => {
         const out: Result[] = [];
@@ -200,14 +263,25 @@ export class LibsqlDriver implements Driver {
     return mode.local ? this.#gate.exclusive(run) : run();
   }
 
-  /** Runs `work` between BEGIN IMMEDIATE and COMMIT on the client's only connection, rolling back when anything fails. */
+  /**
+   * Runs `work` between BEGIN IMMEDIATE and COMMIT on the database's only
+   * connection, rolling back when anything fails. The runner refuses
+   * statements once the transaction has ended.
+   */
   async #manual<T>(work: (tx: Runner) => Promise<T>): Promise<T> {
     await this.#execute({ sql: 'BEGIN IMMEDIATE', params: [] });
+    let ended = false;
+    const run = (statement: Statement) =>
+      ended
+        ? Promise.reject(new QueryError('The transaction has ended', { ...statement, shard: this.name }))
+        : this.#execute(statement);
     try {
-      const out = await work({ run: (statement) => this.#execute(statement) });
+      const out = await work({ run });
+      ended = true;
       await this.#execute({ sql: 'COMMIT', params: [] });
       return out;
     } catch (error) {
+      ended = true;
       await this.#execute({ sql: 'ROLLBACK', params: [] }).catch(() => undefined);
       throw error;
     }
@@ -247,6 +321,9 @@ export class LibsqlDriver implements Driver {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // Waits for a transaction in flight, which may not be left open on the connection it closes.
+    const direct = this.#mode.value?.direct;
+    if (direct !== undefined) return this.#gate.exclusive(async () => direct.close());
     if (this.#owned) this.#client.close();
   }
 }

@@ -29,6 +29,20 @@ export class Gate {
     return running.finally(release);
   }
 
+  /**
+   * Runs synchronous `work` at once when nobody holds or waits for the gate
+   * exclusively (it cannot interleave with anything), else as shared work
+   * after them.
+   */
+  now<T>(work: () => T): Promise<T> {
+    if (this.#queue.length > 0 || this.#writer) return this.#hold(false, async () => work());
+    try {
+      return Promise.resolve(work());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   /** Runs `work` alone. */
   exclusive<T>(work: () => Promise<T>): Promise<T> {
     return this.#hold(true, work);

@@ -1,13 +1,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Client, createClient } from '@libsql/client';
 import { json } from '@waffle/serializer-json';
 import { type ConformanceOptions, shardConformance, shardContract } from '@waffle/testkit';
 import { afterAll } from 'vitest';
 import { libsqlShard } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'waffle-libsql-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const clients: Client[] = [];
+afterAll(() => {
+  for (const client of clients) client.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 let files = 0;
 
 // Every shard is its own database file, as in production (WAL, one connection each).
@@ -20,7 +25,19 @@ const options: ConformanceOptions = {
 shardConformance(options);
 shardContract(options);
 
-// The contract once more on in-memory databases, which the client drives differently.
+// The contract once more through clients the caller created, which the shard drives through the client.
+shardContract({
+  ...options,
+  name: 'libsql client',
+  openShards: async (count) =>
+    Array.from({ length: count }, () => {
+      const client = createClient({ url: `file:${join(dir, `shard-${files++}.db`)}` });
+      clients.push(client);
+      return libsqlShard({ client });
+    }),
+});
+
+// And on in-memory databases.
 shardContract({
   ...options,
   name: 'libsql :memory:',

@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createClient } from '@libsql/client';
 import type { EntityTableSpec, Shard } from '@waffle/core/adapter';
 import { afterEach } from 'vitest';
-import { libsqlShard } from '../src/index.js';
+import { type LibsqlShardOptions, libsqlShard } from '../src/index.js';
 
 export {
   columnRef as ref,
@@ -31,13 +32,26 @@ export function tempDir(): string {
   return dir;
 }
 
-/** The kinds of database every behaviour is checked on. */
-export const backends = ['memory', 'file'] as const;
+/**
+ * The kinds of database every behaviour is checked on: opened by URL (driven
+ * through libsql's statement API) in memory and in a file, and a file through
+ * a client the caller created (driven through the client).
+ */
+export const backends = ['memory', 'file', 'client'] as const;
+
+/** Where a database of `kind` lives and how the shard or driver reaches it. */
+export function openOptions(kind: (typeof backends)[number]): LibsqlShardOptions {
+  if (kind === 'memory') return { url: ':memory:' };
+  const url = `file:${join(tempDir(), 'shard.db')}`;
+  if (kind === 'file') return { url };
+  const client = createClient({ url });
+  onCleanup(() => client.close());
+  return { client };
+}
 
 /** A new shard on an empty database of the given kind, closed after the test. */
 export function openShard(kind: (typeof backends)[number]): Shard {
-  const url = kind === 'memory' ? ':memory:' : `file:${join(tempDir(), 'shard.db')}`;
-  const shard = libsqlShard({ url });
+  const shard = libsqlShard(openOptions(kind));
   onCleanup(() => shard.close());
   return shard;
 }

@@ -120,6 +120,16 @@ describe('local files', () => {
     expect((await client.execute('PRAGMA busy_timeout')).rows[0]![0]).toBe(1234);
   });
 
+  it('switches a file it opened from a URL to WAL', async () => {
+    const path = join(tempDir(), 'own.db');
+    const shard = libsqlShard({ url: `file:${path}` });
+    onCleanup(() => shard.close());
+    await shard.createTables([posts]);
+    const client = createClient({ url: `file:${path}` });
+    onCleanup(() => client.close());
+    expect((await client.execute('PRAGMA journal_mode')).rows[0]![0]).toBe('wal');
+  });
+
   it('shares one file between shards', async () => {
     const url = `file:${join(tempDir(), 'shared.db')}`;
     const a = libsqlShard({ url });

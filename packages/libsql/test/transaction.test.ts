@@ -5,7 +5,7 @@ import type { Runner, Statement } from '@waffle/sql';
 import { describe, expect, it } from 'vitest';
 import { libsqlShard } from '../src/index.js';
 import { LibsqlDriver } from '../src/libsql-driver.js';
-import { backends, indexSpec, onCleanup, openShard, posts, record, tempDir } from './helpers.js';
+import { backends, indexSpec, onCleanup, openOptions, openShard, posts, record, tempDir } from './helpers.js';
 
 const byTime = indexSpec('by_time', [['time', 'integer']]);
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -13,8 +13,7 @@ const statement = (sql: string, ...params: unknown[]): Statement => ({ sql, para
 
 /** A driver on an empty database of the given kind with a table `t (k TEXT PRIMARY KEY, v INTEGER)`, closed after the test. */
 async function openDriver(kind: (typeof backends)[number]): Promise<LibsqlDriver> {
-  const url = kind === 'memory' ? ':memory:' : `file:${join(tempDir(), 'driver.db')}`;
-  const driver = new LibsqlDriver({ url });
+  const driver = new LibsqlDriver(openOptions(kind));
   onCleanup(() => driver.close());
   await driver.run(statement('CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)'));
   return driver;
