@@ -140,8 +140,10 @@ export class RecordCodec<T> {
   /**
    * The stored row a record read by `get` (or `update`) was read from, or a
    * record was last written as, so that saving it again needs no second read
-   * of the row it replaces (bulk reads do not remember: their records are
-   * many and mostly only read):
+   * of the row it replaces (bulk reads and writes do not remember: their
+   * records are many, mostly not saved again, and a weak map of many entries
+   * costs the garbage collector more than the write itself; such a record
+   * saved again is read first):
    * the write path takes the old index rows and the note from here, and were
    * the row stale, the compare-and-set fails as it would have.
    */

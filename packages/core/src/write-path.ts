@@ -225,7 +225,8 @@ export class WritePath<T> {
       w.pending.record.version = w.version;
       w.pending.record.createdAt = new Date(w.row.createdAt);
       w.pending.record.updatedAt = new Date(w.row.updatedAt);
-      if (!isTombstone(w.row)) this.parts.codec.remember(w.pending.record, w.row);
+      // One record written is remembered (see RecordCodec.load); many are not.
+      if (won.length === 1 && !isTombstone(w.row)) this.parts.codec.remember(w.pending.record, w.row);
     }
     const noted = won
       .filter((w) => w.row.note !== null)

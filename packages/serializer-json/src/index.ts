@@ -27,6 +27,44 @@ function unrepresentable(value: unknown): string | undefined {
   }
 }
 
+/** Deepest nesting {@link plain} walks; deeper values take the slower, exact path. */
+const MAX_WALK_DEPTH = 64;
+
+/**
+ * True when JSON holds `value` exactly, found by a walk that allocates
+ * nothing (a replacer function would cost a call per value inside
+ * `JSON.stringify`). False for anything it is not sure of: a value with
+ * `toJSON` other than a Date, or nesting deeper than {@link MAX_WALK_DEPTH}
+ * (which may be a cycle); the caller then checks the slow way.
+ */
+function plain(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+    case 'undefined':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object': {
+      if (value === null) return true;
+      if (depth >= MAX_WALK_DEPTH) return false;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) if (!plain(value[i], depth + 1)) return false;
+        return true;
+      }
+      if (value instanceof Date) return true;
+      if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+      if (value instanceof Map || value instanceof Set) return false;
+      for (const key of Object.keys(value)) {
+        if (!plain((value as Record<string, unknown>)[key], depth + 1)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
 function check(_key: string, value: unknown): unknown {
   if (unrepresentable(value)) throw new Found();
   return value;
@@ -71,7 +109,7 @@ export function json(options: JsonOptions = {}): Serializer {
     encode(value: unknown): string {
       let text: string | undefined;
       try {
-        text = JSON.stringify(value, check);
+        text = plain(value, 0) ? JSON.stringify(value) : JSON.stringify(value, check);
       } catch (error) {
         const problem = findProblem(value, '$', new Set());
         throw new SerializationError(`JSON cannot represent ${problem ?? 'this value'}`, { cause: error });

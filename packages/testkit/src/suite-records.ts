@@ -281,6 +281,27 @@ export function recordSuite(options: ConformanceOptions): void {
       expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
     });
 
+    it('records of saveMany save again with their index rows moved; one changed meanwhile conflicts', async () => {
+      const { posts, byTag } = await blogOn(2);
+      await posts.create();
+      const saved = Array.from({ length: 20 }, (_, i) => posts.new(post({ title: `m${i}`, tags: ['old'] })));
+      await posts.saveMany(saved);
+      const changed = await posts.get(saved[1]!.id);
+      changed!.value.title = 'changed meanwhile';
+      await posts.save(changed!);
+      saved[0]!.value.tags = ['moved'];
+      await posts.save(saved[0]!);
+      expect(saved[0]!.version).toBe(2);
+      saved[1]!.value.tags = ['lost'];
+      const error = await posts.save(saved[1]!).catch((e) => e);
+      expect(error).toBeInstanceOf(ConflictError);
+      expect(error).toMatchObject({ id: saved[1]!.id, expectedVersion: 1, currentVersion: 2 });
+      expect(await posts.count(byTag.c.tag.eq('moved'))).toBe(1);
+      expect(await posts.count(byTag.c.tag.eq('old'))).toBe(19);
+      expect(await posts.count(byTag.c.tag.eq('lost'))).toBe(0);
+      expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+    });
+
     it('a bad mapper row is refused before anything is written', async () => {
       const { posts } = await blogOn(2);
       await posts.create();
