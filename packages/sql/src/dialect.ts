@@ -91,12 +91,19 @@ type Encoded = unknown[];
 
 /** A string equal for two encoded keys exactly when their keys are equal (nulls equal each other). */
 export function keyOf(values: readonly unknown[]): string {
-  return JSON.stringify(values, (_key, v: unknown) => {
-    if (typeof v === 'bigint') return `b${v}`;
-    if (v instanceof Uint8Array) return `x${Array.from(v, (b) => b.toString(16).padStart(2, '0')).join('')}`;
-    if (v instanceof Date) return `d${v.getTime()}`;
-    return v;
-  });
+  let key = '';
+  for (const v of values) {
+    // Each part is tagged by its first character; strings are quoted, so no part runs into the next.
+    if (typeof v === 'string') key += JSON.stringify(v);
+    else if (typeof v === 'number') key += `n${v},`;
+    else if (v === null || v === undefined) key += 'z,';
+    else if (typeof v === 'bigint') key += `b${v},`;
+    else if (typeof v === 'boolean') key += v ? 't,' : 'f,';
+    else if (v instanceof Uint8Array) key += `x${Array.from(v, (b) => b.toString(16).padStart(2, '0')).join('')},`;
+    else if (v instanceof Date) key += `d${v.getTime()},`;
+    else key += `j${JSON.stringify(v)},`;
+  }
+  return key;
 }
 
 /**
