@@ -140,19 +140,20 @@ export class RecordCodec<T> {
   /**
    * The stored row a record read by `get` (or `update`) was read from, or a
    * record was last written as, so that saving it again needs no second read
-   * of the row it replaces (bulk reads and writes do not remember: their
-   * records are many, mostly not saved again, and a weak map of many entries
-   * costs the garbage collector more than the write itself; such a record
-   * saved again is read first):
-   * the write path takes the old index rows and the note from here, and were
-   * the row stale, the compare-and-set fails as it would have.
+   * of the row it replaces (bulk reads do not remember: their records are
+   * many and mostly only read): the write path takes the old index rows and
+   * the note from here, and were the row stale, the compare-and-set fails as
+   * it would have. It is kept on the record itself under this codec's own
+   * symbol, not enumerable (invisible to `Object.keys`, spread, JSON and
+   * equality checks): a weak map of many records cost the garbage collector
+   * more than a `saveMany` of them.
    */
-  readonly #stored = new WeakMap<Doc<T>, RecordRow>();
+  readonly #stored = Symbol(`waffle.stored`);
 
   /** The record of a stored row (not a tombstone), remembered with its row for a later save. */
   load(row: RecordRow): Doc<T> {
     const doc = this.decode(row);
-    this.#stored.set(doc, row);
+    this.remember(doc, row);
     return doc;
   }
 
@@ -163,12 +164,14 @@ export class RecordCodec<T> {
 
   /** Remembers the row a record was written as. */
   remember(doc: Doc<T>, row: RecordRow): void {
-    this.#stored.set(doc, row);
+    // A frozen or sealed record cannot carry it (a row it carries from before is of an older version): saved again, it is read first.
+    if (!Object.isExtensible(doc)) return;
+    Object.defineProperty(doc, this.#stored, { value: row, writable: true, configurable: true });
   }
 
   /** The stored row of `doc` at its current version, if this codec handed it out or wrote it. */
   storedRow(doc: Doc<T>): RecordRow | undefined {
-    const row = this.#stored.get(doc);
+    const row = (doc as unknown as Record<symbol, RecordRow | undefined>)[this.#stored];
     return row !== undefined && row.version === doc.version ? row : undefined;
   }
 }

@@ -74,6 +74,12 @@ export class WritePath<T> {
       );
     }
     checkId(record.id);
+    if (Object.isFrozen(record)) {
+      // Its version and times are updated in place once written: refused before, not after, the write.
+      throw new ValidationError(
+        `${name}.${what}(): record "${record.id}" is frozen; a saved record is updated in place (version, times), so save a copy ({ ...record })`,
+      );
+    }
     if (!Number.isSafeInteger(record.version) || record.version < 0) {
       throw new ValidationError(
         `${name}.${what}(): record "${record.id}" has an invalid version ${describe(record.version)}`,
@@ -225,8 +231,7 @@ export class WritePath<T> {
       w.pending.record.version = w.version;
       w.pending.record.createdAt = new Date(w.row.createdAt);
       w.pending.record.updatedAt = new Date(w.row.updatedAt);
-      // One record written is remembered (see RecordCodec.load); many are not.
-      if (won.length === 1 && !isTombstone(w.row)) this.parts.codec.remember(w.pending.record, w.row);
+      if (!isTombstone(w.row)) this.parts.codec.remember(w.pending.record, w.row);
     }
     const noted = won
       .filter((w) => w.row.note !== null)

@@ -166,6 +166,22 @@ describe('Entity construction', () => {
     );
   });
 
+  it('refuses a record that is not one, a bad version or a frozen record, before anything is written', async () => {
+    const posts = new Entity<Post>('blog', { shards, indices: [byTime], serializer: jsonSerializer });
+    const notRecord = await posts.save(null as never).catch((e) => e);
+    expect(notRecord).toBeInstanceOf(ValidationError);
+    expect(notRecord.message).toBe('blog.save(): expected a record made by new() or get(), got null');
+    const record = posts.new({ title: 't', author: 'a', created: 1 }, { id: 'r1' });
+    const badVersion = await posts.saveMany([{ ...record, version: -1 }]).catch((e) => e);
+    expect(badVersion).toBeInstanceOf(ValidationError);
+    expect(badVersion.message).toBe('blog.saveMany(): record "r1" has an invalid version -1 (number)');
+    const frozen = await posts.save(Object.freeze({ ...record })).catch((e) => e);
+    expect(frozen).toBeInstanceOf(ValidationError);
+    expect(frozen.message).toBe(
+      'blog.save(): record "r1" is frozen; a saved record is updated in place (version, times), so save a copy ({ ...record })',
+    );
+  });
+
   it('rejects indices that are not Index objects', () => {
     for (const index of [null, 'blog_time', { name: 'x' }]) {
       expectError(
