@@ -95,7 +95,10 @@ const HISTORY_FROM_RECORD = ['id', 'body', 'bin', 'codec', 'version', 'created_a
  * text parameter costs PostgreSQL and postgres.js far less than an array
  * literal of JSON bodies, whose quotes must be escaped and parsed back), in
  * `VALUES` lists of 1, 2, 4, … rows (the rest padded with nulls), so a
- * table has a few prepared statements whatever the counts.
+ * table has a few prepared statements whatever the counts. The columns equal
+ * in all of several records inserted together (in a `saveMany` of new
+ * records, all but the id and the body) are bound once: a statement of 500
+ * records binds ~1,000 values instead of ~4,500, which cut its cost by ~18%.
  */
 const MAX_RECORDS = 512;
 /** Most characters of record data one commit statement carries; a larger commit takes several, in one transaction. */
@@ -165,6 +168,39 @@ function recordRows(n: number): number {
 function bindRecords(rows: readonly (readonly unknown[])[], width: number, out: unknown[]): void {
   for (const row of rows) for (let c = 0; c < width; c++) out.push(row[c]);
   for (let i = (recordRows(rows.length) - rows.length) * width; i > 0; i--) out.push(null);
+}
+
+/**
+ * The columns (a bit per column of {@link WRITE_COLUMNS}) whose value is the
+ * same in every one of several records inserted together, bound once instead
+ * of once per record: in a `saveMany` of new records, all but the id and the
+ * body. Never the id; none for a single record.
+ */
+function sharedColumns(rows: readonly (readonly unknown[])[]): number {
+  if (rows.length < 2) return 0;
+  const first = rows[0]!;
+  let shared = 0;
+  for (let c = 1; c < first.length; c++) {
+    const value = first[c];
+    if (typeof value === 'string' && value.length > 64) continue;
+    let same = true;
+    for (let r = 1; r < rows.length && same; r++) same = rows[r]![c] === value;
+    if (same) shared |= 1 << c;
+  }
+  return shared;
+}
+
+/** Binds inserted records for {@link PostgresDialect.commitSql}: their own columns row by row (padded as {@link bindRecords}), then the shared ones. */
+function bindInserts(rows: readonly (readonly unknown[])[], shared: number, out: unknown[]): void {
+  if (shared === 0) {
+    bindRecords(rows, WRITE_COLUMNS.length, out);
+    return;
+  }
+  const own: number[] = [];
+  for (let c = 0; c < WRITE_COLUMNS.length; c++) if ((shared & (1 << c)) === 0) own.push(c);
+  for (const row of rows) for (const c of own) out.push(row[c]);
+  for (let i = (recordRows(rows.length) - rows.length) * own.length; i > 0; i--) out.push(null);
+  for (let c = 0; c < WRITE_COLUMNS.length; c++) if ((shared & (1 << c)) !== 0) out.push(rows[0]![c]);
 }
 
 /** Binds rows for {@link rowsSql}: the one row's values, or one array literal per column. */
@@ -511,13 +547,14 @@ export class PostgresDialect extends SqlDialect {
     const form = (rows: number) => (rows === 0 ? '' : rows === 1 ? '1' : 'n');
     const insertRows = inserts.length === 0 ? 0 : recordRows(inserts.length);
     const updateRows = updates.length === 0 ? 0 : recordRows(updates.length);
-    let shape = `commit:${insertRows}:${updateRows}:${history?.spec.name ?? ''}`;
+    const shared = sharedColumns(inserts);
+    let shape = `commit:${insertRows}:${shared}:${updateRows}:${history?.spec.name ?? ''}`;
     for (const p of put) shape += `|p${this.#tableId(p.table)}${form(p.rows.length)}`;
     for (const d of del) shape += `|d${this.#tableId(d.table)}:${d.pattern}${form(d.rows.length)}`;
     const template = entity.templates.get(shape, () =>
       this.commitSql(
         entity,
-        insertRows,
+        { rows: insertRows, shared },
         updateRows,
         put.map((p) => ({ table: p.table, rows: p.rows.length })),
         del.map((d) => ({ table: d.table, pattern: d.pattern, positions: d.positions, rows: d.rows.length })),
@@ -525,7 +562,7 @@ export class PostgresDialect extends SqlDialect {
       ),
     );
     const values: unknown[] = [];
-    if (inserts.length > 0) bindRecords(inserts, WRITE_COLUMNS.length, values);
+    if (inserts.length > 0) bindInserts(inserts, shared, values);
     if (updates.length > 0) bindRecords(updates, WRITE_COLUMNS.length + 1, values);
     for (const p of put) bindRows(p.rows, p.table.columns.length + 2, values);
     for (const d of del) bindRows(d.rows, d.positions.length, values);
@@ -539,7 +576,7 @@ export class PostgresDialect extends SqlDialect {
    */
   protected commitSql(
     entity: EntityTable,
-    inserts: number,
+    { rows: inserts, shared }: { rows: number; shared: number },
     updates: number,
     put: readonly { table: IndexTable; rows: number }[],
     del: readonly { table: IndexTable; pattern: string; positions: readonly number[]; rows: number }[],
@@ -551,12 +588,22 @@ export class PostgresDialect extends SqlDialect {
     const both = inserts > 0 && updates > 0;
     if (inserts > 0) {
       const name = both ? ident('__waffle_wi') : W;
-      const rows = valuesSql(WRITE_TYPES, next, inserts);
-      next += WRITE_TYPES.length * inserts;
+      // Columns equal in every record are bound once, after the rows.
+      const own = WRITE_TYPES.map((_, c) => c).filter((c) => (shared & (1 << c)) === 0);
+      const rows = valuesSql(
+        own.map((c) => WRITE_TYPES[c]!),
+        next,
+        inserts,
+      );
+      next += own.length * inserts;
+      const fields = WRITE_TYPES.map((type, c) => {
+        if ((shared & (1 << c)) === 0) return v(own.indexOf(c));
+        return type === 'bytea' ? sql`${at(next++)}::text::bytea` : sql`${at(next++)}::${sql.raw(type)}`;
+      });
       // Padding rows (null ids) are not inserted.
       const real = inserts > 1 ? sql` WHERE ${v(0)} IS NOT NULL` : sql``;
       ctes.push(
-        sql`${name} AS (INSERT INTO ${entity.name} (${list(WRITE_COLUMNS.map(ident))}) SELECT * FROM ${rows}${real} ON CONFLICT (${ident('id')}) DO NOTHING RETURNING ${list(written.map(ident))})`,
+        sql`${name} AS (INSERT INTO ${entity.name} (${list(WRITE_COLUMNS.map(ident))}) SELECT ${list(fields)} FROM ${rows}${real} ON CONFLICT (${ident('id')}) DO NOTHING RETURNING ${list(written.map(ident))})`,
       );
     }
     if (updates > 0) {

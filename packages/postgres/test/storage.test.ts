@@ -389,12 +389,18 @@ describe.skipIf(!dialectEnabled('postgres'))('postgres storage', () => {
       }
       const name = "o'neil; DROP TABLE x";
       const row = (id: string, version = 1) => ({ id, values: [version], version });
-      // Records bind as VALUES lists of 1, 2, 4, … rows: 3 and 4 records share a statement, text and binary bodies too.
-      for (const n of [1, 3, 4]) {
+      // Records bind as VALUES lists of 1, 2, 4, … rows, the columns equal in several records once:
+      // 3 and 4 text records share a statement; 4 with text and binary bodies (codec and bin differ) take another.
+      for (const [n, mixed] of [
+        [1, false],
+        [3, false],
+        [4, false],
+        [4, true],
+      ] as const) {
         const records = Array.from({ length: n }, (_, i) =>
           record(
-            `${name} ${n} ${i}`,
-            n === 4 && i % 2 === 1 ? { body: new Uint8Array([i]), codec: 'msgpack' } : {},
+            `${name} ${n} ${mixed} ${i}`,
+            mixed && i % 2 === 1 ? { body: new Uint8Array([i]), codec: 'msgpack' } : {},
           ),
         );
         const writes = records.map((r) => ({ row: r, expected: 0 }));
@@ -404,27 +410,30 @@ describe.skipIf(!dialectEnabled('postgres'))('postgres storage', () => {
         ).toEqual(records.map(() => true));
         // A commit with its index rows: one statement (one round trip once prepared).
         expect(statements).toHaveLength(1);
-        expect(statements[0]!.params).toHaveLength((n === 1 ? 9 : 4 * 9) + 3);
+        // One record: its 9 values; several: 4 rows of their own columns, then the shared ones once; then the index row.
+        expect(statements[0]!.params).toHaveLength((n === 1 ? 9 : mixed ? 4 * 4 + 5 : 4 * 2 + 7) + 3);
       }
       for (let v = 1; v < 4; v++) {
         await shard.commit({
           table,
-          writes: [{ row: record(`${name} 1 0`, { version: v + 1 }), expected: v }],
+          writes: [{ row: record(`${name} 1 false 0`, { version: v + 1 }), expected: v }],
         });
       }
-      await shard.clearNotes(table, [{ id: `${name} 1 0`, version: 4 }]);
+      await shard.clearNotes(table, [{ id: `${name} 1 false 0`, version: 4 }]);
       await shard.clearNotes(table, [
-        { id: `${name} 1 0`, version: 4 },
+        { id: `${name} 1 false 0`, version: 4 },
         { id: 'x', version: 1 },
       ]);
       const prepared = await client.unsafe(
         'SELECT statement FROM pg_prepared_statements WHERE statement LIKE $1',
         [`%"${table.name}"%`],
       );
-      // Reads of one id and of several; commits of one and of several records with their rows; an update; notes cleared for one and several.
+      // Reads of one id and of several; commits of one, of several alike and of several unlike records
+      // with their rows; an update; notes cleared for one and several.
       expect(prepared.map((r) => (r.statement as string).split(' ')[0]).sort()).toEqual([
         'UPDATE',
         'UPDATE',
+        'WITH',
         'WITH',
         'WITH',
         'WITH',
