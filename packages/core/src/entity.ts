@@ -121,6 +121,12 @@ export interface UpdateOptions extends WriteOptions {
   readonly retries?: number;
 }
 
+/** Options of {@link Entity.count}. */
+export interface CountOptions {
+  /** Fetch and check each match, as `select` does (default false: count the index rows in SQL). */
+  readonly verify?: boolean;
+}
+
 /** Options of {@link Entity.scan}. */
 export interface ScanOptions {
   /** Records read per statement (default 500). */
@@ -428,9 +434,22 @@ export class Entity<T> {
     return new Query(this.#source, where, options);
   }
 
-  /** Number of records matching `where` (each verified, as by `select`). */
-  count(where: Predicate): Promise<number> {
-    return new Query(this.#source, where).count();
+  /**
+   * Number of records matching `where`, counted in SQL over the index rows
+   * (distinct record ids; no record is fetched): exact when the index is
+   * converged, that is when no write is in flight and `drain()` has run
+   * after a crash. With `{ verify: true }`, each match is fetched and checked
+   * as by `select`, exact at any time.
+   */
+  count(where: Predicate, options: CountOptions = {}): Promise<number> {
+    checkOptions(options, `${this.name}.count()`);
+    if (options.verify !== undefined && typeof options.verify !== 'boolean') {
+      throw new ValidationError(
+        `${this.name}.count(): verify must be true or false, got ${describe(options.verify)}`,
+      );
+    }
+    const query = new Query(this.#source, where);
+    return options.verify === true ? query.verifiedCount() : query.count();
   }
 
   /**

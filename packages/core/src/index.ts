@@ -14,6 +14,7 @@ export type {
   GetOptions,
   ReencodeOptions,
   ReencodeReport,
+  CountOptions,
   ScanOptions,
   UpdateOptions,
   Version,

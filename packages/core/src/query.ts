@@ -366,10 +366,45 @@ export class Query<T> implements PromiseLike<Doc<T>[]>, AsyncIterable<Doc<T>> {
     };
   }
 
-  /** Counts the matching records (verifying each, like a select). */
-  async count(): Promise<number> {
+  /** Counts the matching records, verifying each (fetched and checked as by a select). */
+  async verifiedCount(): Promise<number> {
     let n = 0;
     for await (const hits of execute(this.source, this.plan, this.after, this.plan.limit)) n += hits.length;
     return n;
+  }
+
+  /**
+   * Counts the distinct record ids of the matching index rows, in SQL: one
+   * `count(distinct)` per index shard when an index row's shard follows its
+   * record's id (a record's rows are then all on one shard), else the ids
+   * read page by page (no record is fetched) and counted once.
+   */
+  async count(): Promise<number> {
+    await this.source.ready();
+    const { index, where, rowParts } = this.plan;
+    const positions = index.strategy.shardsFor(where);
+    const shards = positions.map((pos) => index.strategy.shards[pos]!);
+    if (!index.strategy.columns?.length) {
+      const counts = await Promise.all(shards.map((shard) => shard.countIndex(index.table, where)));
+      return counts.reduce((a, b) => a + b, 0);
+    }
+    const ids = new Set<string>();
+    const order = toIndexOrder(rowParts);
+    await Promise.all(
+      shards.map(async (shard) => {
+        const stream = new ShardStream(
+          (w, n) => shard.queryIndex(index.table, { where: w, orderBy: order, limit: n }),
+          rowParts,
+          where,
+          1000,
+        );
+        while (true) {
+          await stream.fill();
+          if (!stream.head()) return;
+          while (stream.head()) ids.add(stream.take().id);
+        }
+      }),
+    );
+    return ids.size;
   }
 }

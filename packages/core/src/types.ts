@@ -227,6 +227,8 @@ export interface Shard {
   deleteIndexRows(table: IndexTableSpec, rows: readonly IndexRow[]): Promise<void>;
   /** Reads index rows matching `query.where`, in `query.orderBy` order, at most `query.limit`. */
   queryIndex(table: IndexTableSpec, query: IndexQuery): Promise<IndexHit[]>;
+  /** The number of distinct record ids among the index rows matching `where` (all rows when undefined), in one statement. */
+  countIndex(table: IndexTableSpec, where: Predicate | undefined): Promise<number>;
   /** Closes the connection if the shard opened it; a client passed in by the caller stays open. */
   close(): Promise<void>;
 }

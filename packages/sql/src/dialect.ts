@@ -24,6 +24,7 @@ import {
   type IndexRows,
   META_TABLE,
   type NoteRef,
+  type Predicate,
   type RecordRow,
   type RecordWrite,
   type ScanRecords,
@@ -622,6 +623,24 @@ export abstract class SqlDialect {
         ? sql` order by ${compileOrder(t.view, query.orderBy, this.explicitNulls)}`
         : sql``;
     return sql`select ${list(fields)} from ${t.name}${join}${whereSql}${order} limit ${this.limit(at(0))}`;
+  }
+
+  /** The number of distinct record ids among the rows matching `where`. */
+  async countIndex(runner: Runner, t: IndexTable, where: Predicate | undefined): Promise<number> {
+    const flat = flatten(where);
+    const template = t.templates.get(`count:${flat.shape}`, () => {
+      let next = 0;
+      const condition =
+        where === undefined
+          ? sql``
+          : sql` where ${compilePredicate(t.view, where, (kind) => this.typed(kind, at(next++)))}`;
+      return sql`select count(distinct ${t.id}) from ${t.name}${condition}`;
+    });
+    const values: unknown[] = [];
+    for (const { kind, value } of flat.values) values.push(this.bind(kind, value));
+    const bound = template.bind(values);
+    const result = await runner.run({ sql: bound.sql, params: bound.params, dynamic: true });
+    return this.read.number(result.rows[0]?.[0] ?? 0);
   }
 
   // ---- commits

@@ -13,6 +13,7 @@ import type {
   IndexRow,
   IndexTableSpec,
   NoteRef,
+  Predicate,
   ReadRecords,
   RecordRow,
   ScanRecords,
@@ -101,6 +102,10 @@ export class SqlShard implements Shard {
   queryIndex(table: IndexTableSpec, query: IndexQuery): Promise<IndexHit[]> {
     const records = query.records === undefined ? undefined : this.#tables.entity(query.records);
     return this.#dialect.queryIndex(this.#driver, this.#tables.index(table), query, records);
+  }
+
+  countIndex(table: IndexTableSpec, where: Predicate | undefined): Promise<number> {
+    return this.#dialect.countIndex(this.#driver, this.#tables.index(table), where);
   }
 
   close(): Promise<void> {

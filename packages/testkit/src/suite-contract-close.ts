@@ -34,6 +34,7 @@ export function contractCloseSuite(options: ConformanceOptions): void {
         ['putIndexRows', (s) => s.putIndexRows(index, [row])],
         ['deleteIndexRows', (s) => s.deleteIndexRows(index, [row])],
         ['queryIndex', (s) => s.queryIndex(index, { where: undefined, orderBy: [], limit: 5 })],
+        ['countIndex', (s) => s.countIndex(index, undefined)],
       ];
       for (const [what, call] of calls) {
         const error = await rejection(call(shard), `${what} after close`);

@@ -73,6 +73,7 @@ export function contractErrorSuite(options: ConformanceOptions): void {
         ['putIndexRows', () => shard.putIndexRows(absent, [row])],
         ['deleteIndexRows', () => shard.deleteIndexRows(absent, [row])],
         ['queryIndex', () => shard.queryIndex(absent, query)],
+        ['countIndex', () => shard.countIndex(absent, query.where)],
         [
           'queryIndex with records',
           () => shard.queryIndex(index, { ...query, where: undefined, records: table }),

@@ -67,6 +67,32 @@ export function contractQuerySuite(options: ConformanceOptions): void {
       expect(await query(0, 'asc')).toEqual([]);
     });
 
+    it('countIndex counts the distinct record ids of the matching rows, in one statement', async () => {
+      const index = indexSpec([
+        ['tag', 'text', true],
+        ['time', 'integer'],
+      ]);
+      const shard = await open(index);
+      expect(await shard.countIndex(index, undefined)).toBe(0);
+      // Records p0..p9 with one row each, and p0..p4 with a second row: 15 rows of 10 records.
+      const rows: IndexRow[] = [];
+      for (let i = 0; i < 10; i++)
+        rows.push({ id: `p${i}`, values: [i % 2 ? 'odd' : 'even', i], version: 1 });
+      for (let i = 0; i < 5; i++) rows.push({ id: `p${i}`, values: [null, 100 + i], version: 1 });
+      await shard.putIndexRows(index, rows);
+      expect(await shard.countIndex(index, undefined)).toBe(10);
+      expect(await shard.countIndex(index, columnRef(index, 'tag').eq('odd'))).toBe(5);
+      expect(await shard.countIndex(index, columnRef(index, 'tag').isNull())).toBe(5);
+      expect(
+        await shard.countIndex(
+          index,
+          or(columnRef(index, 'tag').eq('even'), columnRef(index, 'time').gte(100)),
+        ),
+      ).toBe(7);
+      expect(await shard.countIndex(index, columnRef(index, 'time').gte(3))).toBe(10);
+      expect(await shard.countIndex(index, columnRef(index, 'time').gt(1000))).toBe(0);
+    });
+
     it('orders every kind, nulls first ascending and last descending', async () => {
       const index = indexSpec(EVERY_KIND);
       const shard = await open(index);

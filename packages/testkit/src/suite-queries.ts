@@ -127,6 +127,42 @@ export function querySuite(options: ConformanceOptions): void {
       expect((await posts.select(byTag.c.tag.eq('z'))).map((r) => r.id)).toEqual([both.id]);
     });
 
+    it('count counts the index rows in SQL, each record once; { verify: true } checks each match', async () => {
+      const { posts, byGroup, byTag } = await blogOn(2);
+      await posts.create();
+      const saved = await posts.saveMany(
+        Array.from({ length: 30 }, (_, i) => posts.new(post({ group: i % 3, tags: i % 2 ? ['x', 'y'] : ['z'] }))),
+      );
+      const where = byGroup.c.group.eq(1);
+      expect(await posts.count(where)).toBe(10);
+      expect(await posts.count(where, { verify: true })).toBe(10);
+      // A record with rows on two tag shards counts once.
+      expect(await posts.count(byTag.c.tag.in(['x', 'y']))).toBe(15);
+      expect(await posts.count(byTag.c.rank.gte(0))).toBe(30);
+      // An orphan row (a write in flight, or a crash before drain) counts until it is cleaned; verified, it does not.
+      const ghost = 'ghost-record';
+      const shard = byGroup.strategy.shards[byGroup.strategy.shardOf({ id: ghost })]!;
+      await shard.putIndexRows(byGroup.table, [{ id: ghost, values: [1, 't', null], version: 1 }]);
+      expect(await posts.count(where)).toBe(11);
+      expect(await posts.count(where, { verify: true })).toBe(10);
+      await posts.delete(saved[1]!.id);
+      expect(await posts.count(where)).toBe(10);
+      for (const [options, message] of [
+        [null, 'options must be an object, got null'],
+        [{ verify: 'yes' }, 'verify must be true or false, got "yes" (string)'],
+      ] as const) {
+        const error = (() => {
+          try {
+            posts.count(where, options as never);
+          } catch (e) {
+            return e;
+          }
+        })();
+        expect(error).toBeInstanceOf(ValidationError);
+        expect((error as Error).message).toBe(`${posts.name}.count(): ${message}`);
+      }
+    });
+
     it('a stale index row never yields a record that does not match', async () => {
       const { posts, byTag, byGroup } = await blogOn(2);
       await posts.create();

@@ -10,6 +10,7 @@ export const SHARD_OPERATIONS = [
   'putIndexRows',
   'deleteIndexRows',
   'queryIndex',
+  'countIndex',
 ] as const satisfies readonly (keyof Shard)[];
 
 /** Wraps one operation: gets its name and the original, returns the replacement. */
