@@ -100,7 +100,8 @@ export function keyOf(values: readonly unknown[]): string {
     else if (v === null || v === undefined) key += 'z,';
     else if (typeof v === 'bigint') key += `b${v},`;
     else if (typeof v === 'boolean') key += v ? 't,' : 'f,';
-    else if (v instanceof Uint8Array) key += `x${Array.from(v, (b) => b.toString(16).padStart(2, '0')).join('')},`;
+    else if (v instanceof Uint8Array)
+      key += `x${Array.from(v, (b) => b.toString(16).padStart(2, '0')).join('')},`;
     else if (v instanceof Date) key += `d${v.getTime()},`;
     else key += `j${JSON.stringify(v)},`;
   }

@@ -131,7 +131,9 @@ export function querySuite(options: ConformanceOptions): void {
       const { posts, byGroup, byTag } = await blogOn(2);
       await posts.create();
       const saved = await posts.saveMany(
-        Array.from({ length: 30 }, (_, i) => posts.new(post({ group: i % 3, tags: i % 2 ? ['x', 'y'] : ['z'] }))),
+        Array.from({ length: 30 }, (_, i) =>
+          posts.new(post({ group: i % 3, tags: i % 2 ? ['x', 'y'] : ['z'] })),
+        ),
       );
       const where = byGroup.c.group.eq(1);
       expect(await posts.count(where)).toBe(10);
