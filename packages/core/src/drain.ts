@@ -45,6 +45,11 @@ export class Notes<T> {
     this.#inflight.add(tracked);
   }
 
+  /** Waits until the background work of this process has settled. */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.#inflight]);
+  }
+
   /**
    * Finishes the notes of records: writes their rows to add and deletes their
    * rows to remove (where the tag is older than the record's version), then
@@ -94,7 +99,7 @@ export class Notes<T> {
     const { name, table, placement } = this.parts;
     const batchSize = checkCount(options.batchSize ?? 500, 1, `${name}.drain()`, 'batchSize');
     await ready(this.parts);
-    await Promise.allSettled([...this.#inflight]);
+    await this.settle();
     let notes = 0;
     let finished = 0;
     const failures: unknown[] = [];

@@ -223,6 +223,38 @@ export class Entity<T> {
     return this.#parts.placement.create();
   }
 
+  /**
+   * Removes an index this entity no longer has: its tables and metadata on
+   * every shard of the index. Take the index out of the entity's `indices`
+   * first (every write maintains every index of the entity), then call this
+   * with its `Index` object. Refuses an index that is still one of the
+   * entity's, and a table a shard holds for another entity or layout.
+   * Idempotent.
+   */
+  async dropIndex(index: Index<T, any>): Promise<void> {
+    if (typeof index?.rowsOf !== 'function' || typeof index?.table !== 'object') {
+      throw new ValidationError(`${this.name}.dropIndex(): expected an Index, got ${describe(index)}`);
+    }
+    if (this.indices.includes(index)) {
+      throw new ValidationError(
+        `${this.name}.dropIndex(): index "${index.name}" is one of this entity's indices, which every write maintains: ` +
+          "remove it from the entity's indices first, then drop it",
+      );
+    }
+    await this.#parts.placement.drop(index);
+  }
+
+  /**
+   * Removes the entity: its records, its history and its indices' tables and
+   * metadata on every shard. Refuses a table a shard holds for another
+   * entity or layout. Idempotent; `create()` makes it anew, empty.
+   */
+  async drop(): Promise<void> {
+    // Background index work of this process would meet dropped tables.
+    await this.#notes.settle();
+    await this.#parts.placement.drop();
+  }
+
   /** @internal Checks once that every shard holds what this entity expects. */
   ready(): Promise<void> {
     return this.#parts.placement.ready();

@@ -54,16 +54,17 @@ export class Placement {
         });
       });
     }
-    for (const index of this.indices) {
-      index.strategy.shards.forEach((shard, position) => {
-        out.push({
-          shard,
-          table: index.table,
-          identity: identity({ kind: 'index', entity: this.entity, layout: index.strategy.layout, position }),
-        });
-      });
-    }
+    for (const index of this.indices) out.push(...this.placedIndex(index));
     return out;
+  }
+
+  /** Where the tables of `index` live, and their identities. */
+  private placedIndex(index: Index<any, any>): Placed[] {
+    return index.strategy.shards.map((shard, position) => ({
+      shard,
+      table: index.table,
+      identity: identity({ kind: 'index', entity: this.entity, layout: index.strategy.layout, position }),
+    }));
   }
 
   private mismatch(shard: Shard, table: string, stored: string, expected: string): ShardMapError {
@@ -87,6 +88,36 @@ export class Placement {
     }
     this.#checked = Promise.resolve();
     this.isReady = true;
+  }
+
+  /**
+   * Drops the entity's tables (records, history, every index) on every shard,
+   * or with `index` only that index's; each table only where the shard holds
+   * it as this entity's (else {@link ShardMapError}, before anything is
+   * dropped). Idempotent. The entity must be created again before its next use.
+   */
+  async drop(index?: Index<any, any>): Promise<void> {
+    const placed = index ? this.placedIndex(index) : this.placed();
+    const byShard = groupBy(placed, (p) => p.shard);
+    const metas = new Map(
+      await Promise.all(
+        [...byShard].map(
+          async ([shard, group]) => [shard, await shard.readMeta(group.map((p) => p.table.name))] as const,
+        ),
+      ),
+    );
+    for (const p of placed) {
+      const stored = metas.get(p.shard)!.get(p.table.name);
+      if (stored !== undefined && stored !== p.identity)
+        throw this.mismatch(p.shard, p.table.name, stored, p.identity);
+    }
+    if (!index) {
+      this.#checked = undefined;
+      this.isReady = false;
+    }
+    await Promise.all(
+      [...byShard].map(([shard, group]) => shard.dropTables([...new Set(group.map((p) => p.table))])),
+    );
   }
 
   /** Checks once that every shard holds what the entity expects; a failed check is tried again next time. */

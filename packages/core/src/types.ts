@@ -195,6 +195,12 @@ export interface Shard {
   readonly limits: ShardLimits;
   /** Creates the tables that do not exist yet, and the metadata table. Idempotent. */
   createTables(tables: readonly TableSpec[]): Promise<void>;
+  /**
+   * Drops the tables that exist, with their metadata entries (the entry keyed
+   * by each table's name), the entries first. Other tables and entries stay.
+   * Idempotent.
+   */
+  dropTables(tables: readonly TableSpec[]): Promise<void>;
   /** Reads metadata entries; absent keys are absent from the map (also when the metadata table does not exist). */
   readMeta(keys: readonly string[]): Promise<Map<string, string>>;
   /** Stores `value` under `key` unless the key exists; returns the value stored now. */

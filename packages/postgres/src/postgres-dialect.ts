@@ -738,6 +738,18 @@ export class PostgresDialect extends SqlDialect {
     });
   }
 
+  /** Deletes the tables' metadata entries and drops them, in one transaction under the DDL lock. */
+  override async dropTables(driver: Driver, specs: readonly TableSpec[]): Promise<void> {
+    await this.#ddl(driver, async (tx) => {
+      const statements: SQL[] = [];
+      if ((await tx.run(this.#once(this.metaTableExists()))).rows.length > 0) {
+        const keys = arrayLiteral(specs.map((spec) => spec.name));
+        statements.push(sql`DELETE FROM ${ident(META_TABLE)} WHERE ${ident('key')} = ANY(${keys}::text[])`);
+      }
+      return [...statements, ...this.dropStatements(specs)];
+    });
+  }
+
   override metaTableExists(): SQL {
     return sql`SELECT 1 WHERE to_regclass(${sql.raw(`'${META_TABLE}'`)}) IS NOT NULL`;
   }

@@ -798,6 +798,37 @@ export abstract class SqlDialect {
     await runner.run(this.plain(this.createMetaTable()));
   }
 
+  /**
+   * Drops the tables of `specs` that exist, after deleting their metadata
+   * entries (a table without its entry is recreated by `create()`; an entry
+   * without its table would pass the identity check and fail every query).
+   */
+  async dropTables(driver: Driver, specs: readonly TableSpec[]): Promise<void> {
+    await this.deleteMeta(
+      driver,
+      specs.map((spec) => spec.name),
+    );
+    for (const statement of this.dropStatements(specs)) await driver.run(this.plain(statement));
+  }
+
+  /** `DROP TABLE IF EXISTS` of each table. */
+  protected dropStatements(specs: readonly TableSpec[]): SQL[] {
+    return specs.map((spec) => sql`drop table if exists ${ident(spec.name)}`);
+  }
+
+  /** Deletes the metadata entries of `keys` (nothing when the metadata table does not exist). */
+  protected async deleteMeta(runner: Runner, keys: readonly string[]): Promise<void> {
+    const exists = this.metaTableExists();
+    if (exists && (await runner.run(this.plain(exists))).rows.length === 0) return;
+    for (const chunk of chunks([...new Set(keys)], this.maxParameters)) {
+      const template = this.metaTemplate(
+        `delete:${chunk.length}`,
+        () => sql`delete from ${ident(META_TABLE)} where ${ident('key')} in (${list(chunk.map((_, i) => at(i)))})`,
+      );
+      await runner.run(template.bind(chunk));
+    }
+  }
+
   /** A statement without values. */
   protected plain(query: SQL): Statement {
     const rendered = this.render(query);

@@ -59,6 +59,11 @@ export class SqlShard implements Shard {
     return this.#dialect.createTables(this.#driver, tables);
   }
 
+  dropTables(tables: readonly TableSpec[]): Promise<void> {
+    if (tables.length === 0) return Promise.resolve();
+    return this.#dialect.dropTables(this.#driver, tables);
+  }
+
   readMeta(keys: readonly string[]): Promise<Map<string, string>> {
     return this.#dialect.readMeta(this.#driver, keys);
   }

@@ -13,6 +13,7 @@ import { contractNoteSuite } from './suite-contract-notes.js';
 import { contractQuerySuite } from './suite-contract-queries.js';
 import { contractRecordSuite } from './suite-contract-records.js';
 import { convergenceSuite } from './suite-convergence.js';
+import { dropSuite } from './suite-drop.js';
 import { faultSuite } from './suite-faults.js';
 import { predicateSuite } from './suite-predicates.js';
 import { querySuite } from './suite-queries.js';
@@ -64,6 +65,7 @@ export function shardConformance(options: ConformanceOptions): void {
     faultSuite(options);
     convergenceSuite(options);
     raceSuite(options);
+    dropSuite(options);
   });
 }
 

@@ -1,3 +1,4 @@
+import { QueryError } from '@waffle/core';
 import { describe, expect, it } from 'vitest';
 import {
   contractShard,
@@ -63,6 +64,49 @@ export function contractMetaSuite(options: ConformanceOptions): void {
       expect(await shard.getRecords(table, ['a'])).toEqual([a]);
       expect(await indexContent(shard, index)).toEqual(rows[0]!.rows);
       expect(await shard.getHistory(history, 'a')).toEqual([versionOf(a)]);
+    });
+
+    it('drops tables with their metadata entries, leaving the others; idempotent', async () => {
+      const table = entitySpec();
+      const history = historySpec();
+      const index = indexSpec([['k', 'text']]);
+      const kept = indexSpec([['k', 'text']]);
+      const shard = await open(table, history, index, kept);
+      for (const spec of [table, history, index, kept])
+        await shard.writeMeta(spec.name, `identity of ${spec.name}`);
+      const row = { id: 'a', values: ['x'], version: 1 };
+      expect(
+        await shard.commit({
+          table,
+          writes: [insert(recordRow('a'))],
+          put: [{ table: index, rows: [row] }],
+          history,
+        }),
+      ).toEqual([true]);
+      await shard.putIndexRows(kept, [row]);
+      await shard.dropTables([table, history, index]);
+      const names = [table, history, index, kept].map((spec) => spec.name);
+      expect(await shard.readMeta(names)).toEqual(new Map([[kept.name, `identity of ${kept.name}`]]));
+      // The dropped tables are gone: reading them fails as reading a table that never existed does.
+      for (const [what, read] of [
+        ['records', () => shard.getRecords(table, ['a'])],
+        ['history', () => shard.getHistory(history, 'a')],
+        ['index rows', () => shard.countIndex(index, undefined)],
+      ] as const) {
+        const error = await read().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(QueryError.is(error), `${what}: ${String(error)}`).toBe(true);
+      }
+      expect(await indexContent(shard, kept)).toEqual([row]);
+      await shard.dropTables([table, history, index]);
+      // Created again, they are empty.
+      await shard.createTables([table, index]);
+      expect(await shard.getRecords(table, ['a'])).toEqual([]);
+      expect(await shard.countIndex(index, undefined)).toBe(0);
+      await shard.dropTables([table, index, kept]);
+      expect(await shard.readMeta(names)).toEqual(new Map());
     });
 
     it('writes a metadata value only once, answering with the value stored', async () => {

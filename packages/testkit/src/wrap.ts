@@ -30,6 +30,7 @@ export function wrapShard(shard: Shard, around: Around): Shard {
       return shard.limits;
     },
     createTables: shard.createTables.bind(shard),
+    dropTables: shard.dropTables.bind(shard),
     readMeta: shard.readMeta.bind(shard),
     writeMeta: shard.writeMeta.bind(shard),
     close: shard.close.bind(shard),
