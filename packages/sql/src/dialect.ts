@@ -823,7 +823,8 @@ export abstract class SqlDialect {
     for (const chunk of chunks([...new Set(keys)], this.maxParameters)) {
       const template = this.metaTemplate(
         `delete:${chunk.length}`,
-        () => sql`delete from ${ident(META_TABLE)} where ${ident('key')} in (${list(chunk.map((_, i) => at(i)))})`,
+        () =>
+          sql`delete from ${ident(META_TABLE)} where ${ident('key')} in (${list(chunk.map((_, i) => at(i)))})`,
       );
       await runner.run(template.bind(chunk));
     }
