@@ -6,7 +6,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Doc, Entity, Index, type Serializer, type Shard, text } from '@waffle/core';
+import {
+  type Doc,
+  Entity,
+  Index,
+  type Serializer,
+  type Shard,
+  text,
+  timestamp,
+  ValidationError,
+} from '@waffle/core';
 import { libsqlShard } from '@waffle/libsql';
 import { mysqlShard } from '@waffle/mysql';
 import { postgresShard } from '@waffle/postgres';
@@ -80,6 +89,44 @@ for (const [dialect, open] of Object.entries(dialects) as [Dialect, (i: number) 
         });
       });
     }
+
+    it('refuses at save a value whose index rows change through the serializer (a Date under json()); superjson keeps it', async () => {
+      type Event = { title: string; at: Date };
+      const make = (serializer: Serializer) => {
+        const name = uniqueName('events');
+        const byTime = new Index(`${name}_at`, {
+          columns: { at: timestamp() },
+          shard: shards(1),
+          mapper: (event: Doc<Event>) => [{ at: event.value.at }],
+        });
+        return {
+          byTime,
+          events: new Entity<Event>(name, { shards: shards(1), indices: [byTime], serializer }),
+        };
+      };
+      const withJson = make(json());
+      await withJson.events.create();
+      const event = withJson.events.new(
+        { title: 'launch', at: new Date(Date.UTC(2026, 10, 30)) },
+        { id: 'e1' },
+      );
+      const error = await withJson.events.save(event).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as Error).message).toBe(
+        `${withJson.events.name}.save(): record "e1" cannot be mapped by index "${withJson.byTime.name}" once read back through json (Index "${withJson.byTime.name}", mapper row 0 of record "e1", column "at": expected timestamp (a valid Date), got "2026-11-30T00:00:00.000Z" (string)): store the value as the serializer keeps it (a number or an ISO string for a date), or use a serializer that keeps its type (superjson, msgpack)`,
+      );
+      expect(event.version).toBe(0);
+      expect(await withJson.events.get('e1')).toBeUndefined();
+      expect(await withJson.events.count(withJson.byTime.c.at.gte(new Date(0)))).toBe(0);
+
+      const withSuperjson = make(superjson());
+      await withSuperjson.events.create();
+      await withSuperjson.events.save(
+        withSuperjson.events.new({ title: 'launch', at: new Date(5) }, { id: 'e1' }),
+      );
+      const found = await withSuperjson.events.select(withSuperjson.byTime.c.at.gte(new Date(0)));
+      expect(found.map((e) => e.value.at)).toEqual([new Date(5)]);
+    });
 
     it('switches from JSON to MessagePack: both generations read, reencode() rewrites the old rows', async () => {
       type Post = { title: string; at: number };

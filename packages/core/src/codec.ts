@@ -175,3 +175,42 @@ export class RecordCodec<T> {
     return row !== undefined && row.version === doc.version ? row : undefined;
   }
 }
+
+/** Deepest nesting {@link keptExactly} walks; deeper values are checked the slow way. */
+const MAX_WALK_DEPTH = 64;
+
+/**
+ * True when every serializer reads `value` back exactly as it is: strings,
+ * booleans, null, finite numbers (not -0), arrays without holes or
+ * `undefined`, and plain objects of these. False for anything else (a Date,
+ * a Map, a class instance, a bigint, …), which a serializer may keep or not:
+ * the write path then reads the body back to compare the index rows.
+ */
+export function keptExactly(value: unknown, depth = 0): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value) && !Object.is(value, -0);
+    case 'object': {
+      if (value === null) return true;
+      if (depth >= MAX_WALK_DEPTH) return false;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          if (!(i in value) || !keptExactly(value[i], depth + 1)) return false;
+        }
+        return true;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return false;
+      for (const key in value) {
+        const v = (value as Record<string, unknown>)[key];
+        if (v !== undefined && !keptExactly(v, depth + 1)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}

@@ -234,7 +234,7 @@ async function* execute<T>(
         }
         let current = mapped.get(row.id);
         if (!current) {
-          current = index.rowsOf(doc);
+          current = index.storedRowsOf(doc);
           mapped.set(row.id, current);
         }
         // A row the record's committed version no longer produces, tagged by that version or an

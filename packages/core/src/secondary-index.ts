@@ -171,6 +171,24 @@ export class Index<T = unknown, C extends Columns = Columns> {
     return rows;
   }
 
+  /**
+   * @internal {@link rowsOf} of a record as read from storage (by a query,
+   * `verify`, `repair` or a write replacing it): an error the mapper throws is
+   * reported as a {@link ValidationError} naming the index and the record,
+   * with the mapper's error as its cause.
+   */
+  storedRowsOf(record: Doc<T>): RowValues[] {
+    try {
+      return this.rowsOf(record);
+    } catch (error) {
+      if (ValidationError.is(error)) throw error;
+      throw new ValidationError(
+        `Index "${this.name}": the mapper threw on stored record "${record.id}": ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+  }
+
   /** True when two rows of this index have equal values in every column. */
   sameValues(a: RowValues, b: RowValues): boolean {
     for (let i = 0; i < this.columnKinds.length; i++) {

@@ -127,7 +127,7 @@ export async function checkIndex<T>(
       if (doc) {
         report.records++;
         version = doc.version;
-        expected = index.rowsOf(doc);
+        expected = index.storedRowsOf(doc);
       }
       record = await records.next();
     }

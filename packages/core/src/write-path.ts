@@ -10,7 +10,8 @@
  * background in `async` mode, by `drain()` after a crash.
  */
 import type { WriteMode } from './checks.js';
-import { isTombstone } from './codec.js';
+import { isTombstone, keptExactly } from './codec.js';
+import { compareValues } from './columns.js';
 import type { Doc } from './doc.js';
 import type { Notes } from './drain.js';
 import { type EntityParts, readRows, ready } from './entity-parts.js';
@@ -19,6 +20,7 @@ import { groupBy } from './group.js';
 import { checkId, describe } from './names.js';
 import { decodeNote, encodeNote, type Note, noRows, planWrite, type RowsByIndex } from './notes.js';
 import { applyRows, localRows, splitWork, type TaggedRows } from './routing.js';
+import type { RowValues } from './secondary-index.js';
 import type { RecordRow } from './types.js';
 
 /** A checked record (or a deletion) on its way to storage. */
@@ -85,15 +87,63 @@ export class WritePath<T> {
         `${name}.${what}(): record "${record.id}" has an invalid version ${describe(record.version)}`,
       );
     }
+    const body = codec.encode(record);
+    const rows = indices.map((index) => index.rowsOf(record));
+    if (indices.length > 0 && !keptExactly(record.value)) this.checkReadBack(record, body, rows, what);
     return {
       record,
       codec: codec.current.codec,
-      body: codec.encode(record),
-      rows: indices.map((index) => index.rowsOf(record)),
+      body,
+      rows,
       shard: placement.strategy.shardOf({ id: record.id }),
       expected: record.version,
       read: record.version > 0 ? codec.storedRow(record) : undefined,
     };
+  }
+
+  /**
+   * Refuses a record whose index rows would differ once it is read back
+   * through the serializer (a `Date` under `json()` reads back as a string):
+   * queries and verification run the mapper on the value read back, so the
+   * rows written must be the rows of that value.
+   */
+  private checkReadBack(record: Doc<T>, body: string | Uint8Array, rows: RowsByIndex, what: string): void {
+    const { name, codec, indices } = this.parts;
+    const serializer = codec.current;
+    const suggestion =
+      'store the value as the serializer keeps it (a number or an ISO string for a date), or use a serializer that keeps its type (superjson, msgpack)';
+    const back = { ...record, value: serializer.decode(body) as T };
+    indices.forEach((index, i) => {
+      let read: RowValues[];
+      try {
+        read = index.storedRowsOf(back);
+      } catch (error) {
+        throw new ValidationError(
+          `${name}.${what}(): record "${record.id}" cannot be mapped by index "${index.name}" once read back through ${serializer.codec} (${(error as Error).message}): ${suggestion}`,
+          { cause: error },
+        );
+      }
+      const given = rows[i]!;
+      const same =
+        read.length === given.length && given.every((row) => read.some((r) => index.sameValues(r, row)));
+      if (same) return;
+      let detail = `${given.length} row(s) from the value saved, ${read.length} from the value read back`;
+      if (read.length === given.length) {
+        const r = given.findIndex((row, k) => !index.sameValues(row, read[k]!));
+        const c =
+          r < 0
+            ? -1
+            : index.columnKinds.findIndex(
+                (kind, k) => compareValues(kind, given[r]![k]!, read[r]![k]!) !== 0,
+              );
+        if (c >= 0) {
+          detail = `column "${index.columnNames[c]}" is ${describe(given[r]![c])} in the value saved, ${describe(read[r]![c])} in the value read back`;
+        }
+      }
+      throw new ValidationError(
+        `${name}.${what}(): record "${record.id}" would not be found by index "${index.name}" as saved: through ${serializer.codec}, ${detail}; ${suggestion}`,
+      );
+    });
   }
 
   /** Writes a batch of checked records; throws the first error after the others are written. */
@@ -129,7 +179,7 @@ export class WritePath<T> {
         continue;
       }
       const live = current && !isTombstone(current) ? codec.decode(current) : undefined;
-      const before = live ? indices.map((index) => index.rowsOf(live)) : noRows(indices);
+      const before = live ? indices.map((index) => index.storedRowsOf(live)) : noRows(indices);
       const work = planWrite(indices, before, p.rows, decodeNote(indices, current?.note));
       const { local, remote } = splitWork(
         indices,

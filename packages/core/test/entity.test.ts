@@ -182,6 +182,41 @@ describe('Entity construction', () => {
     );
   });
 
+  it('refuses a record whose index rows would change once read back through the serializer', async () => {
+    type Event = { at: Date };
+    const byLabel = new Index('event_label', {
+      columns: { label: text() },
+      shard: shards,
+      mapper: (event: Doc<Event>) => [{ label: typeof event.value.at }],
+    });
+    const events = new Entity<Event>('event', { shards, indices: [byLabel], serializer: jsonSerializer });
+    const at = new Date(Date.UTC(2026, 0, 2));
+    const error = await events.save(events.new({ at }, { id: 'e1' })).catch((e) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error.message).toBe(
+      'event.save(): record "e1" would not be found by index "event_label" as saved: through json, column "label" is "object" (string) in the value saved, "string" (string) in the value read back; store the value as the serializer keeps it (a number or an ISO string for a date), or use a serializer that keeps its type (superjson, msgpack)',
+    );
+    // A plain value is not read back (nothing to compare), and a mapper that throws is named with the record.
+    const throwing = new Index('event_throw', {
+      columns: { label: text() },
+      shard: shards,
+      mapper: (event: Doc<Event>) => [{ label: event.value.at.toISOString() }],
+    });
+    expectError(
+      () =>
+        throwing.storedRowsOf({
+          id: 'e2',
+          value: { at: 'not a date' as never },
+          version: 1,
+          createdAt: at,
+          updatedAt: at,
+        }),
+      ValidationError,
+      'VALIDATION',
+      'Index "event_throw": the mapper threw on stored record "e2": event.value.at.toISOString is not a function',
+    );
+  });
+
   it('rejects indices that are not Index objects', () => {
     for (const index of [null, 'blog_time', { name: 'x' }]) {
       expectError(
