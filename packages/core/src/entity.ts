@@ -14,6 +14,7 @@ import { type EntityParts, readRows, ready } from './entity-parts.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 import { uuidv7 } from './id.js';
 import {
+  type CheckIndexOptions,
   checkIndices,
   type ReencodeOptions,
   type ReencodeReport,
@@ -33,7 +34,7 @@ import { type Pending, WritePath } from './write-path.js';
 
 export type { WriteMode } from './checks.js';
 export type { DrainOptions, DrainReport } from './drain.js';
-export type { ReencodeOptions, ReencodeReport } from './maintenance.js';
+export type { CheckIndexOptions, ReencodeOptions, ReencodeReport } from './maintenance.js';
 
 /** Options of an {@link Entity}. */
 export interface EntityOptions<T> {
@@ -509,21 +510,24 @@ export class Entity<T> {
    * Compares each index (or the one given) with what its mapper produces
    * from every stored record, and counts the rows `missing`, `orphaned` (of
    * records that do not exist) and `stale` (of records that no longer produce
-   * them). Reads everything, in pages; changes nothing.
+   * them), with a few record ids of each (`samples`). Reads everything, in
+   * pages; changes nothing.
    */
-  verify(index?: Index<T, any>, options: { batchSize?: number } = {}): Promise<VerifyReport> {
-    return checkIndices(this.#parts, index, false, options.batchSize ?? 500, 'verify');
+  verify(index?: Index<T, any>, options: CheckIndexOptions = {}): Promise<VerifyReport> {
+    return checkIndices(this.#parts, index, false, options, 'verify');
   }
 
   /**
    * Like {@link Entity.verify}, and makes each index exact: writes the missing
-   * rows and deletes the orphaned and stale ones (each only if its version tag
-   * is still the one seen, so a concurrent writer's row survives). Returns what
-   * it found. Rows of a write in flight are not told apart from those of a
-   * writer that crashed: run it when writers that started before it have ended.
+   * rows and deletes the orphaned and stale ones, each only if its version tag
+   * is still the one seen, so a concurrent writer's row survives. Safe beside
+   * writers: a row that no committed version explains yet (a sync write puts
+   * its rows on other databases before its record commits) is deleted only if
+   * its record, read again `graceMs` later, still does not explain it.
+   * Returns what it found.
    */
-  repair(index?: Index<T, any>, options: { batchSize?: number } = {}): Promise<VerifyReport> {
-    return checkIndices(this.#parts, index, true, options.batchSize ?? 500, 'repair');
+  repair(index?: Index<T, any>, options: CheckIndexOptions = {}): Promise<VerifyReport> {
+    return checkIndices(this.#parts, index, true, options, 'repair');
   }
 
   /** Every record, shard by shard in id order, read in batches. */

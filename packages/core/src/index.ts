@@ -7,6 +7,7 @@ export type { ColumnKind, ColumnValue, ColumnValues } from './columns.js';
 export { bigint, boolean, bytes, ColumnType, integer, real, text, timestamp } from './columns.js';
 export type { Doc } from './doc.js';
 export type {
+  CheckIndexOptions,
   CountOptions,
   DeleteOptions,
   DrainOptions,

@@ -3,9 +3,9 @@
  * older codecs (`reencode`), and comparing or repairing indices against what
  * their mappers produce (`verify`, `repair`).
  */
-import { checkCount } from './checks.js';
+import { checkCount, checkOptions } from './checks.js';
 import { isTombstone } from './codec.js';
-import { type EntityParts, ready } from './entity-parts.js';
+import { type EntityParts, readRows, ready } from './entity-parts.js';
 import { ValidationError } from './errors.js';
 import { settleAll } from './routing.js';
 import type { Index } from './secondary-index.js';
@@ -78,12 +78,31 @@ export async function reencode<T>(parts: EntityParts<T>, options: ReencodeOption
   return report();
 }
 
+/** Options of `Entity.verify` and `Entity.repair`. */
+export interface CheckIndexOptions {
+  /** Records and index rows read per statement (default 500). */
+  readonly batchSize?: number;
+  /**
+   * `repair` only: how long, in milliseconds, a row that no committed version
+   * explains yet (tagged above its record's stored version, or of a record
+   * that does not exist) is left alone, as a sync write in flight may have
+   * put it before its record commits; after that, if its record still does
+   * not explain it, the row is deleted. Default 10,000; a write whose commit
+   * lands later than that after its index rows may need the next repair to
+   * write them again.
+   */
+  readonly graceMs?: number;
+}
+
+/** Default of {@link CheckIndexOptions.graceMs}. */
+export const DEFAULT_GRACE_MS = 10_000;
+
 /** Verifies (or, with `fix`, repairs) one index or all: see `Entity.verify` and `Entity.repair`. */
 export async function checkIndices<T>(
   parts: EntityParts<T>,
   index: Index<T, any> | undefined,
   fix: boolean,
-  batchSize: number,
+  options: CheckIndexOptions,
   what: string,
 ): Promise<VerifyReport> {
   const { name, indices, placement, table, codec } = parts;
@@ -92,11 +111,20 @@ export async function checkIndices<T>(
       `${name}.${what}(): index "${(index as { name?: unknown })?.name}" is not one of this entity's indices`,
     );
   }
-  checkCount(batchSize, 1, `${name}.${what}()`, 'batchSize');
+  checkOptions(options, `${name}.${what}()`);
+  const batchSize = checkCount(options.batchSize ?? 500, 1, `${name}.${what}()`, 'batchSize');
+  const graceMs = checkCount(options.graceMs ?? DEFAULT_GRACE_MS, 0, `${name}.${what}()`, 'graceMs');
   await ready(parts);
-  const source = { strategy: placement.strategy, table, decode: (row: RecordRow) => codec.docOf(row) };
+  const source = {
+    strategy: placement.strategy,
+    table,
+    decode: (row: RecordRow) => codec.docOf(row),
+    read: (ids: readonly string[]) => readRows(parts, ids, false),
+  };
   const reports: IndexReport[] = [];
-  for (const ix of index ? [index] : indices) reports.push(await checkIndex(source, ix, fix, batchSize));
+  for (const ix of index ? [index] : indices) {
+    reports.push(await checkIndex(source, ix, { fix, batchSize, graceMs }));
+  }
   const sum = (key: 'missing' | 'orphaned' | 'stale') => reports.reduce((n, r) => n + r[key], 0);
   return { missing: sum('missing'), orphaned: sum('orphaned'), stale: sum('stale'), indices: reports };
 }

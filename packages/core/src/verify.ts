@@ -20,7 +20,12 @@ export interface IndexReport {
   readonly orphaned: number;
   /** Rows of existing records that their mapper no longer produces. */
   readonly stale: number;
+  /** A few record ids of each kind of difference (up to {@link SAMPLES} each). */
+  readonly samples: { readonly missing: string[]; readonly orphaned: string[]; readonly stale: string[] };
 }
+
+/** How many record ids a report keeps of each kind of difference. */
+export const SAMPLES = 5;
 
 /** What {@link Entity.verify} found, or {@link Entity.repair} fixed, over indices. */
 export interface VerifyReport {
@@ -37,6 +42,21 @@ export interface CheckSource<T> {
   readonly table: EntityTableSpec;
   /** The record of a stored row, or `undefined` for a row that is no record (a deletion's tombstone). */
   decode(row: RecordRow): Doc<T> | undefined;
+  /** The stored rows of the given records (tombstones included; missing ids absent), without notes. */
+  read(ids: readonly string[]): Promise<Map<string, RecordRow>>;
+}
+
+/** Options of {@link checkIndex}. */
+export interface CheckOptions {
+  /** Write the missing rows and delete the others. */
+  readonly fix: boolean;
+  readonly batchSize: number;
+  /**
+   * How long, in milliseconds, a row tagged above its record's stored version
+   * (or of a record that does not exist) is left alone before repair deletes
+   * it: such a row may be a sync write's, put before its record commits.
+   */
+  readonly graceMs: number;
 }
 
 /** Every record of the entity, in id order across shards, read in pages. */
@@ -72,15 +92,20 @@ async function* recordsById(source: CheckSource<unknown>, batchSize: number): As
 /**
  * Compares an index with what its mapper produces from every record — a merge
  * join of the records and the index rows, both in id order, in pages — and,
- * with `fix`, writes the missing rows and deletes the others (each delete
- * conditional on the tag it was seen with, so a writer's newer row survives).
+ * with `fix`, writes the missing rows and deletes the others, each delete
+ * conditional on the tag it was seen with, so that a writer's newer row
+ * survives. A row that no committed version explains yet (tagged above its
+ * record's stored version, or of a record that does not exist) may be a sync
+ * write's in flight, put before its record commits: it is deleted only if,
+ * `graceMs` after it was seen, its record is read again and still does not
+ * explain it.
  */
 export async function checkIndex<T>(
   source: CheckSource<T>,
   index: Index<T, any>,
-  fix: boolean,
-  batchSize: number,
+  options: CheckOptions,
 ): Promise<IndexReport> {
+  const { fix, batchSize, graceMs } = options;
   const parts: KeyPart[] = [
     { ref: index.idRef, position: -1, direction: 'asc' },
     ...index.columnNames.map((name, position) => ({
@@ -103,9 +128,17 @@ export async function checkIndex<T>(
     parts,
   );
   const records = recordsById(source as CheckSource<unknown>, batchSize);
-  const report = { index: index.name, records: 0, rows: 0, missing: 0, orphaned: 0, stale: 0 };
+  const samples = { missing: [] as string[], orphaned: [] as string[], stale: [] as string[] };
+  const report = { index: index.name, records: 0, rows: 0, missing: 0, orphaned: 0, stale: 0, samples };
+  const found = (kind: 'missing' | 'orphaned' | 'stale', id: string) => {
+    report[kind]++;
+    const ids = samples[kind];
+    if (ids.length < SAMPLES && ids[ids.length - 1] !== id) ids.push(id);
+  };
   const toWrite: IndexRow[] = [];
   const toDelete: IndexRow[] = [];
+  /** Rows no committed version explains yet, and when they were seen. */
+  const suspects: { row: IndexRow; seen: number }[] = [];
   const flush = async (force: boolean) => {
     if (!fix || (!force && toWrite.length + toDelete.length < batchSize)) return;
     await Promise.all([
@@ -121,12 +154,15 @@ export async function checkIndex<T>(
         ? row.value!.id
         : record.value.id;
     let expected: RowValues[] = [];
-    let version = 0;
+    /** The stored version (of the record, or of its deletion); 0 when none. */
+    let stored = 0;
+    let live = false;
     if (!record.done && record.value.id === id) {
+      stored = record.value.version;
       const doc = source.decode(record.value);
       if (doc) {
+        live = true;
         report.records++;
-        version = doc.version;
         expected = index.storedRowsOf(doc);
       }
       record = await records.next();
@@ -139,17 +175,51 @@ export async function checkIndex<T>(
     }
     for (const values of expected) {
       if (actual.some((r) => index.sameValues(r.values, values))) continue;
-      report.missing++;
-      toWrite.push({ id, values, version });
+      found('missing', id);
+      toWrite.push({ id, values, version: stored });
     }
     for (const r of actual) {
       if (expected.some((values) => index.sameValues(r.values, values))) continue;
-      if (version === 0) report.orphaned++;
-      else report.stale++;
-      toDelete.push({ ...r, version: r.version + 1 });
+      found(live ? 'stale' : 'orphaned', id);
+      // Tagged at or below the stored version, which does not produce it: no write can make it valid again.
+      if (r.version <= stored) toDelete.push({ ...r, version: r.version + 1 });
+      else suspects.push({ row: r, seen: Date.now() });
     }
     await flush(false);
   }
   await flush(true);
+  if (fix && suspects.length > 0) await settleSuspects(source, index, suspects, graceMs);
   return report;
+}
+
+/**
+ * Deletes the suspect rows that their records, read again `graceMs` after
+ * each was seen, still do not explain; the others are a write's that
+ * committed meanwhile.
+ */
+async function settleSuspects<T>(
+  source: CheckSource<T>,
+  index: Index<T, any>,
+  suspects: readonly { row: IndexRow; seen: number }[],
+  graceMs: number,
+): Promise<void> {
+  const wait = suspects[suspects.length - 1]!.seen + graceMs - Date.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  const stored = await source.read([...new Set(suspects.map((s) => s.row.id))]);
+  const dead: IndexRow[] = [];
+  for (const { row } of suspects) {
+    const current = stored.get(row.id);
+    const version = current?.version ?? 0;
+    if (row.version > version) {
+      dead.push({ ...row, version: row.version + 1 });
+      continue;
+    }
+    // Committed meanwhile: the row goes only if the version now stored does not produce it.
+    const doc = current ? source.decode(current) : undefined;
+    const produced = doc ? index.storedRowsOf(doc) : [];
+    if (!produced.some((values) => index.sameValues(values, row.values))) {
+      dead.push({ ...row, version: row.version + 1 });
+    }
+  }
+  await Promise.all(byShard(index, dead).map((g) => g.shard.deleteIndexRows(index.table, g.rows)));
 }
