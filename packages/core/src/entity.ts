@@ -6,6 +6,8 @@
  * and maintenance (`maintenance.ts`); this class checks arguments and hands
  * each call to its room.
  */
+
+import { type BackfillOptions, type BackfillReport, backfill, checkBackfillOptions } from './backfill.js';
 import { checkCount, checkMode, checkOptions, type WriteMode } from './checks.js';
 import { isTombstone, RecordCodec, TOMBSTONE } from './codec.js';
 import type { Doc } from './doc.js';
@@ -13,6 +15,7 @@ import { type DrainOptions, type DrainReport, Notes } from './drain.js';
 import { type EntityParts, readRows, ready } from './entity-parts.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 import { uuidv7 } from './id.js';
+import { checkQueryable } from './index-states.js';
 import {
   type CheckIndexOptions,
   checkIndices,
@@ -32,6 +35,7 @@ import type { EntityTableSpec, HistoryTableSpec, Serializer, Shard, ShardStrateg
 import type { VerifyReport } from './verify.js';
 import { type Pending, WritePath } from './write-path.js';
 
+export type { BackfillOptions, BackfillReport } from './backfill.js';
 export type { WriteMode } from './checks.js';
 export type { DrainOptions, DrainReport } from './drain.js';
 export type { CheckIndexOptions, ReencodeOptions, ReencodeReport } from './maintenance.js';
@@ -126,6 +130,24 @@ export interface UpdateOptions extends WriteOptions {
 export interface CountOptions {
   /** Fetch and check each match, as `select` does (default false: count the index rows in SQL). */
   readonly verify?: boolean;
+  /** Count on an index that is still being built (it may miss records) instead of failing with `IndexNotReadyError`. */
+  readonly partial?: boolean;
+}
+
+/** What {@link Entity.status} tells. */
+export interface EntityStatus {
+  readonly indices: readonly {
+    readonly index: string;
+    readonly state: 'building' | 'ready';
+    readonly version: number;
+    /** While building: the backfill's checkpoint (last id done per entity shard position, and the positions done). */
+    readonly progress?: {
+      readonly after: Readonly<Record<string, string>>;
+      readonly finished: readonly number[];
+    };
+  }[];
+  /** Per record shard, the records whose index work waits in a note. */
+  readonly notes: readonly { readonly shard: string; readonly notes: number }[];
 }
 
 /** Options of {@link Entity.scan}. */
@@ -212,6 +234,8 @@ export class Entity<T> {
       readRepair: options.readRepair ?? true,
       joined: (index) => (colocated(this.strategy, index.strategy) ? this.table : undefined),
       decode: (row) => codec.docOf(row),
+      queryable: (index, partial, what) =>
+        checkQueryable(name, index, this.#parts.placement.stateOf(index), partial, what),
     };
   }
 
@@ -476,12 +500,14 @@ export class Entity<T> {
    */
   count(where: Predicate, options: CountOptions = {}): Promise<number> {
     checkOptions(options, `${this.name}.count()`);
-    if (options.verify !== undefined && typeof options.verify !== 'boolean') {
-      throw new ValidationError(
-        `${this.name}.count(): verify must be true or false, got ${describe(options.verify)}`,
-      );
+    for (const flag of ['verify', 'partial'] as const) {
+      if (options[flag] !== undefined && typeof options[flag] !== 'boolean') {
+        throw new ValidationError(
+          `${this.name}.count(): ${flag} must be true or false, got ${describe(options[flag])}`,
+        );
+      }
     }
-    const query = new Query(this.#source, where);
+    const query = new Query(this.#source, where, { partial: options.partial });
     return options.verify === true ? query.verifiedCount() : query.count();
   }
 
@@ -528,6 +554,68 @@ export class Entity<T> {
    */
   repair(index?: Index<T, any>, options: CheckIndexOptions = {}): Promise<VerifyReport> {
     return checkIndices(this.#parts, index, true, options, 'repair');
+  }
+
+  /**
+   * Fills each index that is being built (or the one given) from the stored
+   * records, while the application keeps writing: no record missed, none
+   * doubled, no newer row overwritten by an older one. An index gets built
+   * when it is added to an entity that holds records, or given a new
+   * `version` (then rows the new mapper no longer produces are removed at
+   * the end). Resumable: the checkpoint is kept on the shards, so a cancelled
+   * (`signal`) or crashed backfill goes on where it stopped. Marks each index
+   * ready at the end; returns a report per index.
+   */
+  async backfill(index?: Index<T, any>, options: BackfillOptions = {}): Promise<BackfillReport[]> {
+    if (index !== undefined && !this.indices.includes(index)) {
+      throw new ValidationError(
+        `${this.name}.backfill(): index "${(index as { name?: unknown })?.name}" is not one of this entity's indices`,
+      );
+    }
+    checkBackfillOptions(this.name, options);
+    await this.ready();
+    const { placement } = this.#parts;
+    const targets = index
+      ? [index]
+      : this.indices.filter((ix) => placement.stateOf(ix)?.state === 'building');
+    const reports: BackfillReport[] = [];
+    for (const target of targets) reports.push(await backfill(this.#parts, target, options));
+    return reports;
+  }
+
+  /**
+   * Where the entity stands: each index's state (`building` or `ready`), its
+   * mapper version and, while building, the backfill's checkpoint; and the
+   * number of records per shard whose writes left index work in a note (for
+   * `drain()`).
+   */
+  async status(): Promise<EntityStatus> {
+    await this.ready();
+    const { placement } = this.#parts;
+    const indices = this.indices.map((index) => {
+      const state = placement.stateOf(index)!;
+      return {
+        index: index.name,
+        state: state.state,
+        version: state.version,
+        ...(state.state === 'building'
+          ? { progress: { after: state.after ?? {}, finished: state.finished ?? [] } }
+          : {}),
+      };
+    });
+    const notes = await Promise.all(
+      this.strategy.shards.map(async (shard) => {
+        let count = 0;
+        let after: string | undefined;
+        for (;;) {
+          const rows = await shard.scanRecords(this.table, { after, limit: 1000, notes: true });
+          count += rows.length;
+          if (rows.length < 1000) return { shard: shard.name, notes: count };
+          after = rows[rows.length - 1]!.id;
+        }
+      }),
+    );
+    return { indices, notes };
   }
 
   /** Every record, shard by shard in id order, read in batches. */

@@ -12,6 +12,7 @@ export type WaffleErrorCode =
   | 'NOT_FOUND'
   | 'SERIALIZATION'
   | 'SHARD_MAP'
+  | 'INDEX_NOT_READY'
   | 'QUERY'
   | 'SHARD_UNAVAILABLE';
 
@@ -108,6 +109,26 @@ export class ShardMapError extends WaffleError {
 
   static override is(error: unknown): error is ShardMapError {
     return WaffleError.is(error) && error.code === 'SHARD_MAP';
+  }
+}
+
+/**
+ * A query (`select`, `count`) on an index that is still being built: added to
+ * an entity that held records, or changed to a new `version`, and not yet
+ * filled by `backfill()`. Pass `{ partial: true }` to read what it holds.
+ */
+export class IndexNotReadyError extends WaffleError {
+  override readonly code = 'INDEX_NOT_READY';
+  /** The index's name. */
+  readonly index: string;
+
+  constructor(message: string, index: string) {
+    super(message);
+    this.index = index;
+  }
+
+  static override is(error: unknown): error is IndexNotReadyError {
+    return WaffleError.is(error) && error.code === 'INDEX_NOT_READY';
   }
 }
 

@@ -7,12 +7,15 @@ export type { ColumnKind, ColumnValue, ColumnValues } from './columns.js';
 export { bigint, boolean, bytes, ColumnType, integer, real, text, timestamp } from './columns.js';
 export type { Doc } from './doc.js';
 export type {
+  BackfillOptions,
+  BackfillReport,
   CheckIndexOptions,
   CountOptions,
   DeleteOptions,
   DrainOptions,
   DrainReport,
   EntityOptions,
+  EntityStatus,
   GetOptions,
   ReencodeOptions,
   ReencodeReport,
@@ -26,6 +29,7 @@ export { Entity } from './entity.js';
 export type { WaffleErrorCode } from './errors.js';
 export {
   ConflictError,
+  IndexNotReadyError,
   NotFoundError,
   QueryError,
   SerializationError,

@@ -5,6 +5,7 @@
  */
 import { ShardMapError } from './errors.js';
 import { groupBy } from './group.js';
+import { encodeState, type IndexState, mergeState, stateKey, storeState } from './index-states.js';
 import type { Index } from './secondary-index.js';
 import type { EntityTableSpec, HistoryTableSpec, Shard, ShardStrategy, TableSpec } from './types.js';
 
@@ -22,6 +23,8 @@ export class Placement {
   #checked: Promise<void> | undefined;
   /** True once the shards were checked (or created): operations need not wait. */
   isReady = false;
+  /** The state of each index, known once the shards were checked (or created). */
+  readonly states = new Map<Index<any, any>, IndexState>();
 
   constructor(
     private readonly entity: string,
@@ -77,6 +80,28 @@ export class Placement {
   /** Creates the missing tables on every shard and records each shard's identity; refuses another layout. */
   async create(): Promise<void> {
     const placed = this.placed();
+    // Which index tables exist already: an index created now on an entity that holds records must be built.
+    const existed = new Set<Index<any, any>>();
+    for (const index of this.indices) {
+      const found = await Promise.all(
+        index.strategy.shards.map((shard) => shard.readMeta([index.table.name])),
+      );
+      if (found.some((meta) => meta.has(index.table.name))) existed.add(index);
+    }
+    const fresh = this.indices.filter((index) => !existed.has(index));
+    const holdsRecords =
+      fresh.length > 0 &&
+      (
+        await Promise.all(
+          this.strategy.shards.map(async (shard) => {
+            try {
+              return (await shard.scanRecords(this.table, { limit: 1 })).length > 0;
+            } catch {
+              return false; // the entity table is created below
+            }
+          }),
+        )
+      ).some(Boolean);
     const byShard = groupBy(placed, (p) => p.shard);
     await Promise.all(
       [...byShard].map(([shard, group]) => shard.createTables([...new Set(group.map((p) => p.table))])),
@@ -86,8 +111,46 @@ export class Placement {
       const stored = await p.shard.writeMeta(p.table.name, p.identity);
       if (stored !== p.identity) throw this.mismatch(p.shard, p.table.name, stored, p.identity);
     }
+    // The state of each index, unless another process recorded one first.
+    const metas = new Map<Shard, Map<string, string>>();
+    for (const index of this.indices) {
+      const state = encodeState({
+        state: holdsRecords && !existed.has(index) ? 'building' : 'ready',
+        version: index.version,
+      });
+      for (const shard of index.strategy.shards) {
+        const stored = await shard.writeMeta(stateKey(index), state);
+        if (!metas.has(shard)) metas.set(shard, new Map());
+        metas.get(shard)!.set(stateKey(index), stored);
+      }
+    }
+    await this.loadStates(metas);
     this.#checked = Promise.resolve();
     this.isReady = true;
+  }
+
+  /** Learns each index's state from the shards' metadata, marking `building` an index given a newer version. */
+  private async loadStates(metas: ReadonlyMap<Shard, ReadonlyMap<string, string>>): Promise<void> {
+    for (const index of this.indices) {
+      const raw = new Map(
+        index.strategy.shards.map((shard) => [shard, metas.get(shard)?.get(stateKey(index))]),
+      );
+      let state = mergeState(index, raw);
+      if (state.state === 'building' && state.version < index.version) {
+        // The mapper changed: its rows are rebuilt by backfill, which first fills, then repairs.
+        state = await storeState(index, state, () => ({
+          state: 'building',
+          version: index.version,
+          rebuild: true,
+        }));
+      }
+      this.states.set(index, state);
+    }
+  }
+
+  /** The state of `index` (after the shards were checked). */
+  stateOf(index: Index<any, any>): IndexState | undefined {
+    return this.states.get(index);
   }
 
   /**
@@ -138,6 +201,9 @@ export class Placement {
     const placed = this.placed();
     const keysByShard = new Map<Shard, string[]>();
     for (const p of placed) keysByShard.set(p.shard, [...(keysByShard.get(p.shard) ?? []), p.table.name]);
+    for (const index of this.indices) {
+      for (const shard of index.strategy.shards) keysByShard.get(shard)!.push(stateKey(index));
+    }
     const metas = new Map(
       await Promise.all(
         [...keysByShard].map(async ([shard, keys]) => [shard, await shard.readMeta(keys)] as const),
@@ -152,5 +218,6 @@ export class Placement {
       }
       if (stored !== p.identity) throw this.mismatch(p.shard, p.table.name, stored, p.identity);
     }
+    await this.loadStates(metas);
   }
 }

@@ -25,6 +25,8 @@ export interface SelectOptions {
   readonly limit?: number;
   /** Resume after the page whose `next` cursor this is. */
   readonly after?: string;
+  /** Query an index that is still being built (it may miss records) instead of failing with `IndexNotReadyError`. */
+  readonly partial?: boolean;
 }
 
 /** One page of results and the cursor of the next one (`undefined` after the last page). */
@@ -53,6 +55,8 @@ export interface QuerySource<T> {
   joined(index: Index<T, any>): EntityTableSpec | undefined;
   /** The record of a stored row, or `undefined` for a deletion's tombstone. */
   decode(row: RecordRow): Doc<T> | undefined;
+  /** Refuses (`IndexNotReadyError`) a query on an index still being built, unless `partial`; after `ready()`. */
+  queryable(index: Index<T, any>, partial: boolean, what: string): void;
 }
 
 /** What a JOINed page of index hits carries of its records, as {@link QuerySource.fetch} would give it. */
@@ -82,6 +86,7 @@ interface Plan<T> {
   readonly rowParts: readonly KeyPart[];
   readonly limit: number | undefined;
   readonly signature: string;
+  readonly partial: boolean;
 }
 
 function plan<T>(source: QuerySource<T>, where: Predicate | undefined, options: SelectOptions): Plan<T> {
@@ -161,7 +166,10 @@ function plan<T>(source: QuerySource<T>, where: Predicate | undefined, options: 
       .filter((p) => !seen.has(p.position)),
   ];
   const signature = `${index.name}:${recordParts.map((p) => `${p.ref.name}${p.direction === 'desc' ? '-' : '+'}`).join(',')}`;
-  return { index, where, recordParts, rowParts, limit, signature };
+  if (options.partial !== undefined && typeof options.partial !== 'boolean') {
+    throw new ValidationError(`${what}: partial must be true or false, got ${describe(options.partial)}`);
+  }
+  return { index, where, recordParts, rowParts, limit, signature, partial: options.partial === true };
 }
 
 interface Hit<T> {
@@ -182,6 +190,7 @@ async function* execute<T>(
 ): AsyncGenerator<Hit<T>[]> {
   await source.ready();
   const { index, where, recordParts, rowParts } = p;
+  source.queryable(index, p.partial, 'select');
   const positions = index.strategy.shardsFor(where);
   const resume = after && afterKey(recordParts, after);
   if (after && !resume) return; // the previous page ended at the last possible key
@@ -368,6 +377,8 @@ export class Query<T> implements PromiseLike<Doc<T>[]>, AsyncIterable<Doc<T>> {
 
   /** Counts the matching records, verifying each (fetched and checked as by a select). */
   async verifiedCount(): Promise<number> {
+    await this.source.ready();
+    this.source.queryable(this.plan.index, this.plan.partial, 'count');
     let n = 0;
     for await (const hits of execute(this.source, this.plan, this.after, this.plan.limit)) n += hits.length;
     return n;
@@ -382,6 +393,7 @@ export class Query<T> implements PromiseLike<Doc<T>[]>, AsyncIterable<Doc<T>> {
   async count(): Promise<number> {
     await this.source.ready();
     const { index, where, rowParts } = this.plan;
+    this.source.queryable(index, this.plan.partial, 'count');
     const positions = index.strategy.shardsFor(where);
     const shards = positions.map((pos) => index.strategy.shards[pos]!);
     if (!index.strategy.columns?.length) {

@@ -42,6 +42,12 @@ export interface IndexOptions<T, C extends Columns> {
    * deterministic: reads re-run it to verify hits, and repair to rebuild rows.
    */
   readonly mapper: (record: Doc<T>) => Iterable<MapperRow<C>>;
+  /**
+   * The version of the mapper (a positive integer, default 1). Raise it when
+   * the mapper changes what it produces: opening the entity then marks the
+   * index `building`, and `backfill()` rebuilds it.
+   */
+  readonly version?: number;
 }
 
 /** A normalised index row: values in column order. */
@@ -56,6 +62,8 @@ export class Index<T = unknown, C extends Columns = Columns> {
   readonly columns: C;
   readonly strategy: ShardStrategy;
   readonly mapper: (record: Doc<T>) => Iterable<MapperRow<C>>;
+  /** The version of the mapper: see {@link IndexOptions.version}. */
+  readonly version: number;
   /** Column references for predicates and ordering: `index.c.time.gte(…)`. */
   readonly c: ColumnRefs<C>;
   /** The table each of the index's shards holds (its name and columns, for adapters and tools). */
@@ -104,6 +112,13 @@ export class Index<T = unknown, C extends Columns = Columns> {
       }
     }
     this.mapper = mapper;
+    const version = options.version ?? 1;
+    if (!Number.isSafeInteger(version) || version < 1) {
+      throw new ValidationError(
+        `Index "${name}": version must be a positive integer, got ${describe(version)}`,
+      );
+    }
+    this.version = version;
     this.c = columnProxy(name, refs) as ColumnRefs<C>;
     this.idRef = new ColumnRef(this, INDEX_ID_COLUMN, {
       kind: 'text',

@@ -205,6 +205,8 @@ export interface Shard {
   readMeta(keys: readonly string[]): Promise<Map<string, string>>;
   /** Stores `value` under `key` unless the key exists; returns the value stored now. */
   writeMeta(key: string, value: string): Promise<string>;
+  /** Replaces the value of `key` with `value` if it is `expected` now; returns whether it did. */
+  replaceMeta(key: string, expected: string, value: string): Promise<boolean>;
   /**
    * Reads the records with the given ids (any order; missing ids are absent);
    * with `note: false`, without their notes (`note` absent), for reads that do not write.

@@ -879,6 +879,19 @@ export abstract class SqlDialect {
     return String(rows[0]?.[1]);
   }
 
+  /** Replaces the value of `key` with `value` if it is `expected` now; returns whether it did. */
+  async replaceMeta(runner: Runner, key: string, expected: string, value: string): Promise<boolean> {
+    const exists = this.metaTableExists();
+    if (exists && (await runner.run(this.plain(exists))).rows.length === 0) return false;
+    const update = this.metaTemplate(
+      'replace',
+      () =>
+        sql`update ${ident(META_TABLE)} set ${ident('value')} = ${at(0)} where ${ident('key')} = ${at(1)} and ${ident('value')} = ${at(2)}`,
+    );
+    const result = await runner.run(update.bind([value, key, expected]));
+    return result.changes > 0;
+  }
+
   /** Inserts a metadata entry unless its key exists. */
   protected insertMetaStatement(): SQL {
     return sql`insert into ${ident(META_TABLE)} (${ident('key')}, ${ident('value')}) values (${at(0)}, ${at(1)}) on conflict do nothing`;

@@ -72,6 +72,10 @@ export class SqlShard implements Shard {
     return this.#dialect.writeMeta(this.#driver, key, value);
   }
 
+  replaceMeta(key: string, expected: string, value: string): Promise<boolean> {
+    return this.#dialect.replaceMeta(this.#driver, key, expected, value);
+  }
+
   getRecords(table: EntityTableSpec, ids: readonly string[], options?: ReadRecords): Promise<RecordRow[]> {
     return this.#dialect.getRecords(this.#driver, this.#tables.entity(table), ids, options?.note !== false);
   }

@@ -15,6 +15,7 @@ import { contractRecordSuite } from './suite-contract-records.js';
 import { convergenceSuite } from './suite-convergence.js';
 import { dropSuite } from './suite-drop.js';
 import { faultSuite } from './suite-faults.js';
+import { lifecycleSuite } from './suite-lifecycle.js';
 import { predicateSuite } from './suite-predicates.js';
 import { querySuite } from './suite-queries.js';
 import { raceSuite } from './suite-races.js';
@@ -66,6 +67,7 @@ export function shardConformance(options: ConformanceOptions): void {
     convergenceSuite(options);
     raceSuite(options);
     dropSuite(options);
+    lifecycleSuite(options);
   });
 }
 

@@ -109,6 +109,25 @@ export function contractMetaSuite(options: ConformanceOptions): void {
       expect(await shard.readMeta(names)).toEqual(new Map());
     });
 
+    it('replaces a metadata value only when it is the one expected', async () => {
+      const shard = await open();
+      const key = uniqueName('k');
+      expect(await shard.replaceMeta(key, 'a', 'b')).toBe(false); // no entry (the table may not exist yet)
+      expect(await shard.readMeta([key])).toEqual(new Map());
+      await shard.writeMeta(key, '{"state":"building"}');
+      expect(await shard.replaceMeta(key, '{"state":"other"}', '{"state":"ready"}')).toBe(false);
+      expect(await shard.readMeta([key])).toEqual(new Map([[key, '{"state":"building"}']]));
+      expect(await shard.replaceMeta(key, '{"state":"building"}', '{"state":"ready"}')).toBe(true);
+      expect(await shard.readMeta([key])).toEqual(new Map([[key, '{"state":"ready"}']]));
+      // Two replacers of one value: one wins.
+      const both = await Promise.all([
+        shard.replaceMeta(key, '{"state":"ready"}', 'one'),
+        shard.replaceMeta(key, '{"state":"ready"}', 'two'),
+      ]);
+      expect(both.filter(Boolean)).toHaveLength(1);
+      expect([...(await shard.readMeta([key])).values()]).toEqual([both[0] ? 'one' : 'two']);
+    });
+
     it('writes a metadata value only once, answering with the value stored', async () => {
       const shard = await open();
       await shard.createTables([entitySpec()]);

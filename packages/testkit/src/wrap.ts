@@ -33,6 +33,7 @@ export function wrapShard(shard: Shard, around: Around): Shard {
     dropTables: shard.dropTables.bind(shard),
     readMeta: shard.readMeta.bind(shard),
     writeMeta: shard.writeMeta.bind(shard),
+    replaceMeta: shard.replaceMeta.bind(shard),
     close: shard.close.bind(shard),
   };
   for (const operation of SHARD_OPERATIONS) {

@@ -19,9 +19,12 @@ function memoryShard(log: string[]): Shard {
     putIndexRows: op('putIndexRows'),
     deleteIndexRows: op('deleteIndexRows'),
     queryIndex: op('queryIndex'),
+    countIndex: op('countIndex'),
     createTables: async () => {},
+    dropTables: async () => {},
     readMeta: async () => new Map(),
     writeMeta: async (_k: string, v: string) => v,
+    replaceMeta: async () => true,
     close: async () => {},
   } as unknown as Shard;
 }

@@ -1,0 +1,306 @@
+import {
+  type Doc,
+  Entity,
+  Index,
+  IndexNotReadyError,
+  integer,
+  ShardByColumn,
+  ShardMapError,
+  text,
+  ValidationError,
+} from '@waffle/core';
+import { describe, expect, it } from 'vitest';
+import { blog, blogFixtures, type Post, post } from './fixtures.js';
+import { type ConformanceOptions, uniqueName } from './options.js';
+import { wrapShard } from './wrap.js';
+
+/** The error `promise` rejects with (fails when it resolves). */
+async function rejection(promise: PromiseLike<unknown>): Promise<unknown> {
+  return Promise.resolve(promise).then(
+    (value) => {
+      throw new Error(`expected a rejection, got ${String(value)}`);
+    },
+    (error: unknown) => error,
+  );
+}
+
+/** The ids of `records` that `keep` accepts, sorted. */
+const idsOf = (records: readonly Doc<Post>[], keep: (p: Post) => boolean) =>
+  records
+    .filter((r) => keep(r.value))
+    .map((r) => r.id)
+    .sort();
+
+/** Index states, backfill beside writers, resumed backfills and mapper versions. */
+export function lifecycleSuite(options: ConformanceOptions): void {
+  const { open } = blogFixtures(options);
+  const scale = options.scale ?? 1;
+
+  /** The blog's names, its records' shards and the shards of its tag index. */
+  const setup = async () => {
+    const shards = await open(2);
+    const tagShards = await open(2);
+    const names = { post: uniqueName('post'), byGroup: uniqueName('by_group'), byTag: uniqueName('by_tag') };
+    return { shards, tagShards, names };
+  };
+
+  describe('index lifecycle', () => {
+    it('an index added to an entity that holds records is building until backfill; queries refuse it unless partial', async () => {
+      const { shards, tagShards, names } = await setup();
+      // The entity as it was, with its group index only.
+      const before = blog(options, shards, tagShards, names);
+      const old = new Entity<Post>(names.post, {
+        shards,
+        indices: [before.byGroup],
+        serializer: options.serializer,
+      });
+      await old.create();
+      await old.saveMany(
+        Array.from({ length: 40 }, (_, i) => old.new(post({ group: i % 4, tags: i % 2 ? ['a'] : ['b'] }))),
+      );
+      // The new code adds the tag index.
+      const { posts, byTag, byGroup } = blog(options, shards, tagShards, names);
+      await posts.create();
+      expect(await posts.status()).toMatchObject({
+        indices: [
+          { index: names.byGroup, state: 'ready', version: 1 },
+          { index: names.byTag, state: 'building', version: 1, progress: { after: {}, finished: [] } },
+        ],
+      });
+      const refused = await rejection(posts.select(byTag.c.tag.eq('a')));
+      expect(refused).toBeInstanceOf(IndexNotReadyError);
+      expect(refused).toMatchObject({ code: 'INDEX_NOT_READY', index: names.byTag });
+      expect((refused as Error).message).toBe(
+        `${names.post}.select(): index "${names.byTag}" is being built (added to an entity that held records, or given a new version), so it may miss records: run backfill(), or pass { partial: true } to read what it holds`,
+      );
+      expect(await rejection(posts.count(byTag.c.tag.eq('a')))).toBeInstanceOf(IndexNotReadyError);
+      expect(await rejection(posts.count(byTag.c.tag.eq('a'), { verify: true }))).toBeInstanceOf(
+        IndexNotReadyError,
+      );
+      expect(await posts.count(byGroup.c.group.eq(1))).toBe(10); // the other index is ready
+      // Writes maintain a building index.
+      const written = await posts.save(posts.new(post({ tags: ['a'] })));
+      expect((await posts.select(byTag.c.tag.eq('a'), { partial: true })).map((r) => r.id)).toEqual([
+        written.id,
+      ]);
+      expect(await posts.count(byTag.c.tag.eq('a'), { partial: true })).toBe(1);
+      expect(() => posts.count(byTag.c.tag.eq('a'), { partial: 'yes' as never })).toThrow(
+        `${names.post}.count(): partial must be true or false, got "yes" (string)`,
+      );
+
+      const progress: number[] = [];
+      const reports = await posts.backfill(undefined, {
+        batchSize: 7,
+        onProgress: (p) => progress.push(p.records),
+      });
+      expect(reports).toEqual([
+        { index: names.byTag, records: 41, rows: 41, withdrawn: 0, removed: 0, ready: true },
+      ]);
+      expect(progress.length).toBeGreaterThan(5);
+      expect(progress).toEqual([...progress].sort((a, b) => a - b));
+      const all = await posts.getMany((await posts.select(byGroup.c.group.gte(0))).map((r) => r.id));
+      expect(all).toHaveLength(41);
+      const docs = all as Doc<Post>[];
+      expect((await posts.select(byTag.c.tag.eq('a'))).map((r) => r.id).sort()).toEqual(
+        idsOf(docs, (p) => p.tags.includes('a')),
+      );
+      expect(await posts.count(byTag.c.tag.eq('b'))).toBe(20);
+      expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+      expect((await posts.status()).indices.map((s) => s.state)).toEqual(['ready', 'ready']);
+      // Another process opening the entity now sees it ready; backfill has nothing to do.
+      const other = blog(options, shards, tagShards, names);
+      expect((await other.posts.select(other.byTag.c.tag.eq('b'))).length).toBe(20);
+      expect(await other.posts.backfill()).toEqual([]);
+      // Bad calls fail before anything is read.
+      const stranger = new Index(uniqueName('stranger'), {
+        columns: { n: integer() },
+        shard: shards,
+        mapper: () => [],
+      });
+      const notOurs = await rejection(posts.backfill(stranger as never));
+      expect(notOurs).toBeInstanceOf(ValidationError);
+      expect((notOurs as Error).message).toBe(
+        `${names.post}.backfill(): index "${stranger.name}" is not one of this entity's indices`,
+      );
+      const badBatch = await rejection(posts.backfill(undefined, { batchSize: 0 }));
+      expect((badBatch as Error).message).toBe(
+        `${names.post}.backfill(): batchSize must be a positive integer, got 0 (number)`,
+      );
+      const badRate = await rejection(posts.backfill(undefined, { recordsPerSecond: -5 }));
+      expect((badRate as Error).message).toBe(
+        `${names.post}.backfill(): recordsPerSecond must be a positive number, got -5 (number)`,
+      );
+    });
+
+    it('backfills beside a writer that inserts, updates and deletes: nothing missed, doubled or stale', async () => {
+      const { shards, tagShards, names } = await setup();
+      const old = new Entity<Post>(names.post, {
+        shards,
+        indices: [blog(options, shards, tagShards, names).byGroup],
+        serializer: options.serializer,
+      });
+      await old.create();
+      const count = Math.max(200, Math.round(1000 * scale));
+      const tags = ['a', 'b', 'c', 'd'];
+      await old.saveMany(
+        Array.from({ length: count }, (_, i) =>
+          old.new(post({ rank: i, tags: [tags[i % 4]!, tags[(i + 1) % 4]!] })),
+        ),
+      );
+      const { posts, byTag, byGroup } = blog(options, shards, tagShards, names);
+      await posts.create();
+      let done = false;
+      let writes = 0;
+      const writer = (async () => {
+        let n = 0;
+        while (!done) {
+          n++;
+          const page = await posts.select(byGroup.c.group.eq(0), {
+            limit: 1,
+            orderBy: byGroup.c.title.asc(),
+          });
+          if (n % 3 === 0) await posts.save(posts.new(post({ rank: count + n, tags: [tags[n % 4]!] })));
+          else if (n % 3 === 1 && page[0]) await posts.delete(page[0].id);
+          else {
+            const some = await posts.select(byGroup.c.group.eq(0), { limit: 5 });
+            const target = some[n % Math.max(1, some.length)];
+            if (target) {
+              target.value = { ...target.value, tags: [tags[(n + 2) % 4]!], group: 0 };
+              await posts.save(target).catch(() => undefined);
+            }
+          }
+          writes++;
+        }
+      })();
+      const [report] = await posts.backfill(byTag, { batchSize: 25 });
+      done = true;
+      await writer;
+      expect(writes).toBeGreaterThan(0);
+      expect(report).toMatchObject({ index: names.byTag, ready: true });
+      const live: Doc<Post>[] = [];
+      for await (const record of posts.scan()) live.push(record);
+      for (const tag of tags) {
+        expect((await posts.select(byTag.c.tag.eq(tag))).map((r) => r.id).sort(), tag).toEqual(
+          idsOf(live, (p) => p.tags.includes(tag)),
+        );
+      }
+      expect(await posts.verify(byTag)).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+    });
+
+    it('backfill keeps the rows a write made meanwhile leaves as they are', async () => {
+      const { shards, tagShards, names } = await setup();
+      const old = new Entity<Post>(names.post, {
+        shards,
+        indices: [blog(options, shards, tagShards, names).byGroup],
+        serializer: options.serializer,
+      });
+      await old.create();
+      const saved = await old.saveMany(Array.from({ length: 10 }, () => old.new(post({ tags: ['a'] }))));
+      // Between the backfill's put of a batch and its second read of the batch's records, a writer
+      // changes a record's title, not its tags: its tag row stays as it is, tagged with version 1.
+      let armed = false;
+      const hooked = shards.map((shard) =>
+        wrapShard(shard, (operation, run) => async (...args) => {
+          if (operation === 'getRecords' && armed) {
+            armed = false;
+            const record = (await posts.get(saved[3]!.id))!;
+            record.value = { ...record.value, title: 'changed' };
+            await posts.save(record);
+          }
+          return run(...args);
+        }),
+      );
+      const { posts, byTag } = blog(options, hooked, tagShards, names);
+      await posts.create();
+      armed = true;
+      await posts.backfill(byTag);
+      expect(armed).toBe(false);
+      expect((await posts.get(saved[3]!.id))?.value.title).toBe('changed');
+      expect((await posts.select(byTag.c.tag.eq('a'))).map((r) => r.id).sort()).toEqual(
+        saved.map((r) => r.id).sort(),
+      );
+      expect(await posts.verify(byTag)).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+    });
+
+    it('a cancelled backfill goes on where it stopped', async () => {
+      const { shards, tagShards, names } = await setup();
+      const old = new Entity<Post>(names.post, {
+        shards,
+        indices: [blog(options, shards, tagShards, names).byGroup],
+        serializer: options.serializer,
+      });
+      await old.create();
+      await old.saveMany(Array.from({ length: 100 }, (_, i) => old.new(post({ tags: [`t${i % 5}`] }))));
+      const { posts, byTag } = blog(options, shards, tagShards, names);
+      await posts.create();
+      const controller = new AbortController();
+      const stopped = await rejection(
+        posts.backfill(byTag, {
+          batchSize: 10,
+          signal: controller.signal,
+          onProgress: (p) => {
+            if (p.records >= 30) controller.abort();
+          },
+        }),
+      );
+      expect((stopped as Error).name).toBe('AbortError');
+      const status = await posts.status();
+      expect(status.indices[1]).toMatchObject({ index: names.byTag, state: 'building' });
+      expect(Object.keys(status.indices[1]!.progress!.after)).not.toHaveLength(0);
+      // A new process goes on from the checkpoint: it reads only what was left.
+      const again = blog(options, shards, tagShards, names);
+      const [report] = await again.posts.backfill(again.byTag, { batchSize: 10 });
+      expect(report!.records).toBeLessThanOrEqual(70);
+      expect(report!.ready).toBe(true);
+      expect(await again.posts.count(again.byTag.c.tag.eq('t3'))).toBe(20);
+      expect(await again.posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+    });
+
+    it('a new mapper version rebuilds the index: rows it no longer produces go; older code is refused', async () => {
+      const { shards, tagShards, names } = await setup();
+      const byTagOf = (version: number, mapper: (p: Doc<Post>) => Iterable<{ tag: string; rank: number }>) =>
+        new Index(names.byTag, {
+          columns: { tag: text(), rank: integer() },
+          shard: new ShardByColumn('tag', tagShards),
+          mapper,
+          version,
+        });
+      const v1 = byTagOf(1, (p) => p.value.tags.map((tag) => ({ tag, rank: p.value.rank })));
+      const first = new Entity<Post>(names.post, { shards, indices: [v1], serializer: options.serializer });
+      await first.create();
+      const saved = await first.saveMany(
+        Array.from({ length: 30 }, (_, i) => first.new(post({ rank: i, tags: [i % 2 ? 'x' : 'y'] }))),
+      );
+      // Version 2 indexes upper-cased tags.
+      const v2 = byTagOf(2, (p) =>
+        p.value.tags.map((tag) => ({ tag: tag.toUpperCase(), rank: p.value.rank })),
+      );
+      const second = new Entity<Post>(names.post, { shards, indices: [v2], serializer: options.serializer });
+      expect(await rejection(second.select(v2.c.tag.eq('X')))).toBeInstanceOf(IndexNotReadyError);
+      expect((await second.status()).indices).toEqual([
+        { index: names.byTag, state: 'building', version: 2, progress: { after: {}, finished: [] } },
+      ]);
+      // Code still at version 1 is refused from now on.
+      const stale = new Entity<Post>(names.post, {
+        shards,
+        indices: [byTagOf(1, v1.mapper)],
+        serializer: options.serializer,
+      });
+      const refused = await rejection(stale.get(saved[0]!.id));
+      expect(refused).toBeInstanceOf(ShardMapError);
+      expect((refused as Error).message).toBe(
+        `Index "${names.byTag}" is stored at version 2, newer than the version 1 this code gives it: run the newer code, or give the index another name`,
+      );
+      const [report] = await second.backfill(undefined, { graceMs: 0 });
+      expect(report).toMatchObject({ index: names.byTag, records: 30, rows: 30, removed: 30, ready: true });
+      expect((await second.select(v2.c.tag.eq('X'))).map((r) => r.id).sort()).toEqual(
+        idsOf(saved, (p) => p.tags.includes('x')),
+      );
+      expect(await second.count(v2.c.tag.eq('x'))).toBe(0);
+      expect(await second.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+      expect(() => byTagOf(0, v1.mapper)).toThrow(
+        `Index "${names.byTag}": version must be a positive integer, got 0 (number)`,
+      );
+    });
+  });
+}
