@@ -81,7 +81,8 @@ export async function backfill<T>(
   const { batchSize, graceMs } = checkBackfillOptions(parts.name, options);
   await ready(parts);
   const { placement, table, codec } = parts;
-  let state = placement.stateOf(index) as IndexState;
+  // Read again: another process may have made progress, or finished.
+  let state: IndexState = await placement.refreshState(index);
   const report = {
     index: index.name,
     records: 0,

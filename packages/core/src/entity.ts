@@ -234,8 +234,13 @@ export class Entity<T> {
       readRepair: options.readRepair ?? true,
       joined: (index) => (colocated(this.strategy, index.strategy) ? this.table : undefined),
       decode: (row) => codec.docOf(row),
-      queryable: (index, partial, what) =>
-        checkQueryable(name, index, this.#parts.placement.stateOf(index), partial, what),
+      queryable: async (index, partial, what) => {
+        const { placement } = this.#parts;
+        let state = placement.stateOf(index);
+        // Another process may have finished the backfill since: read the state again before refusing.
+        if (!partial && state?.state === 'building') state = await placement.refreshState(index);
+        checkQueryable(name, index, state, partial, what);
+      },
     };
   }
 
@@ -575,9 +580,8 @@ export class Entity<T> {
     checkBackfillOptions(this.name, options);
     await this.ready();
     const { placement } = this.#parts;
-    const targets = index
-      ? [index]
-      : this.indices.filter((ix) => placement.stateOf(ix)?.state === 'building');
+    const states = await Promise.all(this.indices.map((ix) => placement.refreshState(ix)));
+    const targets = index ? [index] : this.indices.filter((_, i) => states[i]!.state === 'building');
     const reports: BackfillReport[] = [];
     for (const target of targets) reports.push(await backfill(this.#parts, target, options));
     return reports;
@@ -592,8 +596,9 @@ export class Entity<T> {
   async status(): Promise<EntityStatus> {
     await this.ready();
     const { placement } = this.#parts;
-    const indices = this.indices.map((index) => {
-      const state = placement.stateOf(index)!;
+    const states = await Promise.all(this.indices.map((index) => placement.refreshState(index)));
+    const indices = this.indices.map((index, i) => {
+      const state = states[i]!;
       return {
         index: index.name,
         state: state.state,

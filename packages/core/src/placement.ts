@@ -148,6 +148,19 @@ export class Placement {
     }
   }
 
+  /** Reads the state of `index` from its shards again (another process may have moved it on). */
+  async refreshState(index: Index<any, any>): Promise<IndexState> {
+    const key = stateKey(index);
+    const raw = new Map(
+      await Promise.all(
+        index.strategy.shards.map(async (shard) => [shard, (await shard.readMeta([key])).get(key)] as const),
+      ),
+    );
+    const state = mergeState(index, raw);
+    this.states.set(index, state);
+    return state;
+  }
+
   /** The state of `index` (after the shards were checked). */
   stateOf(index: Index<any, any>): IndexState | undefined {
     return this.states.get(index);

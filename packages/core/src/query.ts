@@ -56,7 +56,7 @@ export interface QuerySource<T> {
   /** The record of a stored row, or `undefined` for a deletion's tombstone. */
   decode(row: RecordRow): Doc<T> | undefined;
   /** Refuses (`IndexNotReadyError`) a query on an index still being built, unless `partial`; after `ready()`. */
-  queryable(index: Index<T, any>, partial: boolean, what: string): void;
+  queryable(index: Index<T, any>, partial: boolean, what: string): Promise<void>;
 }
 
 /** What a JOINed page of index hits carries of its records, as {@link QuerySource.fetch} would give it. */
@@ -190,7 +190,7 @@ async function* execute<T>(
 ): AsyncGenerator<Hit<T>[]> {
   await source.ready();
   const { index, where, recordParts, rowParts } = p;
-  source.queryable(index, p.partial, 'select');
+  await source.queryable(index, p.partial, 'select');
   const positions = index.strategy.shardsFor(where);
   const resume = after && afterKey(recordParts, after);
   if (after && !resume) return; // the previous page ended at the last possible key
@@ -378,7 +378,7 @@ export class Query<T> implements PromiseLike<Doc<T>[]>, AsyncIterable<Doc<T>> {
   /** Counts the matching records, verifying each (fetched and checked as by a select). */
   async verifiedCount(): Promise<number> {
     await this.source.ready();
-    this.source.queryable(this.plan.index, this.plan.partial, 'count');
+    await this.source.queryable(this.plan.index, this.plan.partial, 'count');
     let n = 0;
     for await (const hits of execute(this.source, this.plan, this.after, this.plan.limit)) n += hits.length;
     return n;
@@ -393,7 +393,7 @@ export class Query<T> implements PromiseLike<Doc<T>[]>, AsyncIterable<Doc<T>> {
   async count(): Promise<number> {
     await this.source.ready();
     const { index, where, rowParts } = this.plan;
-    this.source.queryable(index, this.plan.partial, 'count');
+    await this.source.queryable(index, this.plan.partial, 'count');
     const positions = index.strategy.shardsFor(where);
     const shards = positions.map((pos) => index.strategy.shards[pos]!);
     if (!index.strategy.columns?.length) {

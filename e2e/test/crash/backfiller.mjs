@@ -1,0 +1,33 @@
+/**
+ * The process the backfill-kill test kills: it opens the blog entity (whose
+ * tag index is being built) and backfills the tag index in small batches,
+ * printing "ready" once it has done a few, until SIGKILL.
+ * Argument: a JSON object { shards, tagShards, names }.
+ */
+import { libsqlShard } from '@waffle/libsql';
+import { mysqlShard } from '@waffle/mysql';
+import { postgresShard } from '@waffle/postgres';
+import { json } from '@waffle/serializer-json';
+import { blog } from '@waffle/testkit';
+
+const { shards, tagShards, names } = JSON.parse(process.argv[2]);
+const shardFor = (url) =>
+  url.startsWith('postgres://')
+    ? postgresShard(url)
+    : url.startsWith('mysql://')
+      ? mysqlShard(url)
+      : libsqlShard({ url });
+const options = { name: 'backfill', serializer: json(), openShards: async () => [] };
+const { posts, byTag } = blog(options, shards.map(shardFor), tagShards.map(shardFor), names);
+let told = false;
+await posts.backfill(byTag, {
+  batchSize: 10,
+  recordsPerSecond: 400,
+  onProgress: (progress) => {
+    if (!told && progress.records >= 40) {
+      told = true;
+      process.stdout.write('ready\n');
+    }
+  },
+});
+process.stdout.write('finished\n');
