@@ -76,6 +76,50 @@ export function repairSuite(options: ConformanceOptions): void {
       );
     });
 
+    it('one repair pass makes an index with 10% of its rows corrupted exact; a second pass changes nothing', async () => {
+      const { posts, byTag } = await blogOn(2);
+      await posts.create();
+      const count = Math.max(60, Math.round(300 * (options.scale ?? 1)));
+      const saved = await posts.saveMany(
+        Array.from({ length: count }, (_, i) =>
+          posts.new(post({ rank: i, tags: [`t${i % 6}`, `u${i % 5}`] })),
+        ),
+      );
+      const shardOf = (id: string, tag: string) =>
+        byTag.strategy.shards[byTag.strategy.shardOf({ id, row: { tag, rank: 0 } })]!;
+      const damaged = saved.filter((_, i) => i % 10 === 0);
+      for (const [k, record] of damaged.entries()) {
+        const [tag] = record.value.tags;
+        const rank = record.value.rank;
+        if (k % 3 === 0) {
+          // Missing: its row deleted (a tag far ahead deletes whatever is stored).
+          await shardOf(record.id, tag!).deleteIndexRows(byTag.table, [
+            { id: record.id, values: [tag!, rank], version: 1e9 },
+          ]);
+        } else if (k % 3 === 1) {
+          // Extra: a row of a record that does not exist.
+          await shardOf(`ghost${k}`, 'x').putIndexRows(byTag.table, [
+            { id: `ghost${k}`, values: ['x', k], version: 1 },
+          ]);
+        } else {
+          // Wrong values: a row the record does not produce.
+          await shardOf(record.id, 'wrong').putIndexRows(byTag.table, [
+            { id: record.id, values: ['wrong', rank], version: 1 },
+          ]);
+        }
+      }
+      const found = await posts.verify(byTag);
+      expect(found.missing + found.orphaned + found.stale).toBe(damaged.length);
+      const first = await posts.repair(byTag, { graceMs: 0, batchSize: 37 });
+      expect(first).toMatchObject({ missing: found.missing, orphaned: found.orphaned, stale: found.stale });
+      expect(await posts.verify(byTag)).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+      expect(await posts.repair(byTag, { graceMs: 0 })).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+      expect(await posts.count(byTag.c.tag.eq('t0'))).toBe(
+        saved.filter((r) => r.value.tags.includes('t0')).length,
+      );
+      expect(await posts.count(byTag.c.tag.eq('wrong'))).toBe(0);
+    });
+
     it('repair leaves the row of a sync write in flight (put before its record commits), and removes it once it proves dead', async () => {
       const shards = await open(2);
       const tagShards = await open(2);
