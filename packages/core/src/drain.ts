@@ -16,6 +16,8 @@ export interface DrainOptions {
   readonly batchSize?: number;
   /** Stops between batches. */
   readonly signal?: AbortSignal;
+  /** Called after each batch with the counts so far. */
+  readonly onProgress?: (progress: DrainReport) => void;
 }
 
 /** What `Entity.drain` did. */
@@ -116,6 +118,7 @@ export class Notes<T> {
             failures.push(error);
           }
         }
+        options.onProgress?.({ notes, finished });
         if (rows.length < batchSize) break;
         after = rows[rows.length - 1]!.id;
       }

@@ -7,6 +7,7 @@ import { checkCount, checkOptions } from './checks.js';
 import { isTombstone } from './codec.js';
 import { type EntityParts, readRows, ready } from './entity-parts.js';
 import { ValidationError } from './errors.js';
+import { describe } from './names.js';
 import { settleAll } from './routing.js';
 import type { Index } from './secondary-index.js';
 import type { RecordRow } from './types.js';
@@ -92,6 +93,10 @@ export interface CheckIndexOptions {
    * write them again.
    */
   readonly graceMs?: number;
+  /** Called every `batchSize` records (and at the end of each index) with that index's counts so far. */
+  readonly onProgress?: (progress: IndexReport) => void;
+  /** Stops between batches. */
+  readonly signal?: AbortSignal;
 }
 
 /** Default of {@link CheckIndexOptions.graceMs}. */
@@ -114,6 +119,11 @@ export async function checkIndices<T>(
   checkOptions(options, `${name}.${what}()`);
   const batchSize = checkCount(options.batchSize ?? 500, 1, `${name}.${what}()`, 'batchSize');
   const graceMs = checkCount(options.graceMs ?? DEFAULT_GRACE_MS, 0, `${name}.${what}()`, 'graceMs');
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
+    throw new ValidationError(
+      `${name}.${what}(): onProgress must be a function, got ${describe(options.onProgress)}`,
+    );
+  }
   await ready(parts);
   const source = {
     strategy: placement.strategy,
@@ -123,7 +133,15 @@ export async function checkIndices<T>(
   };
   const reports: IndexReport[] = [];
   for (const ix of index ? [index] : indices) {
-    reports.push(await checkIndex(source, ix, { fix, batchSize, graceMs }));
+    reports.push(
+      await checkIndex(source, ix, {
+        fix,
+        batchSize,
+        graceMs,
+        onProgress: options.onProgress,
+        signal: options.signal,
+      }),
+    );
   }
   const sum = (key: 'missing' | 'orphaned' | 'stale') => reports.reduce((n, r) => n + r[key], 0);
   return { missing: sum('missing'), orphaned: sum('orphaned'), stale: sum('stale'), indices: reports };

@@ -57,6 +57,8 @@ export interface CheckOptions {
    * it: such a row may be a sync write's, put before its record commits.
    */
   readonly graceMs: number;
+  readonly onProgress?: (progress: IndexReport) => void;
+  readonly signal?: AbortSignal;
 }
 
 /** Every record of the entity, in id order across shards, read in pages. */
@@ -105,7 +107,8 @@ export async function checkIndex<T>(
   index: Index<T, any>,
   options: CheckOptions,
 ): Promise<IndexReport> {
-  const { fix, batchSize, graceMs } = options;
+  const { fix, batchSize, graceMs, onProgress, signal } = options;
+  let sinceProgress = 0;
   const parts: KeyPart[] = [
     { ref: index.idRef, position: -1, direction: 'asc' },
     ...index.columnNames.map((name, position) => ({
@@ -186,9 +189,15 @@ export async function checkIndex<T>(
       else suspects.push({ row: r, seen: Date.now() });
     }
     await flush(false);
+    if (++sinceProgress >= batchSize) {
+      sinceProgress = 0;
+      signal?.throwIfAborted();
+      onProgress?.({ ...report, samples: { ...samples } });
+    }
   }
   await flush(true);
   if (fix && suspects.length > 0) await settleSuspects(source, index, suspects, graceMs);
+  onProgress?.({ ...report, samples: { ...samples } });
   return report;
 }
 

@@ -76,6 +76,28 @@ export function repairSuite(options: ConformanceOptions): void {
       );
     });
 
+    it('verify, repair and drain report progress, and stop on a signal', async () => {
+      const { posts, byTag } = await blogOn(2);
+      await posts.create();
+      await posts.saveMany(Array.from({ length: 45 }, (_, i) => posts.new(post({ tags: [`t${i % 3}`] }))));
+      const seen: number[] = [];
+      await posts.verify(byTag, { batchSize: 10, onProgress: (p) => seen.push(p.records) });
+      expect(seen.length).toBeGreaterThanOrEqual(5);
+      expect(seen).toEqual([...seen].sort((a, b) => a - b));
+      expect(seen[seen.length - 1]).toBe(45);
+      const controller = new AbortController();
+      controller.abort();
+      const stopped = await posts.repair(byTag, { batchSize: 10, signal: controller.signal }).catch((e) => e);
+      expect((stopped as Error).name).toBe('AbortError');
+      const drained: { notes: number; finished: number }[] = [];
+      await posts.drain({ batchSize: 10, onProgress: (p) => drained.push(p) });
+      expect(drained.length).toBeGreaterThanOrEqual(2); // a batch per record shard at least
+      expect(drained[drained.length - 1]).toEqual({ notes: 0, finished: 0 });
+      const bad = await posts.verify(byTag, { onProgress: 'log' as never }).catch((e) => e);
+      expect(bad).toBeInstanceOf(ValidationError);
+      expect(bad.message).toBe(`${posts.name}.verify(): onProgress must be a function, got "log" (string)`);
+    });
+
     it('one repair pass makes an index with 10% of its rows corrupted exact; a second pass changes nothing', async () => {
       const { posts, byTag } = await blogOn(2);
       await posts.create();
