@@ -132,7 +132,9 @@ export function lifecycleSuite(options: ConformanceOptions): void {
       );
     });
 
-    it('backfills beside a writer that inserts, updates and deletes: nothing missed, doubled or stale', async () => {
+    it('backfills 20,000 records beside a writer that inserts, updates and deletes: nothing missed, doubled or stale', {
+      timeout: 240_000,
+    }, async () => {
       const { shards, tagShards, names } = await setup();
       const old = new Entity<Post>(names.post, {
         shards,
@@ -140,7 +142,7 @@ export function lifecycleSuite(options: ConformanceOptions): void {
         serializer: options.serializer,
       });
       await old.create();
-      const count = Math.max(200, Math.round(1000 * scale));
+      const count = Math.max(200, Math.round(20_000 * scale));
       const tags = ['a', 'b', 'c', 'd'];
       await old.saveMany(
         Array.from({ length: count }, (_, i) =>
