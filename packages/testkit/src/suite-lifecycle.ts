@@ -260,6 +260,67 @@ export function lifecycleSuite(options: ConformanceOptions): void {
       expect(await again.posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
     });
 
+    it('switches blue/green with a writer running: a second index backfilled beside the live one, queries moved, the old one dropped', async () => {
+      const { shards, tagShards, names } = await setup();
+      const tagIndex = (name: string, mapper: (p: Doc<Post>) => Iterable<{ tag: string; rank: number }>) =>
+        new Index(name, {
+          columns: { tag: text(), rank: integer() },
+          shard: new ShardByColumn('tag', tagShards),
+          mapper,
+        });
+      const blue = tagIndex(names.byTag, (p) => p.value.tags.map((tag) => ({ tag, rank: p.value.rank })));
+      const greenName = `${names.byTag}_v2`;
+      const green = tagIndex(greenName, (p) =>
+        p.value.tags.map((tag) => ({ tag: tag.toUpperCase(), rank: p.value.rank })),
+      );
+      const entity = (indices: Index<Post, any>[]) =>
+        new Entity<Post>(names.post, { shards, indices, serializer: options.serializer });
+      const before = entity([blue]);
+      await before.create();
+      await before.saveMany(
+        Array.from({ length: 300 }, (_, i) => before.new(post({ rank: i, tags: [`t${i % 3}`] }))),
+      );
+      // Step 1: the green index beside the blue one; every write maintains both while it fills.
+      const both = entity([blue, green]);
+      await both.create();
+      let running = true;
+      let n = 0;
+      const writer = (async () => {
+        while (running) {
+          n++;
+          const record = await both.save(both.new(post({ rank: 1000 + n, tags: [`t${n % 3}`] })));
+          if (n % 2 === 0) {
+            record.value = { ...record.value, tags: [`t${(n + 1) % 3}`] };
+            await both.save(record);
+          }
+          if (n % 5 === 0) await both.delete(record.id);
+        }
+      })();
+      expect(await both.count(blue.c.tag.eq('t1'))).toBeGreaterThanOrEqual(100); // blue answers meanwhile
+      await both.backfill(green, { batchSize: 40 });
+      // Step 2: queries move to the green index; both agree.
+      for (let t = 0; t < 3; t++) {
+        const onBlue = (await both.select(blue.c.tag.eq(`t${t}`))).map((r) => r.id).sort();
+        const onGreen = (await both.select(green.c.tag.eq(`T${t}`))).map((r) => r.id).sort();
+        expect(onGreen.length).toBeGreaterThanOrEqual(onBlue.length - 5); // the writer runs between the two reads
+      }
+      // Step 3: the entity without the blue index, then the blue index dropped.
+      const after = entity([green]);
+      running = false;
+      await writer;
+      await after.dropIndex(blue);
+      for (const shard of tagShards) expect(await shard.readMeta([names.byTag])).toEqual(new Map());
+      const live: Doc<Post>[] = [];
+      for await (const record of after.scan()) live.push(record);
+      for (let t = 0; t < 3; t++) {
+        expect((await after.select(green.c.tag.eq(`T${t}`))).map((r) => r.id).sort()).toEqual(
+          idsOf(live, (p) => p.tags.includes(`t${t}`)),
+        );
+      }
+      expect(n).toBeGreaterThan(0);
+      expect(await after.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+    });
+
     it('a new mapper version rebuilds the index: rows it no longer produces go; older code is refused', async () => {
       const { shards, tagShards, names } = await setup();
       const byTagOf = (version: number, mapper: (p: Doc<Post>) => Iterable<{ tag: string; rank: number }>) =>
