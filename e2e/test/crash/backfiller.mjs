@@ -22,7 +22,7 @@ const { posts, byTag } = blog(options, shards.map(shardFor), tagShards.map(shard
 let told = false;
 await posts.backfill(byTag, {
   batchSize: 10,
-  recordsPerSecond: 400,
+  rowsPerSecond: 400,
   onProgress: (progress) => {
     if (!told && progress.records >= 40) {
       told = true;

@@ -32,8 +32,8 @@ export interface BackfillOptions {
   readonly onProgress?: (progress: BackfillReport) => void;
   /** Stops between batches (the checkpoint kept: the next backfill goes on from there). */
   readonly signal?: AbortSignal;
-  /** At most this many records read per second (default: as fast as the databases go). */
-  readonly recordsPerSecond?: number;
+  /** At most this many records (rows of the entity table) read per second (default: as fast as the databases go). */
+  readonly rowsPerSecond?: number;
   /** The grace period of the repair pass that ends a rebuild: see `repair`'s `graceMs`. */
   readonly graceMs?: number;
 }
@@ -62,9 +62,9 @@ export function checkBackfillOptions(
   checkOptions(options, where);
   const batchSize = checkCount(options.batchSize ?? 500, 1, where, 'batchSize');
   const graceMs = checkCount(options.graceMs ?? DEFAULT_GRACE_MS, 0, where, 'graceMs');
-  const rate = options.recordsPerSecond;
+  const rate = options.rowsPerSecond;
   if (rate !== undefined && (typeof rate !== 'number' || !(rate > 0) || !Number.isFinite(rate))) {
-    throw new ValidationError(`${where}: recordsPerSecond must be a positive number, got ${describe(rate)}`);
+    throw new ValidationError(`${where}: rowsPerSecond must be a positive number, got ${describe(rate)}`);
   }
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
     throw new ValidationError(`${where}: onProgress must be a function, got ${describe(options.onProgress)}`);
@@ -143,7 +143,7 @@ export async function backfill<T>(
       state = await storeState(index, state, (_, at) => (at === 0 ? checkpoint : building));
       placement.states.set(index, state);
       options.onProgress?.({ ...report });
-      const rate = options.recordsPerSecond;
+      const rate = options.rowsPerSecond;
       if (rate !== undefined) {
         const wait = (report.records / rate) * 1000 - (Date.now() - started);
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));

@@ -126,9 +126,9 @@ export function lifecycleSuite(options: ConformanceOptions): void {
       expect((badBatch as Error).message).toBe(
         `${names.post}.backfill(): batchSize must be a positive integer, got 0 (number)`,
       );
-      const badRate = await rejection(posts.backfill(undefined, { recordsPerSecond: -5 }));
+      const badRate = await rejection(posts.backfill(undefined, { rowsPerSecond: -5 }));
       expect((badRate as Error).message).toBe(
-        `${names.post}.backfill(): recordsPerSecond must be a positive number, got -5 (number)`,
+        `${names.post}.backfill(): rowsPerSecond must be a positive number, got -5 (number)`,
       );
     });
 
