@@ -20,9 +20,9 @@ import { type IndexState, storeState } from './index-states.js';
 import { DEFAULT_GRACE_MS } from './maintenance.js';
 import { describe } from './names.js';
 import { byShard } from './routing.js';
-import type { Index, RowValues } from './secondary-index.js';
+import type { Index } from './secondary-index.js';
 import type { IndexRow, RecordRow } from './types.js';
-import { checkIndex } from './verify.js';
+import { checkIndex, withdrawChanged } from './verify.js';
 
 /** Options of `Entity.backfill`. */
 export interface BackfillOptions {
@@ -92,6 +92,12 @@ export async function backfill<T>(
     ready: state.state === 'ready',
   };
   if (report.ready) return report;
+  const source = {
+    strategy: placement.strategy,
+    table,
+    decode: (row: RecordRow) => codec.docOf(row),
+    read: (ids: readonly string[]) => readRows(parts, ids, false),
+  };
   const after: Record<string, string> = { ...(state.after ?? {}) };
   const finished = new Set(state.finished ?? []);
   const started = Date.now();
@@ -112,29 +118,11 @@ export async function backfill<T>(
           put.push({ id: row.id, values, version: row.version });
       }
       await Promise.all(byShard(index, put).map((g) => g.shard.putIndexRows(index.table, g.rows)));
-      // The records read again: of those a writer changed meanwhile, the rows their version now stored
-      // does not produce go again, where still tagged as put (a row a write leaves as it is keeps the tag
-      // of the version that added it, so the rows still produced must stay).
-      const now =
-        put.length > 0 ? await readRows(parts, [...new Set(put.map((r) => r.id))], false) : new Map();
-      const produced = new Map<string, readonly RowValues[]>();
-      const withdrawn = put
-        .filter((r) => {
-          const current = now.get(r.id);
-          if (current?.version === r.version) return false;
-          let rows = produced.get(r.id);
-          if (rows === undefined) {
-            const doc = current ? codec.docOf(current) : undefined;
-            rows = doc ? index.storedRowsOf(doc) : [];
-            produced.set(r.id, rows);
-          }
-          return !rows.some((values) => index.sameValues(values, r.values));
-        })
-        .map((r) => ({ ...r, version: r.version + 1 }));
-      await Promise.all(byShard(index, withdrawn).map((g) => g.shard.deleteIndexRows(index.table, g.rows)));
+      // The records read again: see withdrawChanged.
+      const withdrawn = await withdrawChanged(source, index, put);
       report.records += rows.length;
       report.rows += put.length;
-      report.withdrawn += withdrawn.length;
+      report.withdrawn += withdrawn;
       const last = rows[rows.length - 1];
       if (last) after[position] = last.id;
       if (rows.length < batchSize) finished.add(position);
@@ -153,12 +141,6 @@ export async function backfill<T>(
   }
   if (state.rebuild) {
     options.signal?.throwIfAborted();
-    const source = {
-      strategy: placement.strategy,
-      table,
-      decode: (row: RecordRow) => codec.docOf(row),
-      read: (ids: readonly string[]) => readRows(parts, ids, false),
-    };
     const repaired = await checkIndex(source, index, { fix: true, batchSize, graceMs });
     report.removed = repaired.stale + repaired.orphaned;
   }

@@ -144,10 +144,13 @@ export async function checkIndex<T>(
   const suspects: { row: IndexRow; seen: number }[] = [];
   const flush = async (force: boolean) => {
     if (!fix || (!force && toWrite.length + toDelete.length < batchSize)) return;
+    const written = toWrite.splice(0);
     await Promise.all([
-      ...byShard(index, toWrite.splice(0)).map((g) => g.shard.putIndexRows(index.table, g.rows)),
+      ...byShard(index, written).map((g) => g.shard.putIndexRows(index.table, g.rows)),
       ...byShard(index, toDelete.splice(0)).map((g) => g.shard.deleteIndexRows(index.table, g.rows)),
     ]);
+    // A writer may have moved a record on since it was read: the rows written for it must not outlive it.
+    await withdrawChanged(source, index, written);
   };
   let record = await records.next();
   let row = await rows.next();
@@ -199,6 +202,39 @@ export async function checkIndex<T>(
   if (fix && suspects.length > 0) await settleSuspects(source, index, suspects, graceMs);
   onProgress?.({ ...report, samples: { ...samples } });
   return report;
+}
+
+/**
+ * Rows just put, tagged with the version of their record as read, go again
+ * where the record changed meanwhile and its version now stored does not
+ * produce them (only where still tagged as put: a writer's newer row
+ * survives; a row a write left as it is keeps its old tag and is still
+ * produced, so it stays). Returns how many were withdrawn. Used by backfill
+ * and repair, which put rows beside running writers.
+ */
+export async function withdrawChanged<T>(
+  source: Pick<CheckSource<T>, 'decode' | 'read'>,
+  index: Index<T, any>,
+  put: readonly IndexRow[],
+): Promise<number> {
+  if (put.length === 0) return 0;
+  const now = await source.read([...new Set(put.map((r) => r.id))]);
+  const produced = new Map<string, readonly RowValues[]>();
+  const withdrawn = put
+    .filter((r) => {
+      const current = now.get(r.id);
+      if (current?.version === r.version) return false;
+      let rows = produced.get(r.id);
+      if (rows === undefined) {
+        const doc = current ? source.decode(current) : undefined;
+        rows = doc ? index.storedRowsOf(doc) : [];
+        produced.set(r.id, rows);
+      }
+      return !rows.some((values) => index.sameValues(values, r.values));
+    })
+    .map((r) => ({ ...r, version: r.version + 1 }));
+  await Promise.all(byShard(index, withdrawn).map((g) => g.shard.deleteIndexRows(index.table, g.rows)));
+  return withdrawn.length;
 }
 
 /**

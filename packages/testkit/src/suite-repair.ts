@@ -76,6 +76,50 @@ export function repairSuite(options: ConformanceOptions): void {
       );
     });
 
+    it('repair in a loop beside writers moving rows between index shards: every acknowledged save is found', {
+      timeout: 120_000,
+    }, async () => {
+      const { posts, byTag } = await blogOn(2);
+      await posts.create();
+      const records = await posts.saveMany(
+        Array.from({ length: 6 }, (_, i) => posts.new(post({ tags: [`m${i}`] }))),
+      );
+      let writing = true;
+      let repairs = 0;
+      const repairer = (async () => {
+        while (writing) {
+          await posts.repair(byTag, { graceMs: 1000, batchSize: 4 });
+          repairs++;
+        }
+      })();
+      const until = Date.now() + 2500;
+      let saves = 0;
+      try {
+        while (Date.now() < until) {
+          await Promise.all(
+            records.map(async (record, i) => {
+              // A tag of another value each time: its row lands on one tag shard or the other.
+              const tag = `m${i}-${saves}`;
+              record.value = { ...record.value, tags: [tag] };
+              await posts.save(record);
+              expect(
+                (await posts.select(byTag.c.tag.eq(tag))).map((r) => r.id),
+                tag,
+              ).toEqual([record.id]);
+            }),
+          );
+          saves++;
+        }
+      } finally {
+        writing = false;
+        await repairer;
+      }
+      expect(saves).toBeGreaterThan(1);
+      expect(repairs).toBeGreaterThan(0);
+      await posts.drain();
+      expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+    });
+
     it('verify, repair and drain report progress, and stop on a signal', async () => {
       const { posts, byTag } = await blogOn(2);
       await posts.create();
