@@ -97,6 +97,10 @@ export interface CheckIndexOptions {
   readonly onProgress?: (progress: IndexReport) => void;
   /** Stops between batches. */
   readonly signal?: AbortSignal;
+  /** Start after this record id: the `cursor` of a progress report of a pass that stopped. */
+  readonly after?: string;
+  /** At most this many records and index rows read per second (default: as fast as the databases go). */
+  readonly rowsPerSecond?: number;
 }
 
 /** Default of {@link CheckIndexOptions.graceMs}. */
@@ -119,6 +123,17 @@ export async function checkIndices<T>(
   checkOptions(options, `${name}.${what}()`);
   const batchSize = checkCount(options.batchSize ?? 500, 1, `${name}.${what}()`, 'batchSize');
   const graceMs = checkCount(options.graceMs ?? DEFAULT_GRACE_MS, 0, `${name}.${what}()`, 'graceMs');
+  const rate = options.rowsPerSecond;
+  if (rate !== undefined && (typeof rate !== 'number' || !(rate > 0) || !Number.isFinite(rate))) {
+    throw new ValidationError(
+      `${name}.${what}(): rowsPerSecond must be a positive number, got ${describe(rate)}`,
+    );
+  }
+  if (options.after !== undefined && typeof options.after !== 'string') {
+    throw new ValidationError(
+      `${name}.${what}(): after must be a record id (a string), got ${describe(options.after)}`,
+    );
+  }
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
     throw new ValidationError(
       `${name}.${what}(): onProgress must be a function, got ${describe(options.onProgress)}`,
@@ -140,6 +155,8 @@ export async function checkIndices<T>(
         graceMs,
         onProgress: options.onProgress,
         signal: options.signal,
+        after: options.after,
+        rowsPerSecond: rate,
       }),
     );
   }

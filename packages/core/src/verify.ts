@@ -20,6 +20,11 @@ export interface IndexReport {
   readonly orphaned: number;
   /** Rows of existing records that their mapper no longer produces. */
   readonly stale: number;
+  /**
+   * The last record id compared so far (in progress reports: resume a
+   * stopped pass with `{ after: cursor }`); undefined before the first.
+   */
+  readonly cursor?: string;
   /** A few record ids of each kind of difference (up to {@link SAMPLES} each). */
   readonly samples: { readonly missing: string[]; readonly orphaned: string[]; readonly stale: string[] };
 }
@@ -59,12 +64,20 @@ export interface CheckOptions {
   readonly graceMs: number;
   readonly onProgress?: (progress: IndexReport) => void;
   readonly signal?: AbortSignal;
+  /** Start after this record id (a cursor of an earlier pass). */
+  readonly after?: string;
+  /** At most this many records and index rows read per second. */
+  readonly rowsPerSecond?: number;
 }
 
 /** Every record of the entity, in id order across shards, read in pages. */
-async function* recordsById(source: CheckSource<unknown>, batchSize: number): AsyncGenerator<RecordRow> {
+async function* recordsById(
+  source: CheckSource<unknown>,
+  batchSize: number,
+  start: string | undefined,
+): AsyncGenerator<RecordRow> {
   const pages = source.strategy.shards.map((shard) => {
-    let after: string | undefined;
+    let after: string | undefined = start;
     let done = false;
     return async (): Promise<RecordRow[]> => {
       if (done) return [];
@@ -107,8 +120,9 @@ export async function checkIndex<T>(
   index: Index<T, any>,
   options: CheckOptions,
 ): Promise<IndexReport> {
-  const { fix, batchSize, graceMs, onProgress, signal } = options;
+  const { fix, batchSize, graceMs, onProgress, signal, rowsPerSecond } = options;
   let sinceProgress = 0;
+  const started = Date.now();
   const parts: KeyPart[] = [
     { ref: index.idRef, position: -1, direction: 'asc' },
     ...index.columnNames.map((name, position) => ({
@@ -124,15 +138,23 @@ export async function checkIndex<T>(
         new ShardStream(
           (where, limit) => shard.queryIndex(index.table, { where, orderBy: order, limit }),
           parts,
-          undefined,
+          options.after === undefined ? undefined : { op: 'gt', column: index.idRef, value: options.after },
           batchSize,
         ),
     ),
     parts,
   );
-  const records = recordsById(source as CheckSource<unknown>, batchSize);
+  const records = recordsById(source as CheckSource<unknown>, batchSize, options.after);
   const samples = { missing: [] as string[], orphaned: [] as string[], stale: [] as string[] };
-  const report = { index: index.name, records: 0, rows: 0, missing: 0, orphaned: 0, stale: 0, samples };
+  const report: { -readonly [K in keyof IndexReport]: IndexReport[K] } = {
+    index: index.name,
+    records: 0,
+    rows: 0,
+    missing: 0,
+    orphaned: 0,
+    stale: 0,
+    samples,
+  };
   const found = (kind: 'missing' | 'orphaned' | 'stale', id: string) => {
     report[kind]++;
     const ids = samples[kind];
@@ -194,8 +216,15 @@ export async function checkIndex<T>(
     await flush(false);
     if (++sinceProgress >= batchSize) {
       sinceProgress = 0;
+      // Everything up to this id is compared and, with fix, written: a pass resumed after it misses nothing.
+      await flush(true);
+      report.cursor = id;
       signal?.throwIfAborted();
       onProgress?.({ ...report, samples: { ...samples } });
+      if (rowsPerSecond !== undefined) {
+        const wait = ((report.records + report.rows) / rowsPerSecond) * 1000 - (Date.now() - started);
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      }
     }
   }
   await flush(true);

@@ -48,6 +48,7 @@ export function repairSuite(options: ConformanceOptions): void {
           missing: 2,
           orphaned: 1,
           stale: 2,
+          cursor: expect.any(String),
           samples: { missing: [one!.id, two!.id].sort(), orphaned: ['ghost'], stale: [one!.id] },
         },
       ]);
@@ -137,6 +138,36 @@ export function repairSuite(options: ConformanceOptions): void {
       await posts.drain({ batchSize: 10, onProgress: (p) => drained.push(p) });
       expect(drained.length).toBeGreaterThanOrEqual(2); // a batch per record shard at least
       expect(drained[drained.length - 1]).toEqual({ notes: 0, finished: 0 });
+      // A pass stopped half-way goes on after its cursor: the two passes compare every record once.
+      const halted = new AbortController();
+      let cursor: string | undefined;
+      let before = 0;
+      const stoppedVerify = await posts
+        .verify(byTag, {
+          batchSize: 10,
+          signal: halted.signal,
+          onProgress: (p) => {
+            if (cursor === undefined && p.cursor !== undefined) {
+              cursor = p.cursor;
+              before = p.records;
+              halted.abort();
+            }
+          },
+        })
+        .catch((e) => e);
+      expect((stoppedVerify as Error).name).toBe('AbortError');
+      expect(cursor).toBeDefined();
+      const rest = await posts.repair(byTag, { after: cursor, graceMs: 0, rowsPerSecond: 1e6 });
+      expect(before + rest.indices[0]!.records).toBe(45);
+      expect(rest).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+      for (const [option, message] of [
+        [{ rowsPerSecond: 0 }, 'rowsPerSecond must be a positive number, got 0 (number)'],
+        [{ after: 5 }, 'after must be a record id (a string), got 5 (number)'],
+      ] as const) {
+        const error = await posts.repair(byTag, option as never).catch((e) => e);
+        expect(error).toBeInstanceOf(ValidationError);
+        expect(error.message).toBe(`${posts.name}.repair(): ${message}`);
+      }
       const bad = await posts.verify(byTag, { onProgress: 'log' as never }).catch((e) => e);
       expect(bad).toBeInstanceOf(ValidationError);
       expect(bad.message).toBe(`${posts.name}.verify(): onProgress must be a function, got "log" (string)`);
