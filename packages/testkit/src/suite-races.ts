@@ -33,6 +33,41 @@ export function raceSuite(options: ConformanceOptions): void {
       await race('async');
     });
 
+    it('repair beside a writer moving a row between index shards: in every interleaving, the saved record is found', async () => {
+      const shards = await open(2);
+      const tagShards = await open(2);
+      let round = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.scheduler(), async (s) => {
+          round++;
+          const plain = blog(options, shards, tagShards);
+          await plain.posts.create();
+          const record = await plain.posts.save(
+            plain.posts.new(post({ tags: [`from${round}`], title: `r${round}` })),
+          );
+          const { posts, byTag } = blog(
+            options,
+            shards.map((x) => scheduled(x, s)),
+            tagShards.map((x) => scheduled(x, s)),
+            plain.names,
+          );
+          // The writer's new row lands on another tag shard (or the same) than the old one, in any order
+          // with the repair's reads, writes and deletes.
+          const moved = `to${round}`;
+          const save = posts.update(record.id, (v) => ({ ...v, tags: [moved] }));
+          const repair = posts.repair(byTag, { graceMs: 200, batchSize: 2 });
+          await s.waitFor(Promise.all([save, repair]));
+          expect((await plain.posts.select(plain.byTag.c.tag.eq(moved))).map((r) => r.id)).toEqual([
+            record.id,
+          ]);
+          expect(await plain.posts.select(plain.byTag.c.tag.eq(`from${round}`))).toEqual([]);
+          await plain.posts.repair(plain.byTag, { graceMs: 0 });
+          expect(await plain.posts.verify(plain.byTag)).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+        }),
+        { numRuns: Math.max(5, Math.round(runs / 2)), seed: 7 },
+      );
+    });
+
     async function race(mode: WriteMode): Promise<void> {
       const shards = await open(2);
       const tagShards = await open(2);
