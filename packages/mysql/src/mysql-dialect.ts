@@ -192,15 +192,17 @@ export function batches<T>(
 }
 
 /**
- * The rows of the next INSERT for `count` records: all of them up to 8, a
- * full statement of `most`, else the largest power of two below `count`.
- * Rows of records cannot be padded (a repeated id is a duplicate), so a batch
- * runs as a few statements of these shapes.
+ * The rows of the next INSERT for `count` records: all of them below 32, a
+ * full statement of `most`, else `count` rounded down to its five highest
+ * bits (500 → 496, then 4). Rows of records cannot be padded (a repeated id is
+ * a duplicate), so a batch runs as at most two statements of these shapes,
+ * and a connection prepares 16 shapes per doubling of the count at most.
  */
 export function insertShape(count: number, most: number): number {
   if (count >= most) return most;
-  if (count <= 8) return count;
-  return 2 ** Math.floor(Math.log2(count));
+  if (count < 32) return count;
+  const low = Math.floor(Math.log2(count)) - 4;
+  return Math.floor(count / 2 ** low) * 2 ** low;
 }
 
 /** An upper bound of the bytes a value takes in a statement's execute packet. */

@@ -72,9 +72,11 @@ describe('batches', () => {
   });
 
   it('inserts records in few shapes, without padding', () => {
-    expect([1, 5, 8, 9, 16, 17, 100, 7281, 9000].map((n) => insertShape(n, 7281))).toEqual([
-      1, 5, 8, 8, 16, 16, 64, 7281, 7281,
+    expect([1, 5, 8, 9, 16, 31, 33, 100, 500, 1000, 7281, 9000].map((n) => insertShape(n, 7281))).toEqual([
+      1, 5, 8, 9, 16, 31, 32, 100, 496, 992, 7281, 7281,
     ]);
+    expect(insertShape(500 - 496, 7281)).toBe(4);
+    expect(insertShape(63, 7281)).toBe(62);
   });
 
   it('bounds a statement by its SQL text or its values', () => {
