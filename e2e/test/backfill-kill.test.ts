@@ -4,24 +4,15 @@
  * only what was left), and afterwards the index answers exactly, with no row
  * doubled, missing or stale.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Entity } from '@waffle/core';
 import { json } from '@waffle/serializer-json';
-import {
-  blog,
-  type Dialect,
-  dialectEnabled,
-  post,
-  servers,
-  shardDatabaseUrls,
-  uniqueName,
-} from '@waffle/testkit';
+import { blog, type Dialect, dialectEnabled, post, uniqueName } from '@waffle/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
-import { shardFor } from './crash/shards.js';
+import { shardFor, shardUrls, startChild } from './crash/shards.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'waffle-backfill-kill-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,32 +20,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const backfiller = fileURLToPath(new URL('./crash/backfiller.mjs', import.meta.url));
 const RECORDS = 300;
 
-function urls(dialect: Dialect): { shards: string[]; tagShards: string[] } {
-  if (dialect === 'libsql') {
-    const file = (n: string) => `file:${join(dir, `${uniqueName(n)}.db`)}`;
-    return { shards: [file('p0'), file('p1')], tagShards: [file('t0'), file('t1')] };
-  }
-  const all = shardDatabaseUrls(dialect === 'postgres' ? servers.postgres : servers.mysql);
-  return { shards: all.slice(0, 2), tagShards: all.slice(2, 4) };
-}
-
-/** Starts the backfill; resolves once it has done a few batches, with the process. */
-function startBackfill(args: object): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [backfiller, JSON.stringify(args)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    child.stdout!.once('data', () => resolve(child));
-    child.once('exit', (code) => reject(new Error(`the backfill exited early (${code})`)));
-  });
-}
-
 for (const dialect of ['libsql', 'postgres', 'mysql'] as Dialect[]) {
   describe.skipIf(!dialectEnabled(dialect))(`a backfill killed on ${dialect}`, () => {
     it('goes on where it stopped when run again, nothing doubled or missed', {
       timeout: 60_000,
     }, async () => {
-      const { shards, tagShards } = urls(dialect);
+      const { shards, tagShards } = shardUrls(dialect, dir, uniqueName('bf'));
       const options = { name: dialect, serializer: json(), openShards: async () => [] };
       const opened = [...shards.map(shardFor), ...tagShards.map(shardFor)];
       const names = { post: uniqueName('bf'), byGroup: uniqueName('bf_group'), byTag: uniqueName('bf_tag') };
@@ -74,7 +45,7 @@ for (const dialect of ['libsql', 'postgres', 'mysql'] as Dialect[]) {
         );
         const { posts, byTag, byGroup: group } = blog(options, opened.slice(0, 2), opened.slice(2), names);
         await posts.create();
-        const child = await startBackfill({ shards, tagShards, names });
+        const child = await startChild(backfiller, { shards, tagShards, names });
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGKILL');
         await exited;

@@ -5,25 +5,15 @@
  * stored version does not produce are those of writes that never committed,
  * `repair` then leaves the indices exact, and libSQL files pass `integrity_check`.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient } from '@libsql/client';
 import { json } from '@waffle/serializer-json';
-import {
-  blog,
-  type Dialect,
-  dialectEnabled,
-  expectRowsOf,
-  post,
-  servers,
-  shardDatabaseUrls,
-  uniqueName,
-} from '@waffle/testkit';
+import { blog, type Dialect, dialectEnabled, expectRowsOf, post, uniqueName } from '@waffle/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
-import { shardFor } from './crash/shards.js';
+import { shardFor, shardUrls, startChild } from './crash/shards.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'waffle-crash-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -32,30 +22,10 @@ const writer = fileURLToPath(new URL('./crash/writer.mjs', import.meta.url));
 const KILLS = 20;
 const TAGS = ['a', 'b', 'c', 'd', 'e'];
 
-function urls(dialect: Dialect): { shards: string[]; tagShards: string[] } {
-  if (dialect === 'libsql') {
-    const file = (n: string) => `file:${join(dir, `${n}.db`)}`;
-    return { shards: [file('p0'), file('p1')], tagShards: [file('t0'), file('t1')] };
-  }
-  const all = shardDatabaseUrls(dialect === 'postgres' ? servers.postgres : servers.mysql);
-  return { shards: all.slice(0, 2), tagShards: all.slice(2, 4) };
-}
-
-/** Starts the writer; resolves once it has written a little, with the process. */
-function startWriter(args: object): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [writer, JSON.stringify(args)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    child.stdout!.once('data', () => resolve(child));
-    child.once('exit', (code) => reject(new Error(`the writer exited early (${code})`)));
-  });
-}
-
 for (const dialect of ['libsql', 'postgres', 'mysql'] as Dialect[]) {
   describe.skipIf(!dialectEnabled(dialect))(`crash of a writer on ${dialect}`, () => {
     it(`leaves whole records and exact index answers, ${KILLS} times`, { timeout: 180_000 }, async () => {
-      const { shards, tagShards } = urls(dialect);
+      const { shards, tagShards } = shardUrls(dialect, dir);
       const options = { name: dialect, serializer: json(), openShards: async () => [] };
       const opened = [...shards.map(shardFor), ...tagShards.map(shardFor)];
       const { posts, byTag, byGroup, names } = blog(options, opened.slice(0, 2), opened.slice(2), {
@@ -68,7 +38,7 @@ for (const dialect of ['libsql', 'postgres', 'mysql'] as Dialect[]) {
       await posts.saveMany(ids.map((id) => posts.new(post({ title: id, tags: ['a'] }), { id })));
       try {
         for (let kill = 0; kill < KILLS; kill++) {
-          const child = await startWriter({ shards, tagShards, names, ids });
+          const child = await startChild(writer, { shards, tagShards, names, ids });
           await new Promise((r) => setTimeout(r, Math.random() * 150));
           const exited = new Promise((r) => child.once('exit', r));
           child.kill('SIGKILL');

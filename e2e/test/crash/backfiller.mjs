@@ -4,19 +4,11 @@
  * printing "ready" once it has done a few, until SIGKILL.
  * Argument: a JSON object { shards, tagShards, names }.
  */
-import { libsqlShard } from '@waffle/libsql';
-import { mysqlShard } from '@waffle/mysql';
-import { postgresShard } from '@waffle/postgres';
 import { json } from '@waffle/serializer-json';
 import { blog } from '@waffle/testkit';
+import { shardFor } from './shard-for.mjs';
 
 const { shards, tagShards, names } = JSON.parse(process.argv[2]);
-const shardFor = (url) =>
-  url.startsWith('postgres://')
-    ? postgresShard(url)
-    : url.startsWith('mysql://')
-      ? mysqlShard(url)
-      : libsqlShard({ url });
 const options = { name: 'backfill', serializer: json(), openShards: async () => [] };
 const { posts, byTag } = blog(options, shards.map(shardFor), tagShards.map(shardFor), names);
 let told = false;

@@ -4,19 +4,11 @@
  * JavaScript on the built packages, so that it starts fast.
  * Argument: a JSON object { shards, tagShards, names, ids }.
  */
-import { libsqlShard } from '@waffle/libsql';
-import { mysqlShard } from '@waffle/mysql';
-import { postgresShard } from '@waffle/postgres';
 import { json } from '@waffle/serializer-json';
 import { blog, post } from '@waffle/testkit';
+import { shardFor } from './shard-for.mjs';
 
 const { shards, tagShards, names, ids } = JSON.parse(process.argv[2]);
-const shardFor = (url) =>
-  url.startsWith('postgres://')
-    ? postgresShard(url)
-    : url.startsWith('mysql://')
-      ? mysqlShard(url)
-      : libsqlShard({ url });
 const options = { name: 'crash', serializer: json(), openShards: async () => [] };
 const { posts } = blog(options, shards.map(shardFor), tagShards.map(shardFor), names);
 const tags = ['a', 'b', 'c', 'd', 'e'];

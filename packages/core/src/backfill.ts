@@ -14,7 +14,7 @@
  */
 import { checkCount, checkOptions } from './checks.js';
 import { isTombstone } from './codec.js';
-import { type EntityParts, readRows, ready } from './entity-parts.js';
+import { type EntityParts, readRows } from './entity-parts.js';
 import { ValidationError } from './errors.js';
 import { type IndexState, storeState } from './index-states.js';
 import { DEFAULT_GRACE_MS } from './maintenance.js';
@@ -72,17 +72,20 @@ export function checkBackfillOptions(
   return { batchSize, graceMs };
 }
 
-/** Fills (or rebuilds) `index` from the stored records; see the module comment. */
+/**
+ * Fills (or rebuilds) `index` from the stored records, from its state `start`
+ * as just read from its shards (another process may have made progress, or
+ * finished); see the module comment.
+ */
 export async function backfill<T>(
   parts: EntityParts<T>,
   index: Index<T, any>,
+  start: IndexState,
   options: BackfillOptions,
 ): Promise<BackfillReport> {
   const { batchSize, graceMs } = checkBackfillOptions(parts.name, options);
-  await ready(parts);
   const { placement, table, codec } = parts;
-  // Read again: another process may have made progress, or finished.
-  let state: IndexState = await placement.refreshState(index);
+  let state = start;
   const report = {
     index: index.name,
     records: 0,

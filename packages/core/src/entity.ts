@@ -580,10 +580,14 @@ export class Entity<T> {
     checkBackfillOptions(this.name, options);
     await this.ready();
     const { placement } = this.#parts;
+    // Read again: another process may have made progress, or finished.
     const states = await Promise.all(this.indices.map((ix) => placement.refreshState(ix)));
-    const targets = index ? [index] : this.indices.filter((_, i) => states[i]!.state === 'building');
     const reports: BackfillReport[] = [];
-    for (const target of targets) reports.push(await backfill(this.#parts, target, options));
+    for (const [i, target] of this.indices.entries()) {
+      if (index ? target === index : states[i]!.state === 'building') {
+        reports.push(await backfill(this.#parts, target, states[i]!, options));
+      }
+    }
     return reports;
   }
 

@@ -42,8 +42,7 @@ export function encodeState(state: StoredState): string {
 /** A stored state; an index created before states existed (no entry) is ready at version 1. */
 export function decodeState(raw: string | undefined): StoredState {
   if (raw === undefined) return { state: 'ready', version: 1 };
-  const parsed = JSON.parse(raw) as StoredState;
-  return parsed;
+  return JSON.parse(raw) as StoredState;
 }
 
 /**
@@ -74,45 +73,35 @@ export function mergeState(index: Index<any, any>, raw: ReadonlyMap<Shard, strin
 }
 
 /**
- * Replaces the state on every shard of `index` (each from the value it holds,
- * compare-and-set, read again and retried once when another process changed
- * it meanwhile); returns the state now stored.
+ * Replaces the state on every shard of `index`, each compare-and-set from the
+ * value it holds (read again and tried anew, up to three times, when another
+ * process changed it meanwhile: after that, the other's value stands);
+ * returns the state now stored.
  */
 export async function storeState(
   index: Index<any, any>,
   current: IndexState,
   next: (shard: Shard, position: number) => StoredState,
 ): Promise<IndexState> {
-  const stored = new Map<Shard, string>();
-  const raw = stored;
-  await Promise.all(
-    index.strategy.shards.map(async (shard, position) => {
+  const key = stateKey(index);
+  const stored = await Promise.all(
+    index.strategy.shards.map(async (shard, position): Promise<string | undefined> => {
       const value = encodeState(next(shard, position));
       let expected = current.raw.get(shard);
-      if (expected === value) {
-        raw.set(shard, value);
-        return;
-      }
-      for (let attempt = 0; ; attempt++) {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        if (expected === value) return value;
         const done =
           expected === undefined
-            ? (await shard.writeMeta(stateKey(index), value)) === value
-            : await shard.replaceMeta(stateKey(index), expected, value);
-        if (done) {
-          raw.set(shard, value);
-          return;
-        }
-        expected = (await shard.readMeta([stateKey(index)])).get(stateKey(index));
-        if (attempt === 2) {
-          // Another process keeps changing it: its value stands.
-          if (expected !== undefined) raw.set(shard, expected);
-          return;
-        }
+            ? (await shard.writeMeta(key, value)) === value
+            : await shard.replaceMeta(key, expected, value);
+        if (done) return value;
+        expected = (await shard.readMeta([key])).get(key);
       }
+      return expected;
     }),
   );
   // In the order of the index's shards: the first one's holds the checkpoint.
-  return mergeState(index, new Map(index.strategy.shards.map((shard) => [shard, stored.get(shard)])));
+  return mergeState(index, new Map(index.strategy.shards.map((shard, i) => [shard, stored[i]])));
 }
 
 /** Refuses a query on a building index unless `partial`. */

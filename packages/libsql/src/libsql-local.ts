@@ -23,11 +23,6 @@ interface Prepared {
   readonly reader: boolean;
 }
 
-/** A failure of statement `statementIndex` of a batch, as the client reports it. */
-export interface BatchFailure {
-  readonly statementIndex: number;
-}
-
 /** SQLite's base code name for an extended result code (`rawCode & 0xff`). */
 const BASE_CODES: Record<number, string> = {
   1: 'SQLITE_ERROR',
@@ -133,11 +128,6 @@ export class LocalDatabase {
       if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
       throw libsqlError(error, at);
     }
-  }
-
-  /** True while a transaction is open on the connection. */
-  get inTransaction(): boolean {
-    return this.#db.inTransaction;
   }
 
   /** Closes the connection. */

@@ -4,13 +4,14 @@ import {
   Index,
   IndexNotReadyError,
   integer,
+  type Shard,
   ShardByColumn,
   ShardMapError,
   text,
   ValidationError,
 } from '@waffle/core';
 import { describe, expect, it } from 'vitest';
-import { blog, blogFixtures, type Post, post } from './fixtures.js';
+import { type BlogNames, blog, blogFixtures, type Post, post } from './fixtures.js';
 import { type ConformanceOptions, uniqueName } from './options.js';
 import { wrapShard } from './wrap.js';
 
@@ -44,19 +45,33 @@ export function lifecycleSuite(options: ConformanceOptions): void {
     return { shards, tagShards, names };
   };
 
+  /**
+   * Stores `values` through the entity as it was before the tag index (its
+   * group index only), on the tables of `names`; returns the records saved.
+   */
+  const seedBefore = async (
+    shards: Shard[],
+    tagShards: Shard[],
+    names: BlogNames,
+    values: readonly Post[],
+  ): Promise<Doc<Post>[]> => {
+    const old = new Entity<Post>(names.post, {
+      shards,
+      indices: [blog(options, shards, tagShards, names).byGroup],
+      serializer: options.serializer,
+    });
+    await old.create();
+    return old.saveMany(values.map((value) => old.new(value)));
+  };
+
   describe('index lifecycle', () => {
     it('an index added to an entity that holds records is building until backfill; queries refuse it unless partial', async () => {
       const { shards, tagShards, names } = await setup();
-      // The entity as it was, with its group index only.
-      const before = blog(options, shards, tagShards, names);
-      const old = new Entity<Post>(names.post, {
+      await seedBefore(
         shards,
-        indices: [before.byGroup],
-        serializer: options.serializer,
-      });
-      await old.create();
-      await old.saveMany(
-        Array.from({ length: 40 }, (_, i) => old.new(post({ group: i % 4, tags: i % 2 ? ['a'] : ['b'] }))),
+        tagShards,
+        names,
+        Array.from({ length: 40 }, (_, i) => post({ group: i % 4, tags: i % 2 ? ['a'] : ['b'] })),
       );
       // The new code adds the tag index.
       const { posts, byTag, byGroup } = blog(options, shards, tagShards, names);
@@ -126,6 +141,13 @@ export function lifecycleSuite(options: ConformanceOptions): void {
       expect((badBatch as Error).message).toBe(
         `${names.post}.backfill(): batchSize must be a positive integer, got 0 (number)`,
       );
+      const badProgress = await rejection(posts.backfill(undefined, { onProgress: 'log' as never }));
+      expect((badProgress as Error).message).toBe(
+        `${names.post}.backfill(): onProgress must be a function, got "log" (string)`,
+      );
+      expect(() => posts.select(byTag.c.tag.eq('a'), { partial: 'yes' as never })).toThrow(
+        `${names.post}.select(): partial must be true or false, got "yes" (string)`,
+      );
       const badRate = await rejection(posts.backfill(undefined, { rowsPerSecond: -5 }));
       expect((badRate as Error).message).toBe(
         `${names.post}.backfill(): rowsPerSecond must be a positive number, got -5 (number)`,
@@ -136,18 +158,13 @@ export function lifecycleSuite(options: ConformanceOptions): void {
       timeout: 240_000,
     }, async () => {
       const { shards, tagShards, names } = await setup();
-      const old = new Entity<Post>(names.post, {
-        shards,
-        indices: [blog(options, shards, tagShards, names).byGroup],
-        serializer: options.serializer,
-      });
-      await old.create();
       const count = Math.max(200, Math.round(20_000 * scale));
       const tags = ['a', 'b', 'c', 'd'];
-      await old.saveMany(
-        Array.from({ length: count }, (_, i) =>
-          old.new(post({ rank: i, tags: [tags[i % 4]!, tags[(i + 1) % 4]!] })),
-        ),
+      await seedBefore(
+        shards,
+        tagShards,
+        names,
+        Array.from({ length: count }, (_, i) => post({ rank: i, tags: [tags[i % 4]!, tags[(i + 1) % 4]!] })),
       );
       const { posts, byTag, byGroup } = blog(options, shards, tagShards, names);
       await posts.create();
@@ -191,13 +208,12 @@ export function lifecycleSuite(options: ConformanceOptions): void {
 
     it('backfill keeps the rows a write made meanwhile leaves as they are', async () => {
       const { shards, tagShards, names } = await setup();
-      const old = new Entity<Post>(names.post, {
+      const saved = await seedBefore(
         shards,
-        indices: [blog(options, shards, tagShards, names).byGroup],
-        serializer: options.serializer,
-      });
-      await old.create();
-      const saved = await old.saveMany(Array.from({ length: 10 }, () => old.new(post({ tags: ['a'] }))));
+        tagShards,
+        names,
+        Array.from({ length: 10 }, () => post({ tags: ['a'] })),
+      );
       // Between the backfill's put of a batch and its second read of the batch's records, a writer
       // changes a record's title, not its tags: its tag row stays as it is, tagged with version 1.
       let armed = false;
@@ -226,13 +242,12 @@ export function lifecycleSuite(options: ConformanceOptions): void {
 
     it('a cancelled backfill goes on where it stopped', async () => {
       const { shards, tagShards, names } = await setup();
-      const old = new Entity<Post>(names.post, {
+      await seedBefore(
         shards,
-        indices: [blog(options, shards, tagShards, names).byGroup],
-        serializer: options.serializer,
-      });
-      await old.create();
-      await old.saveMany(Array.from({ length: 100 }, (_, i) => old.new(post({ tags: [`t${i % 5}`] }))));
+        tagShards,
+        names,
+        Array.from({ length: 100 }, (_, i) => post({ tags: [`t${i % 5}`] })),
+      );
       const { posts, byTag } = blog(options, shards, tagShards, names);
       await posts.create();
       const controller = new AbortController();

@@ -1,7 +1,7 @@
 import type { Shard, WriteMode } from '@waffle/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { blog, post, shardPool } from './fixtures.js';
+import { blog, type Post, post, shardPool } from './fixtures.js';
 import type { ConformanceOptions } from './options.js';
 import { wrapShard } from './wrap.js';
 
@@ -12,6 +12,31 @@ function scheduled(shard: Shard, s: fc.Scheduler): Shard {
     await s.schedule(Promise.resolve(), operation);
     return run(...args);
   });
+}
+
+/**
+ * A blog holding one record of `value`, and the same tables through shards
+ * whose calls the scheduler `s` starts (with `mode` for its writes).
+ */
+async function scheduledBlog(
+  options: ConformanceOptions,
+  s: fc.Scheduler,
+  shards: Shard[],
+  tagShards: Shard[],
+  value: Post,
+  mode: WriteMode = 'sync',
+) {
+  const plain = blog(options, shards, tagShards);
+  await plain.posts.create();
+  const record = await plain.posts.save(plain.posts.new(value));
+  const { posts, byTag } = blog(
+    options,
+    shards.map((x) => scheduled(x, s)),
+    tagShards.map((x) => scheduled(x, s)),
+    plain.names,
+    { mode },
+  );
+  return { plain, record, posts, byTag };
 }
 
 /**
@@ -40,16 +65,12 @@ export function raceSuite(options: ConformanceOptions): void {
       await fc.assert(
         fc.asyncProperty(fc.scheduler(), async (s) => {
           round++;
-          const plain = blog(options, shards, tagShards);
-          await plain.posts.create();
-          const record = await plain.posts.save(
-            plain.posts.new(post({ tags: [`from${round}`], title: `r${round}` })),
-          );
-          const { posts, byTag } = blog(
+          const { plain, record, posts, byTag } = await scheduledBlog(
             options,
-            shards.map((x) => scheduled(x, s)),
-            tagShards.map((x) => scheduled(x, s)),
-            plain.names,
+            s,
+            shards,
+            tagShards,
+            post({ tags: [`from${round}`], title: `r${round}` }),
           );
           // The writer's new row lands on another tag shard (or the same) than the old one, in any order
           // with the repair's reads, writes and deletes.
@@ -75,18 +96,14 @@ export function raceSuite(options: ConformanceOptions): void {
       await fc.assert(
         fc.asyncProperty(fc.scheduler(), async (s) => {
           round++;
-          const plain = blog(options, shards, tagShards);
-          await plain.posts.create();
-          const record = await plain.posts.save(
-            plain.posts.new(post({ tags: ['home'], title: `r${round}` })),
-          );
           // The same tables, through shards whose calls start when the scheduler says.
-          const { posts } = blog(
+          const { plain, record, posts } = await scheduledBlog(
             options,
-            shards.map((x) => scheduled(x, s)),
-            tagShards.map((x) => scheduled(x, s)),
-            plain.names,
-            { mode },
+            s,
+            shards,
+            tagShards,
+            post({ tags: ['home'], title: `r${round}` }),
+            mode,
           );
           const away = posts.update(record.id, (v) => ({ ...v, tags: ['away'] }), { retries: 100 });
           const back = posts.update(record.id, (v) => ({ ...v, tags: ['home'] }), { retries: 100 });
