@@ -145,9 +145,19 @@ export interface EntityStatus {
       readonly after: Readonly<Record<string, string>>;
       readonly finished: readonly number[];
     };
+    /** With `{ counts: true }`: the index rows on each shard of the index, in shard order. */
+    readonly rows?: readonly { readonly shard: string; readonly rows: number }[];
   }[];
   /** Per record shard, the records whose index work waits in a note. */
   readonly notes: readonly { readonly shard: string; readonly notes: number }[];
+  /** With `{ counts: true }`: the records (deletions left out) on each record shard, in shard order. */
+  readonly records?: readonly { readonly shard: string; readonly records: number }[];
+}
+
+/** Options of {@link Entity.status}. */
+export interface StatusOptions {
+  /** Also count the records and index rows on each shard (one `count(*)` per table and shard). Default false. */
+  readonly counts?: boolean;
 }
 
 /** Options of {@link Entity.scan}. */
@@ -595,12 +605,42 @@ export class Entity<T> {
    * Where the entity stands: each index's state (`building` or `ready`), its
    * mapper version and, while building, the backfill's checkpoint; and the
    * number of records per shard whose writes left index work in a note (for
-   * `drain()`).
+   * `drain()`); with `{ counts: true }`, the records and index rows on each
+   * shard.
    */
-  async status(): Promise<EntityStatus> {
+  async status(options: StatusOptions = {}): Promise<EntityStatus> {
+    checkOptions(options, `${this.name}.status()`);
+    if (options.counts !== undefined && typeof options.counts !== 'boolean') {
+      throw new ValidationError(
+        `${this.name}.status(): counts must be true or false, got ${describe(options.counts)}`,
+      );
+    }
     await this.ready();
     const { placement } = this.#parts;
-    const states = await Promise.all(this.indices.map((index) => placement.refreshState(index)));
+    const counts = options.counts === true;
+    const [states, rows, records] = await Promise.all([
+      Promise.all(this.indices.map((index) => placement.refreshState(index))),
+      counts
+        ? Promise.all(
+            this.indices.map((index) =>
+              Promise.all(
+                index.strategy.shards.map(async (shard) => ({
+                  shard: shard.name,
+                  rows: await shard.countRows(index.table),
+                })),
+              ),
+            ),
+          )
+        : undefined,
+      counts
+        ? Promise.all(
+            this.strategy.shards.map(async (shard) => ({
+              shard: shard.name,
+              records: await shard.countRows(this.table),
+            })),
+          )
+        : undefined,
+    ]);
     const indices = this.indices.map((index, i) => {
       const state = states[i]!;
       return {
@@ -610,6 +650,7 @@ export class Entity<T> {
         ...(state.state === 'building'
           ? { progress: { after: state.after ?? {}, finished: state.finished ?? [] } }
           : {}),
+        ...(rows ? { rows: rows[i]! } : {}),
       };
     });
     const notes = await Promise.all(
@@ -624,7 +665,7 @@ export class Entity<T> {
         }
       }),
     );
-    return { indices, notes };
+    return { indices, notes, ...(records ? { records } : {}) };
   }
 
   /** Every record, shard by shard in id order, read in batches. */

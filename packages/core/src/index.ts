@@ -20,6 +20,7 @@ export type {
   ReencodeOptions,
   ReencodeReport,
   ScanOptions,
+  StatusOptions,
   UpdateOptions,
   Version,
   WriteMode,

@@ -237,6 +237,8 @@ export interface Shard {
   queryIndex(table: IndexTableSpec, query: IndexQuery): Promise<IndexHit[]>;
   /** The number of distinct record ids among the index rows matching `where` (all rows when undefined), in one statement. */
   countIndex(table: IndexTableSpec, where: Predicate | undefined): Promise<number>;
+  /** The live records of an entity table (deletions' tombstones left out), or the rows of an index table, in one statement. */
+  countRows(table: EntityTableSpec | IndexTableSpec): Promise<number>;
   /** Closes the connection if the shard opened it; a client passed in by the caller stays open. */
   close(): Promise<void>;
 }

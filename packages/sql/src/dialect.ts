@@ -644,6 +644,17 @@ export abstract class SqlDialect {
     return this.read.number(result.rows[0]?.[0] ?? 0);
   }
 
+  /** The rows of an index table, or the live records (tombstones left out) of an entity table. */
+  async countRows(runner: Runner, t: EntityTable | IndexTable): Promise<number> {
+    const template = t.templates.get('count-rows', () =>
+      t.spec.kind === 'entity'
+        ? sql`select count(*) from ${t.name} where ${qualified(t.spec.name, 'codec')} <> ''`
+        : sql`select count(*) from ${t.name}`,
+    );
+    const result = await runner.run(template.bind([]));
+    return this.read.number(result.rows[0]?.[0] ?? 0);
+  }
+
   // ---- commits
 
   /**

@@ -117,6 +117,11 @@ export class SqlShard implements Shard {
     return this.#dialect.countIndex(this.#driver, this.#tables.index(table), where);
   }
 
+  countRows(table: EntityTableSpec | IndexTableSpec): Promise<number> {
+    const t = table.kind === 'entity' ? this.#tables.entity(table) : this.#tables.index(table);
+    return this.#dialect.countRows(this.#driver, t);
+  }
+
   close(): Promise<void> {
     return this.#driver.close();
   }

@@ -35,6 +35,7 @@ export function contractCloseSuite(options: ConformanceOptions): void {
         ['deleteIndexRows', (s) => s.deleteIndexRows(index, [row])],
         ['queryIndex', (s) => s.queryIndex(index, { where: undefined, orderBy: [], limit: 5 })],
         ['countIndex', (s) => s.countIndex(index, undefined)],
+        ['countRows', (s) => s.countRows(table)],
       ];
       for (const [what, call] of calls) {
         const error = await rejection(call(shard), `${what} after close`);

@@ -74,6 +74,8 @@ export function contractErrorSuite(options: ConformanceOptions): void {
         ['deleteIndexRows', () => shard.deleteIndexRows(absent, [row])],
         ['queryIndex', () => shard.queryIndex(absent, query)],
         ['countIndex', () => shard.countIndex(absent, query.where)],
+        ['countRows of records', () => shard.countRows(table)],
+        ['countRows of index rows', () => shard.countRows(absent)],
         [
           'queryIndex with records',
           () => shard.queryIndex(index, { ...query, where: undefined, records: table }),

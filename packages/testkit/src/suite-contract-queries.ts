@@ -1,9 +1,18 @@
 import { and, or } from '@waffle/core';
 import { compareText, compareValues, type IndexRow, type Predicate } from '@waffle/core/adapter';
 import { describe, expect, it } from 'vitest';
-import { contractShard, expectPlainBytes, indexContent, indexSpec } from './contract-fixtures.js';
+import {
+  contractShard,
+  entitySpec,
+  expectPlainBytes,
+  indexContent,
+  indexSpec,
+  insert,
+  replace,
+  tombstone,
+} from './contract-fixtures.js';
 import type { ConformanceOptions } from './options.js';
-import { columnRef, type IndexColumnTuple } from './shard-helpers.js';
+import { columnRef, type IndexColumnTuple, recordRow } from './shard-helpers.js';
 
 const MAX = 2n ** 63n - 1n;
 const MIN = -(2n ** 63n);
@@ -91,6 +100,25 @@ export function contractQuerySuite(options: ConformanceOptions): void {
       ).toBe(7);
       expect(await shard.countIndex(index, columnRef(index, 'time').gte(3))).toBe(10);
       expect(await shard.countIndex(index, columnRef(index, 'time').gt(1000))).toBe(0);
+    });
+
+    it('countRows counts the live records of an entity table and the rows of an index table', async () => {
+      const table = entitySpec('counted');
+      const index = indexSpec([['tag', 'text', true]]);
+      const shard = await open(table, index);
+      expect(await shard.countRows(table)).toBe(0);
+      expect(await shard.countRows(index)).toBe(0);
+      // Five records, two of them deleted since (their tombstones are no records), and 7 index rows of 4 records.
+      await shard.commit({ table, writes: [0, 1, 2, 3, 4].map((i) => insert(recordRow(`r${i}`))) });
+      await shard.commit({
+        table,
+        writes: [replace(tombstone('r1', 2), 1), replace(tombstone('r3', 2), 1)],
+      });
+      const rows: IndexRow[] = [];
+      for (let i = 0; i < 7; i++) rows.push({ id: `r${i % 4}`, values: [i < 4 ? 'a' : null], version: 1 });
+      await shard.putIndexRows(index, rows);
+      expect(await shard.countRows(table)).toBe(3);
+      expect(await shard.countRows(index)).toBe(7);
     });
 
     it('orders every kind, nulls first ascending and last descending', async () => {

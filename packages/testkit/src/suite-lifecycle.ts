@@ -122,6 +122,23 @@ export function lifecycleSuite(options: ConformanceOptions): void {
       expect(await posts.count(byTag.c.tag.eq('b'))).toBe(20);
       expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
       expect((await posts.status()).indices.map((s) => s.state)).toEqual(['ready', 'ready']);
+      // Counts per shard: records (a deletion is no record) and index rows.
+      await posts.delete(written.id);
+      const counted = await posts.status({ counts: true });
+      const sum = (xs: readonly { records?: number; rows?: number }[] | undefined) =>
+        (xs ?? []).reduce((total, x) => total + (x.records ?? x.rows ?? 0), 0);
+      expect(counted.records?.map((r) => r.shard)).toEqual(shards.map((shard) => shard.name));
+      expect(sum(counted.records)).toBe(40);
+      expect(counted.indices.map((ix) => [ix.index, sum(ix.rows), ix.rows?.length])).toEqual([
+        [names.byGroup, 40, shards.length],
+        [names.byTag, 40, tagShards.length],
+      ]);
+      expect((await posts.status()).records).toBeUndefined();
+      const badCounts = await rejection(posts.status({ counts: 1 as never }));
+      expect(badCounts).toBeInstanceOf(ValidationError);
+      expect((badCounts as Error).message).toBe(
+        `${names.post}.status(): counts must be true or false, got 1 (number)`,
+      );
       // Another process opening the entity now sees it ready; backfill has nothing to do.
       const other = blog(options, shards, tagShards, names);
       expect((await other.posts.select(other.byTag.c.tag.eq('b'))).length).toBe(20);

@@ -11,6 +11,7 @@ export const SHARD_OPERATIONS = [
   'deleteIndexRows',
   'queryIndex',
   'countIndex',
+  'countRows',
 ] as const satisfies readonly (keyof Shard)[];
 
 /** Wraps one operation: gets its name and the original, returns the replacement. */

@@ -20,6 +20,7 @@ function memoryShard(log: string[]): Shard {
     deleteIndexRows: op('deleteIndexRows'),
     queryIndex: op('queryIndex'),
     countIndex: op('countIndex'),
+    countRows: op('countRows'),
     createTables: async () => {},
     dropTables: async () => {},
     readMeta: async () => new Map(),
