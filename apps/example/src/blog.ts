@@ -99,53 +99,46 @@ export function blog(postShards: Shard[], authorShards: Shard[]) {
   return { posts, byTime, byAuthor };
 }
 
-/** Saves three posts (once: they have fixed ids) and prints today's posts and ann's posts. */
-export async function runExample(
-  config: ExampleConfig,
-  print: (line: string) => void = console.log,
-): Promise<void> {
-  const { postShards, authorShards } = openShards(config);
-  try {
-    const { posts, byTime, byAuthor } = blog(postShards, authorShards);
-    await posts.create(); // tables and indices, if they don't already exist
+/** The blog: its entity and its two indices. */
+export type Blog = ReturnType<typeof blog>;
 
-    const now = Date.now();
-    const drafts = [
-      {
-        id: 'first',
-        title: 'My First Blog Post',
-        body: "It's a sunny day in San Francisco.",
-        author: 'ann',
-        created: now,
-      },
-      { id: 'second', title: 'Fog', body: 'Karl the Fog is back.', author: 'bob', created: now - 3_600_000 },
-      {
-        id: 'old',
-        title: 'Hello from 2009',
-        body: 'Schema-less MySQL!',
-        author: 'ann',
-        created: Date.UTC(2009, 6, 8),
-      },
-    ];
-    for (const { id, ...value } of drafts) {
-      const existing = await posts.get(id);
-      if (existing && existing.value.created >= now - 86_400_000) continue;
-      if (existing) existing.value = { ...value, created: id === 'old' ? value.created : now };
-      await posts.save(existing ?? posts.new(value, { id }));
-    }
+/** Closes every shard {@link openShards} opened. */
+export async function closeShards(shards: { postShards: Shard[]; authorShards: Shard[] }): Promise<void> {
+  await Promise.all([...shards.postShards, ...shards.authorShards].map((s) => s.close()));
+}
 
-    print("Today's posts:");
-    const yesterday = Math.floor((Date.now() - 86_400_000) / 1000);
-    for await (const post of posts.select(byTime.c.time.gte(yesterday))) print(`  ${post.value.title}`);
+/** A shard URL without its password, fit to print. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*):[^@/]*@/i, '$1:***@');
+}
 
-    print("ann's posts, newest first:");
-    for (const post of await posts.select(byAuthor.c.author.eq('ann'), {
-      orderBy: byAuthor.c.time.desc(),
-      limit: 20,
-    })) {
-      print(`  ${new Date(post.value.created).toISOString().slice(0, 10)}  ${post.value.title}`);
-    }
-  } finally {
-    await Promise.all([...postShards, ...authorShards].map((s) => s.close()));
+/** Where the data lives, in one line: the libSQL folder, or the shard URLs (without passwords). */
+export function describeData(config: ExampleConfig): string {
+  if (!config.shards) {
+    return `embedded libSQL files in ${config.dataDir} (posts-0.db, posts-1.db; author index: authors-0.db, authors-1.db)`;
   }
+  const list = (urls: readonly string[]) => urls.map(redactUrl).join(', ');
+  return `posts on ${list(config.shards)}; author index on ${list(config.indexShards ?? config.shards)}`;
+}
+
+/** The three posts of the 2009 README: ann's two (one from 2009) and bob's. */
+export function samplePosts(now = Date.now()): Post[] {
+  return [
+    { title: 'Hello from 2009', body: 'Schema-less MySQL!', author: 'ann', created: Date.UTC(2009, 6, 8) },
+    { title: 'Fog', body: 'Karl the Fog is back.', author: 'bob', created: now - 3_600_000 },
+    { title: 'My First Blog Post', body: "It's a sunny day in San Francisco.", author: 'ann', created: now },
+  ];
+}
+
+/**
+ * Saves the sample posts when the blog holds no post at all (a first start),
+ * so that the page has something to show; returns how many it saved.
+ */
+export async function seedPosts({ posts, byTime }: Blog, now = Date.now()): Promise<number> {
+  const [any] = await posts.select(undefined, { orderBy: byTime.c.time.desc(), limit: 1 });
+  if (any) return 0;
+  // Time-ordered ids (the default), made oldest first: posts of the same second are listed by id.
+  const drafts = samplePosts(now).map((value) => posts.new(value));
+  await posts.saveMany(drafts);
+  return drafts.length;
 }
