@@ -253,6 +253,20 @@ export interface Serializer {
   encode(value: unknown): string | Uint8Array;
   /** Decodes a stored body. */
   decode(body: string | Uint8Array): unknown;
+  /**
+   * The value's JSON form, which `JSON.stringify` writes and `fromJSON`
+   * reads back exactly as `decode(encode(value))` would (what `Entity.export`
+   * writes as each record's `value`); throws `SerializationError` for a value
+   * the codec cannot represent. Optional for serializers of your own, needed
+   * by export and import; every waffle serializer has it.
+   */
+  toJSON?(value: unknown): unknown;
+  /**
+   * The value of a JSON form made by `toJSON` (after `JSON.stringify` and
+   * `JSON.parse`); throws `SerializationError` for a form it cannot read.
+   * Needed by `Entity.import`.
+   */
+  fromJSON?(json: unknown): unknown;
 }
 
 /** What a shard strategy sees of a row: the entity id and, for index rows, the column values by name. */

@@ -131,7 +131,9 @@ function decompress(header: number, payload: Uint8Array, codec: string): Uint8Ar
  * stored as they are. The output is always binary: one header byte (see
  * {@link HEADER}) then the inner serializer's body, compressed or not. The
  * codec tag names both, e.g. `gzip+json`; decoding reads every body this
- * wrapper writes, whatever its threshold, level or algorithm.
+ * wrapper writes, whatever its threshold, level or algorithm. Its JSON form
+ * (`toJSON`, `fromJSON`, used by export and import) is the inner
+ * serializer's, when the inner serializer has one.
  *
  * @example
  * new Entity('blog', { shards, serializer: compressed(msgpack(), { algorithm: 'gzip', threshold: 1024 }) });
@@ -182,6 +184,9 @@ export function compressed(inner: Serializer, options: CompressedOptions): Seria
   return {
     codec,
     format: 'binary',
+    // The JSON form is the inner serializer's: compression is a matter of bodies only.
+    ...(typeof inner.toJSON === 'function' ? { toJSON: (value: unknown) => inner.toJSON!(value) } : {}),
+    ...(typeof inner.fromJSON === 'function' ? { fromJSON: (form: unknown) => inner.fromJSON!(form) } : {}),
     encode(value: unknown): Uint8Array {
       const body = inner.encode(value);
       const raw = typeof body === 'string' ? utf8Encoder.encode(body) : body;

@@ -135,3 +135,32 @@ if (hasZstd) {
     unrepresentable: [[{ a: 1n }, 'a BigInt at $.a']],
   });
 }
+
+describe('the JSON form of compressed()', () => {
+  it("is the inner serializer's, with the inner serializer's refusals", () => {
+    const value = { at: new Date('2024-01-02T03:04:05.678Z'), big: 5n, raw: new Uint8Array([1, 2]) };
+    const outer = compressed(msgpack(), { algorithm: 'gzip', threshold: 0 });
+    const form = outer.toJSON!(value);
+    expect(form).toEqual(msgpack().toJSON!(value));
+    expect(outer.fromJSON!(JSON.parse(JSON.stringify(form)))).toEqual(value);
+    const error = thrown(() => outer.toJSON!({ m: new Map() }));
+    expect(SerializationError.is(error)).toBe(true);
+    expect(error.message).toBe('MessagePack cannot represent a Map at $.m');
+    expect(thrown(() => outer.fromJSON!({ $x: 1 })).message).toContain(
+      'Not the JSON form of msgpack: an unknown tag "$x"',
+    );
+  });
+
+  it('has none when the inner serializer has none', () => {
+    const bare: Serializer = {
+      codec: 'bare',
+      format: 'text',
+      encode: (value) => JSON.stringify(value),
+      decode: (body) => JSON.parse(String(body)),
+    };
+    const outer = compressed(bare, { algorithm: 'gzip', threshold: 0 });
+    expect(outer.toJSON).toBeUndefined();
+    expect(outer.fromJSON).toBeUndefined();
+    expect(outer.decode(outer.encode({ a: 1 }))).toEqual({ a: 1 });
+  });
+});

@@ -99,30 +99,36 @@ function findProblem(value: unknown, path: string, seen: Set<object>): string | 
  * ±Infinity, Map, Set, cycles, `undefined` at the top) are refused with a
  * {@link SerializationError} that says what and where, rather than silently
  * changed. As with `JSON.stringify`, object properties that are `undefined` are
- * omitted and a Date is stored as its ISO string.
+ * omitted and a Date is stored as its ISO string. Its JSON form (`toJSON`,
+ * `fromJSON`, used by export and import) is the value as stored.
  */
 export function json(options: JsonOptions = {}): Serializer {
   const codec = options.codec ?? 'json';
+  const encode = (value: unknown): string => {
+    let text: string | undefined;
+    try {
+      text = plain(value, 0) ? JSON.stringify(value) : JSON.stringify(value, check);
+    } catch (error) {
+      const problem = findProblem(value, '$', new Set());
+      throw new SerializationError(`JSON cannot represent ${problem ?? 'this value'}`, { cause: error });
+    }
+    if (text === undefined) throw new SerializationError(`JSON cannot represent ${String(value)} at $`);
+    return text;
+  };
+  const decode = (body: string | Uint8Array): unknown => {
+    try {
+      return JSON.parse(typeof body === 'string' ? body : utf8.decode(body));
+    } catch (error) {
+      throw new SerializationError(`Stored body is not valid ${codec}`, { cause: error });
+    }
+  };
   return {
     codec,
     format: 'text',
-    encode(value: unknown): string {
-      let text: string | undefined;
-      try {
-        text = plain(value, 0) ? JSON.stringify(value) : JSON.stringify(value, check);
-      } catch (error) {
-        const problem = findProblem(value, '$', new Set());
-        throw new SerializationError(`JSON cannot represent ${problem ?? 'this value'}`, { cause: error });
-      }
-      if (text === undefined) throw new SerializationError(`JSON cannot represent ${String(value)} at $`);
-      return text;
-    },
-    decode(body: string | Uint8Array): unknown {
-      try {
-        return JSON.parse(typeof body === 'string' ? body : utf8.decode(body));
-      } catch (error) {
-        throw new SerializationError(`Stored body is not valid ${codec}`, { cause: error });
-      }
-    },
+    encode,
+    decode,
+    // The value as stored and read back: a Date becomes its ISO string, as in a body.
+    toJSON: (value: unknown): unknown => decode(encode(value)),
+    fromJSON: (form: unknown): unknown => decode(encode(form)),
   };
 }

@@ -19,4 +19,10 @@ serializerConformance({
     [circular, 'a circular reference at $.a.self'],
     [undefined, 'undefined at $'],
   ],
+  // Forms JSON.parse never makes, handed to fromJSON directly.
+  invalidForms: [
+    [{ a: 1n }, 'JSON cannot represent a BigInt at $.a'],
+    [{ n: [Number.POSITIVE_INFINITY] }, 'JSON cannot represent the number Infinity at $.n[0]'],
+    [undefined, 'JSON cannot represent undefined at $'],
+  ],
 });

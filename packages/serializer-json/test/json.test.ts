@@ -78,4 +78,26 @@ describe('json()', () => {
     expect(error?.cause).toBeInstanceOf(SyntaxError);
     expect(() => codec.decode(new Uint8Array([0xff, 0xfe]))).toThrow(SerializationError);
   });
+
+  it('writes its JSON form as the value stored: a Date as its ISO string, undefined properties left out', () => {
+    const value = { at: new Date('2024-01-02T03:04:05.678Z'), gone: undefined, n: [1, 'x', null] };
+    const text = JSON.stringify(codec.toJSON!(value));
+    expect(text).toBe('{"at":"2024-01-02T03:04:05.678Z","n":[1,"x",null]}');
+    expect(text).toBe(codec.encode(value));
+    expect(codec.fromJSON!(JSON.parse(text))).toEqual({ at: '2024-01-02T03:04:05.678Z', n: [1, 'x', null] });
+  });
+
+  it('refuses in toJSON and fromJSON what it refuses to encode', () => {
+    for (const use of [codec.toJSON!, codec.fromJSON!]) {
+      const error = (() => {
+        try {
+          use({ big: 1n });
+        } catch (e) {
+          return e as Error;
+        }
+      })();
+      expect(error).toBeInstanceOf(SerializationError);
+      expect(error?.message).toBe('JSON cannot represent a BigInt at $.big');
+    }
+  });
 });

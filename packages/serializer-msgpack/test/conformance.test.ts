@@ -38,4 +38,25 @@ serializerConformance({
     new Uint8Array([0xdf, 0xff, 0xff, 0xff, 0xff]), // a map claiming 4 billion entries
     'not bytes',
   ],
+  invalidForms: [
+    [
+      { a: { $date: 'yesterday' } },
+      'Not the JSON form of msgpack: a $date tag holding "yesterday", not a date in ISO 8601 form at $.a.$date',
+    ],
+    [{ $bigint: '12x' }, 'a $bigint tag holding "12x", not an integer in a string at $.$bigint'],
+    [{ $bigint: 12 }, 'a $bigint tag holding 12, not an integer in a string'],
+    [[{ $bytes: 'not base64!' }], 'a $bytes tag holding "not base64!", not base64 text at $[0].$bytes'],
+    [{ $number: 'Infinityish' }, 'a $number tag holding "Infinityish", not "NaN", "Infinity" or "-Infinity"'],
+    [{ $undefined: 1 }, 'a $undefined tag holding 1, not true'],
+    [{ $object: [1] }, 'a $object tag holding [1], not an object'],
+    [
+      { x: { $map: [] } },
+      'an unknown tag "$map" (known: $undefined, $number, $bigint, $date, $bytes, $object; wrap an object of one $ key in {"$object": …}) at $.x.$map',
+    ],
+    [JSON.parse('{"a":{"__proto__":1}}'), 'a property named __proto__ at $.a.__proto__'],
+    [{ big: 1n }, 'a bigint, which JSON does not have at $.big'],
+    [{ n: Number.NaN }, 'the number NaN (JSON has none) at $.n'],
+    [{ u: undefined }, 'undefined, which JSON does not have at $.u'],
+    [{ d: new Date(0) }, 'an object that is not plain, which JSON does not have at $.d'],
+  ],
 });

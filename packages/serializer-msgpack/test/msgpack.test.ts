@@ -105,4 +105,50 @@ describe('msgpack()', () => {
       'Stored body is not valid msgpack: MessagePack bodies are bytes, not text',
     );
   });
+
+  it('writes its JSON form with a one-key tag for each type JSON lacks, and reads it back', () => {
+    const value = {
+      when: new Date('2024-01-02T03:04:05.678Z'),
+      raw: new Uint8Array([0, 255, 7]),
+      big: -(2n ** 63n),
+      gone: undefined,
+      list: [1, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 'x', null],
+    };
+    const text = JSON.stringify(codec.toJSON!(value));
+    expect(text).toBe(
+      '{"when":{"$date":"2024-01-02T03:04:05.678Z"},"raw":{"$bytes":"AP8H"},"big":{"$bigint":"-9223372036854775808"},' +
+        '"gone":{"$undefined":true},"list":[1,{"$number":"NaN"},{"$number":"Infinity"},{"$number":"-Infinity"},"x",null]}',
+    );
+    const back = codec.fromJSON!(JSON.parse(text)) as typeof value;
+    expect(back).toEqual(value);
+    expect('gone' in back).toBe(true);
+    expect(back.raw.constructor).toBe(Uint8Array);
+  });
+
+  it('wraps an object of the value that looks like a tag, so it reads back as it was', () => {
+    const value = { a: { $date: 'not a date' }, b: { $x: { $bigint: 1n } }, c: { $a: 1, $b: 2 }, d: {} };
+    const text = JSON.stringify(codec.toJSON!(value));
+    expect(text).toBe(
+      '{"a":{"$object":{"$date":"not a date"}},"b":{"$object":{"$x":{"$object":{"$bigint":{"$bigint":"1"}}}}},"c":{"$a":1,"$b":2},"d":{}}',
+    );
+    expect(codec.fromJSON!(JSON.parse(text))).toEqual(value);
+  });
+
+  it('reads its JSON form exactly as a body: what it reads, encode takes', () => {
+    const form = { at: { $date: '+020000-01-01T00:00:00.000Z' }, n: { $bigint: '18446744073709551615' } };
+    const value = codec.fromJSON!(form);
+    expect(value).toEqual({ at: new Date('+020000-01-01T00:00:00.000Z'), n: 2n ** 64n - 1n });
+    expect(codec.decode(codec.encode(value))).toEqual(value);
+  });
+
+  it('refuses in toJSON what it refuses to encode, and a form nested beyond the stack', () => {
+    expect(serializationError(() => codec.toJSON!({ m: new Map() })).message).toBe(
+      'MessagePack cannot represent a Map at $.m',
+    );
+    let deep: unknown = 1;
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    const error = serializationError(() => codec.fromJSON!(deep));
+    expect(error.message).toMatch(/^Not the JSON form of msgpack: .*call stack/);
+    expect(error.cause).toBeInstanceOf(RangeError);
+  });
 });

@@ -155,39 +155,56 @@ function isEnvelope(parsed: unknown): parsed is { json: never; meta?: never } {
  * NaN, ±Infinity, -0, typed arrays, shared and circular references. Values it
  * would silently drop or change (functions, symbols, class instances, invalid
  * Dates, Buffers, `__proto__`/`constructor`/`prototype` keys) are refused with
- * a {@link SerializationError} that says what and where.
+ * a {@link SerializationError} that says what and where. Its JSON form
+ * (`toJSON`, `fromJSON`, used by export and import) is superjson's own,
+ * `{ json, meta? }`: the body, parsed.
  */
 export function superjson(options: SuperjsonOptions = {}): Serializer {
   const codec = options.codec ?? 'superjson';
   // An instance of our own: classes registered on superjson's default instance do not change stored bodies.
   const instance = new SuperJSON();
+  /** Refuses what superjson would change; `write` then writes the value. */
+  const checked = <R>(value: unknown, write: () => R): R => {
+    let found: Problem | undefined;
+    try {
+      found = findProblem(value, new Set());
+      if (!found) return write();
+    } catch (error) {
+      throw new SerializationError(`superjson cannot represent this value: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    throw new SerializationError(
+      `superjson cannot represent ${found.what} at $${found.steps.reverse().join('')}`,
+    );
+  };
+  /** The value of a parsed envelope; `what` names what is refused. */
+  const read = (parsed: unknown, what: string): unknown => {
+    try {
+      if (!isEnvelope(parsed)) throw new TypeError('not a superjson envelope ({ json, meta? })');
+      return instance.deserialize(parsed);
+    } catch (error) {
+      throw new SerializationError(`${what} is not valid ${codec}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  };
   return {
     codec,
     format: 'text',
-    encode(value: unknown): string {
-      let found: Problem | undefined;
-      try {
-        found = findProblem(value, new Set());
-        if (!found) return instance.stringify(value as never);
-      } catch (error) {
-        throw new SerializationError(`superjson cannot represent this value: ${(error as Error).message}`, {
-          cause: error,
-        });
-      }
-      throw new SerializationError(
-        `superjson cannot represent ${found.what} at $${found.steps.reverse().join('')}`,
-      );
-    },
+    encode: (value: unknown): string => checked(value, () => instance.stringify(value as never)),
     decode(body: string | Uint8Array): unknown {
+      let parsed: unknown;
       try {
-        const parsed: unknown = JSON.parse(typeof body === 'string' ? body : utf8.decode(body));
-        if (!isEnvelope(parsed)) throw new TypeError('not a superjson envelope ({ json, meta? })');
-        return instance.deserialize(parsed);
+        parsed = JSON.parse(typeof body === 'string' ? body : utf8.decode(body));
       } catch (error) {
         throw new SerializationError(`Stored body is not valid ${codec}: ${(error as Error).message}`, {
           cause: error,
         });
       }
+      return read(parsed, 'Stored body');
     },
+    toJSON: (value: unknown): unknown => checked(value, () => instance.serialize(value as never)),
+    fromJSON: (form: unknown): unknown => read(form, 'JSON form'),
   };
 }

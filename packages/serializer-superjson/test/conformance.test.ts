@@ -34,4 +34,13 @@ serializerConformance({
     '{"json":1,"extra":2}',
     '{"json":{"a":1},"meta":{"values":{"a":["nope"]}}}',
   ],
+  invalidForms: [
+    [null, 'JSON form is not valid superjson: not a superjson envelope ({ json, meta? })'],
+    [[1], 'not a superjson envelope'],
+    [{ meta: {} }, 'not a superjson envelope'],
+    [{ json: 1, extra: 2 }, 'not a superjson envelope'],
+    [{ json: 1, meta: [] }, 'not a superjson envelope'],
+    [{ json: { a: 'x' }, meta: { values: { a: ['bigint'] } } }, 'JSON form is not valid superjson: '],
+    [{ json: { a: 1 }, meta: { values: { a: ['nope'] } } }, 'JSON form is not valid superjson: '],
+  ],
 });

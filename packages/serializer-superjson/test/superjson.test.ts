@@ -93,4 +93,37 @@ describe('superjson()', () => {
     expect(badMeta.cause).toBeInstanceOf(Error);
     expect(serializationError(() => codec.decode(new Uint8Array([0xff]))).cause).toBeInstanceOf(TypeError);
   });
+
+  it("writes its JSON form as superjson's own { json, meta }, the body parsed, and reads it back", () => {
+    const value = {
+      at: new Date('2024-01-02T03:04:05.678Z'),
+      big: 2n ** 70n,
+      tags: new Set(['a', 'b']),
+      byName: new Map([['ann', 1]]),
+    };
+    const form = codec.toJSON!(value);
+    expect(JSON.stringify(form)).toBe(codec.encode(value));
+    expect(form).toEqual({
+      json: {
+        at: '2024-01-02T03:04:05.678Z',
+        big: '1180591620717411303424',
+        tags: ['a', 'b'],
+        byName: [['ann', 1]],
+      },
+      meta: { values: { at: ['Date'], big: ['bigint'], tags: ['set'], byName: ['map'] }, v: 1 },
+    });
+    expect(codec.fromJSON!(JSON.parse(JSON.stringify(form)))).toEqual(value);
+    expect(codec.toJSON!({ plain: [1, 'x'] })).toEqual({ json: { plain: [1, 'x'] } });
+  });
+
+  it('refuses in toJSON what it refuses to encode, and a form that is not an envelope, with the cause', () => {
+    expect(serializationError(() => codec.toJSON!({ f: () => 1 })).message).toBe(
+      'superjson cannot represent a function at $.f',
+    );
+    const error = serializationError(() => codec.fromJSON!({ json: 1, extra: 2 }));
+    expect(error.message).toBe(
+      'JSON form is not valid superjson: not a superjson envelope ({ json, meta? })',
+    );
+    expect(error.cause).toBeInstanceOf(TypeError);
+  });
 });

@@ -31,6 +31,17 @@ export interface SerializerConformanceOptions {
   readonly garbage?: readonly (string | Uint8Array)[];
   /** Runs of each property (default 300). */
   readonly numRuns?: number;
+  /**
+   * Whether the serializer has a JSON form (`toJSON` and `fromJSON`, which
+   * `Entity.export` and `Entity.import` need): default true, and both are
+   * checked (round trips through `JSON.stringify` and `JSON.parse`, refusals).
+   */
+  readonly jsonForm?: boolean;
+  /**
+   * JSON forms `fromJSON` must refuse with a `SerializationError`, each with
+   * a part its message must contain.
+   */
+  readonly invalidForms?: readonly (readonly [form: unknown, messagePart: string])[];
 }
 
 /** Bodies no serializer of waffle may accept: not UTF-8, not JSON, not MessagePack (0xC1 is never used). */
@@ -158,6 +169,8 @@ export function serializerConformance(options: SerializerConformanceOptions): vo
       );
     }
 
+    if (options.jsonForm !== false) jsonFormTests(options, check, numRuns);
+
     it('refuses garbage bodies with a SerializationError', () => {
       for (const body of [...GARBAGE, ...(options.garbage ?? [])]) {
         const error = thrown(() => codec.decode(body), describeBody(body));
@@ -174,4 +187,58 @@ export function serializerConformance(options: SerializerConformanceOptions): vo
       expect((error as Error).cause, 'the underlying error as cause').toBeDefined();
     });
   });
+}
+
+/** The JSON form of a serializer: `toJSON`, then `JSON.stringify` and `JSON.parse`, then `fromJSON`, gives the value back. */
+function jsonFormTests(
+  options: SerializerConformanceOptions,
+  check: (decoded: unknown, original: unknown) => void,
+  numRuns: number,
+): void {
+  const { serializer: codec, values, unrepresentable } = options;
+  const toJSON = (value: unknown) => {
+    expect(typeof codec.toJSON, 'toJSON, which export needs').toBe('function');
+    return codec.toJSON!(value);
+  };
+  const fromJSON = (form: unknown) => {
+    expect(typeof codec.fromJSON, 'fromJSON, which import needs').toBe('function');
+    return codec.fromJSON!(form);
+  };
+
+  it('round-trips every value of its domain through its JSON form (JSON.stringify and JSON.parse between), deterministically', () => {
+    fc.assert(
+      fc.property(values, (value) => {
+        const text = JSON.stringify(toJSON(value));
+        expect(typeof text).toBe('string');
+        check(fromJSON(JSON.parse(text)), value);
+        expect(JSON.stringify(toJSON(value)), 'the same value written twice differs').toBe(text);
+        // The form read back is the value a body read back is.
+        check(fromJSON(JSON.parse(text)), codec.decode(codec.encode(value)));
+      }),
+      { numRuns },
+    );
+  });
+
+  if (unrepresentable.length > 0) {
+    it.each(unrepresentable.map(([value, part], n) => [n, part, value] as const))(
+      'toJSON refuses unrepresentable value #%i with a SerializationError mentioning "%s"',
+      (_n, part, value) => {
+        const error = thrown(() => toJSON(value), 'writing its JSON form');
+        expect(SerializationError.is(error), `not a SerializationError: ${String(error)}`).toBe(true);
+        expect((error as Error).message).toContain(part);
+      },
+    );
+  }
+
+  const invalid = options.invalidForms ?? [];
+  if (invalid.length > 0) {
+    it.each(invalid.map(([form, part], n) => [n, part, form] as const))(
+      'fromJSON refuses invalid form #%i with a SerializationError mentioning "%s"',
+      (_n, part, form) => {
+        const error = thrown(() => fromJSON(form), 'reading this form');
+        expect(SerializationError.is(error), `not a SerializationError: ${String(error)}`).toBe(true);
+        expect((error as Error).message).toContain(part);
+      },
+    );
+  }
 }
