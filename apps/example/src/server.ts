@@ -164,9 +164,13 @@ export function buildServer(blog: Blog, options: { logger?: FastifyServerOptions
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
     schemaErrorFormatter(errors, dataVar) {
       const error = errors[0]!;
-      const where = `${dataVar}${error.instancePath}`;
+      if (error.keyword === 'required') {
+        return new Error(
+          `${dataVar}${error.instancePath}/${String(error.params.missingProperty)} is required`,
+        );
+      }
       const pattern = error.keyword === 'pattern' ? patternMessages[String(error.params.pattern)] : undefined;
-      return new Error(`${where} ${pattern ?? error.message}`);
+      return new Error(`${dataVar}${error.instancePath} ${pattern ?? error.message}`);
     },
   });
 
