@@ -46,6 +46,21 @@ export class ValidationError extends WaffleError {
   }
 }
 
+/** What a {@link ConflictError} says happened, from the versions expected and found. */
+function conflictDetail(expected: number, current: number | undefined, deleted: boolean): string {
+  if (expected === 0) {
+    if (current === undefined)
+      return 'this save expected no stored record and lost to another write (retry it)';
+    return deleted
+      ? `this save expected no stored record, but the record was deleted meanwhile (version ${current})`
+      : `it was created by another writer (this save expected no stored record; the stored version is ${current})`;
+  }
+  const wanted = `write based on version ${expected}`;
+  if (current === undefined) return `${wanted}, but the record does not exist`;
+  if (deleted) return `${wanted}, but the record was deleted (version ${current})`;
+  return `${wanted}, but the stored version is ${current}`;
+}
+
 /**
  * A write lost a race: the stored version is not the one the caller read, or an
  * insert met an id that already exists. Re-read and retry (`Entity.update` does this).
@@ -62,15 +77,7 @@ export class ConflictError extends WaffleError {
   readonly deleted: boolean;
 
   constructor(id: string, expectedVersion: number, currentVersion: number | undefined, deleted = false) {
-    const now =
-      currentVersion === undefined
-        ? 'the record does not exist'
-        : deleted
-          ? `the record was deleted (version ${currentVersion})`
-          : `the stored version is ${currentVersion}`;
-    const wanted =
-      expectedVersion === 0 ? 'insert of a new record' : `write based on version ${expectedVersion}`;
-    super(`Conflict on record "${id}": ${wanted}, but ${now}`);
+    super(`Conflict on record "${id}": ${conflictDetail(expectedVersion, currentVersion, deleted)}`);
     this.id = id;
     this.expectedVersion = expectedVersion;
     this.currentVersion = currentVersion;
@@ -132,10 +139,53 @@ export class IndexNotReadyError extends WaffleError {
   }
 }
 
-/** A statement failed on a shard. Carries the SQL and its parameters; the driver error is `cause`. */
+/** The longest text parameter a {@link QueryError} keeps as it is. */
+const KEPT_TEXT = 200;
+/** How many elements of an array parameter a {@link QueryError} keeps. */
+const KEPT_ELEMENTS = 20;
+/** The longest statement text or driver message a {@link QueryError}'s message shows whole. */
+const SHOWN_TEXT = 2000;
+
+/**
+ * A parameter as a {@link QueryError} keeps it: short values as they are,
+ * bytes and long texts (record bodies, notes) by their length only, long
+ * arrays (one per column, in a batch) cut after {@link KEPT_ELEMENTS}.
+ */
+function keptParam(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') {
+    return value.length <= KEPT_TEXT ? value : `<text: ${value.length} characters>`;
+  }
+  if (value instanceof Uint8Array || value instanceof ArrayBuffer)
+    return `<bytes: ${value.byteLength} bytes>`;
+  if (ArrayBuffer.isView(value)) return `<bytes: ${value.byteLength} bytes>`;
+  if (Array.isArray(value)) {
+    if (depth > 0) return `<array: ${value.length} elements>`;
+    const kept = value.slice(0, KEPT_ELEMENTS).map((v) => keptParam(v, depth + 1));
+    if (value.length > KEPT_ELEMENTS) kept.push(`<… ${value.length - KEPT_ELEMENTS} more elements>`);
+    return kept;
+  }
+  return value;
+}
+
+/** `text`, or its start and its length when it is longer than {@link SHOWN_TEXT}. */
+function shownText(text: string): string {
+  return text.length <= SHOWN_TEXT ? text : `${text.slice(0, SHOWN_TEXT)}… (${text.length} characters)`;
+}
+
+/**
+ * A statement failed on a shard. Carries the SQL and its parameters; the
+ * driver error is `cause`. Parameters are kept small whatever the statement
+ * wrote: a body (bytes, or text longer than 200 characters) is kept as its
+ * length only (`<bytes: 2097152 bytes>`, `<text: 2097152 characters>`), an
+ * array parameter to its first 20 elements; the message shows at most 2,000
+ * characters of the driver's text and of the SQL. So `JSON.stringify(error)`,
+ * `message` and `stack` stay short when a 2 MB record fails to insert.
+ */
 export class QueryError extends WaffleError {
   override readonly code = 'QUERY';
+  /** The statement's SQL text. */
   readonly sql: string;
+  /** The statement's parameters, bodies and long texts as their length only. */
   readonly params: readonly unknown[];
   /** The shard's name (never containing a password). */
   readonly shard: string;
@@ -144,9 +194,11 @@ export class QueryError extends WaffleError {
     message: string,
     details: { sql: string; params: readonly unknown[]; shard: string; cause?: unknown },
   ) {
-    super(`${message} [shard ${details.shard}] (${details.sql})`, { cause: details.cause });
+    super(`${shownText(message)} [shard ${details.shard}] (${shownText(details.sql)})`, {
+      cause: details.cause,
+    });
     this.sql = details.sql;
-    this.params = details.params;
+    this.params = details.params.map((value) => keptParam(value));
     this.shard = details.shard;
   }
 

@@ -14,9 +14,62 @@ interface Placed {
   readonly shard: Shard;
   readonly table: TableSpec;
   readonly identity: string;
+  /** The strategy that placed it there, and at which of its positions. */
+  readonly strategy: ShardStrategy;
+  readonly position: number;
 }
 
-const identity = (value: object) => JSON.stringify(value);
+/** What a shard records for a table of an entity: whose it is, and where it sits in which layout. */
+interface Identity {
+  readonly kind: 'entity' | 'history' | 'index';
+  /** The entity of an index (an entity's records and history are named after it). */
+  readonly entity?: string;
+  readonly layout: string;
+  readonly position: number;
+}
+
+const identity = (value: Identity) => JSON.stringify(value);
+
+/** A stored identity, or `undefined` when it is not one waffle writes. */
+function parseIdentity(stored: string): Identity | undefined {
+  try {
+    const value = JSON.parse(stored) as Partial<Identity> | null;
+    if (
+      typeof value === 'object' &&
+      value !== null &&
+      (value.kind === 'entity' || value.kind === 'history' || value.kind === 'index') &&
+      typeof value.layout === 'string' &&
+      typeof value.position === 'number'
+    ) {
+      return value as Identity;
+    }
+  } catch {
+    // not JSON: not an identity
+  }
+  return undefined;
+}
+
+/** Whose table an identity says it is: `the records of entity "blog"`, `index "blog_time" of entity "blog"`. */
+function owner(id: Identity, table: string, entity: string | undefined): string {
+  if (id.kind === 'index') return `index "${table}" of entity "${id.entity ?? entity}"`;
+  if (id.kind === 'history') return `the history of entity "${entity ?? table.replace(/__history$/, '')}"`;
+  return `the records of entity "${entity ?? table}"`;
+}
+
+/** A layout as `{ scheme, buckets, count }` (`column:author:4096:3`), when it has that form. */
+function parseLayout(layout: string): { scheme: string; buckets: string; count: number } | undefined {
+  const match = /^(.+):(\d+):(\d+)$/.exec(layout);
+  return match ? { scheme: match[1]!, buckets: match[2]!, count: Number(match[3]) } : undefined;
+}
+
+/** How a layout's scheme spreads rows: `by record id`, `by column "author"`. */
+function spread(scheme: string): string {
+  if (scheme === 'primary-key') return 'by record id';
+  if (scheme.startsWith('column:')) return `by column "${scheme.slice('column:'.length)}"`;
+  return `with layout "${scheme}"`;
+}
+
+const SAME_ORDER = 'give the shards in the same order and number as when the data was created';
 
 /** Where an entity's tables live, and whether the shards hold what it expects. */
 export class Placement {
@@ -46,6 +99,8 @@ export class Placement {
       shard,
       table: this.table,
       identity: identity({ kind: 'entity', layout: strategy.layout, position }),
+      strategy,
+      position,
     }));
     const history = this.history;
     if (history) {
@@ -54,6 +109,8 @@ export class Placement {
           shard,
           table: history,
           identity: identity({ kind: 'history', layout: strategy.layout, position }),
+          strategy,
+          position,
         });
       });
     }
@@ -67,13 +124,64 @@ export class Placement {
       shard,
       table: index.table,
       identity: identity({ kind: 'index', entity: this.entity, layout: index.strategy.layout, position }),
+      strategy: index.strategy,
+      position,
     }));
   }
 
-  private mismatch(shard: Shard, table: string, stored: string, expected: string): ShardMapError {
+  /**
+   * The error of a shard that holds table `p.table` with another identity
+   * than `p` gives it, saying what differs: whose table it is (another
+   * entity's table of the same name), how it is spread (another strategy,
+   * another number of shards), or where it sits (another order, or one
+   * database given twice).
+   */
+  private mismatch(p: Placed, stored: string): ShardMapError {
+    const table = p.table.name;
+    const where = `Shard ${p.shard.name} holds table "${table}"`;
+    const expected = parseIdentity(p.identity)!;
+    const wanted = owner(expected, table, this.entity);
+    const found = parseIdentity(stored);
+    const rename =
+      expected.kind === 'index'
+        ? `give index "${table}" another name`
+        : `give entity "${this.entity}" another name`;
+    if (!found) {
+      return new ShardMapError(
+        `${where}, which waffle did not create as ${wanted} (its identity there is ${stored}): another application's table of this name? ${rename}, or use other databases`,
+      );
+    }
+    if (found.kind !== expected.kind || (found.entity ?? this.entity) !== (expected.entity ?? this.entity)) {
+      return new ShardMapError(
+        `${where} as ${owner(found, table, undefined)}, not as ${wanted}: another entity's table of the same name is on that database; ${rename}, or use other databases`,
+      );
+    }
+    const given = p.strategy.shards.length;
+    if (found.layout !== expected.layout) {
+      const was = parseLayout(found.layout);
+      const now = parseLayout(expected.layout);
+      if (was && now && was.scheme === now.scheme && was.buckets === now.buckets) {
+        return new ShardMapError(
+          `${where} (${wanted}) as shards[${found.position}] of ${was.count} shards, but ${given} shards were given: ${SAME_ORDER}`,
+        );
+      }
+      if (was && now && was.scheme !== now.scheme) {
+        return new ShardMapError(
+          `${where} (${wanted}) spread ${spread(was.scheme)} over ${was.count} shards, but it was given spread ${spread(now.scheme)}: the shard strategy must stay the one the data was created with${expected.kind === 'index' ? ' (an index spread otherwise is a new index: give it another name and backfill it)' : ''}`,
+        );
+      }
+      return new ShardMapError(
+        `${where} (${wanted}) with layout "${found.layout}", but it was given with layout "${expected.layout}": the shard strategy must stay the one the data was created with`,
+      );
+    }
+    const twice = p.strategy.shards[found.position];
+    if (twice !== undefined && (twice === p.shard || twice.name === p.shard.name)) {
+      return new ShardMapError(
+        `${where} (${wanted}) as shards[${found.position}], and it is given again as shards[${p.position}]: one database given twice; each position needs a database of its own`,
+      );
+    }
     return new ShardMapError(
-      `Shard ${shard.name} holds table "${table}" as ${stored}, but it was given as ${expected}: ` +
-        'shards must be given in the same order and number as when the data was created',
+      `${where} (${wanted}) as shards[${found.position}], but it was given as shards[${p.position}]: ${SAME_ORDER}`,
     );
   }
 
@@ -103,13 +211,15 @@ export class Placement {
         )
       ).some(Boolean);
     const byShard = groupBy(placed, (p) => p.shard);
+    // A table held as another entity's (or placed otherwise) is refused before any table is made.
+    await this.refuseOthers(byShard);
     await Promise.all(
       [...byShard].map(([shard, group]) => shard.createTables([...new Set(group.map((p) => p.table))])),
     );
     // One shard at a time per table, so one database given twice is caught rather than raced.
     for (const p of placed) {
       const stored = await p.shard.writeMeta(p.table.name, p.identity);
-      if (stored !== p.identity) throw this.mismatch(p.shard, p.table.name, stored, p.identity);
+      if (stored !== p.identity) throw this.mismatch(p, stored);
     }
     // The state of each index, unless another process recorded one first.
     const metas = new Map<Shard, Map<string, string>>();
@@ -175,18 +285,7 @@ export class Placement {
   async drop(index?: Index<any, any>): Promise<void> {
     const placed = index ? this.placedIndex(index) : this.placed();
     const byShard = groupBy(placed, (p) => p.shard);
-    const metas = new Map(
-      await Promise.all(
-        [...byShard].map(
-          async ([shard, group]) => [shard, await shard.readMeta(group.map((p) => p.table.name))] as const,
-        ),
-      ),
-    );
-    for (const p of placed) {
-      const stored = metas.get(p.shard)!.get(p.table.name);
-      if (stored !== undefined && stored !== p.identity)
-        throw this.mismatch(p.shard, p.table.name, stored, p.identity);
-    }
+    await this.refuseOthers(byShard);
     if (!index) {
       this.#checked = undefined;
       this.isReady = false;
@@ -194,6 +293,23 @@ export class Placement {
     await Promise.all(
       [...byShard].map(([shard, group]) => shard.dropTables([...new Set(group.map((p) => p.table))])),
     );
+  }
+
+  /** Throws {@link ShardMapError} when a shard holds one of these tables with another identity. */
+  private async refuseOthers(byShard: ReadonlyMap<Shard, readonly Placed[]>): Promise<void> {
+    const metas = new Map(
+      await Promise.all(
+        [...byShard].map(
+          async ([shard, group]) => [shard, await shard.readMeta(group.map((p) => p.table.name))] as const,
+        ),
+      ),
+    );
+    for (const group of byShard.values()) {
+      for (const p of group) {
+        const stored = metas.get(p.shard)!.get(p.table.name);
+        if (stored !== undefined && stored !== p.identity) throw this.mismatch(p, stored);
+      }
+    }
   }
 
   /** Checks once that every shard holds what the entity expects; a failed check is tried again next time. */
@@ -229,7 +345,7 @@ export class Placement {
           `Shard ${p.shard.name} has no table "${p.table.name}" yet: run create() first`,
         );
       }
-      if (stored !== p.identity) throw this.mismatch(p.shard, p.table.name, stored, p.identity);
+      if (stored !== p.identity) throw this.mismatch(p, stored);
     }
     await this.loadStates(metas);
   }

@@ -138,19 +138,47 @@ export class Index<T = unknown, C extends Columns = Columns> {
   /**
    * Runs the mapper on a record and checks its rows: every column present with
    * a value of its type, no unknown column. Duplicate rows are merged.
-   * Throws {@link ValidationError} naming the index, the row and the column.
+   * Throws {@link ValidationError} naming the index, the row and the column,
+   * or the index and the record when the mapper itself throws.
    */
   rowsOf(record: Doc<T>): RowValues[] {
-    const produced = this.mapper(record);
-    if (
-      produced === null ||
-      typeof produced !== 'object' ||
-      typeof (produced as any)[Symbol.iterator] !== 'function'
-    ) {
+    return this.#rows(record, 'record');
+  }
+
+  /**
+   * The mapper's rows of `record` as an array: an error the mapper throws
+   * (or its iterable, while iterated) is a {@link ValidationError} naming
+   * the index and the record (`what`: "record" or "stored record"), with the
+   * mapper's error as its cause.
+   */
+  #produce(record: Doc<T>, what: string): readonly unknown[] {
+    let produced: unknown;
+    try {
+      produced = this.mapper(record);
+      if (
+        produced !== null &&
+        typeof produced === 'object' &&
+        !Array.isArray(produced) &&
+        typeof (produced as any)[Symbol.iterator] === 'function'
+      ) {
+        produced = [...(produced as Iterable<unknown>)];
+      }
+    } catch (error) {
       throw new ValidationError(
-        `Index "${this.name}": the mapper must return an array (or iterable) of rows, got ${describe(produced)} for record "${record.id}"`,
+        `Index "${this.name}": the mapper threw on ${what} "${record.id}": ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
       );
     }
+    if (!Array.isArray(produced)) {
+      throw new ValidationError(
+        `Index "${this.name}": the mapper must return an array (or iterable) of rows, got ${describe(produced)} for ${what} "${record.id}"`,
+      );
+    }
+    return produced;
+  }
+
+  #rows(record: Doc<T>, what: string): RowValues[] {
+    const produced = this.#produce(record, what);
     const rows: RowValues[] = [];
     const names = this.columnNames;
     let n = 0;
@@ -193,15 +221,7 @@ export class Index<T = unknown, C extends Columns = Columns> {
    * with the mapper's error as its cause.
    */
   storedRowsOf(record: Doc<T>): RowValues[] {
-    try {
-      return this.rowsOf(record);
-    } catch (error) {
-      if (ValidationError.is(error)) throw error;
-      throw new ValidationError(
-        `Index "${this.name}": the mapper threw on stored record "${record.id}": ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
-      );
-    }
+    return this.#rows(record, 'stored record');
   }
 
   /** True when two rows of this index have equal values in every column. */

@@ -36,11 +36,25 @@ export interface Pending<T> {
   /** The stored version this write replaces (0: none, an insert). */
   expected: number;
   /**
+   * True for a new record (saved at version 0): it stays an insert when
+   * `expected` moves past the tombstone of a deleted record with its id, and
+   * its conflict says that it expected no stored record.
+   */
+  readonly insert?: boolean;
+  /**
    * The stored row at `expected`, when the caller has just read it (update,
    * delete): the write path then does not read it again. Were it stale, the
    * compare-and-set fails as it would have.
    */
   read?: RecordRow;
+  /**
+   * The least version to write (an import writes the version of its file):
+   * the write goes to `max(expected + 1, minVersion)`, so a version never
+   * goes backwards. Default: `expected + 1`.
+   */
+  readonly minVersion?: number;
+  /** The times to write (an import keeps those of its file). Default: kept `createdAt`, `updatedAt` now. */
+  readonly times?: { readonly createdAt: number; readonly updatedAt: number };
 }
 
 /** A pending write whose stored version matched: what to write. */
@@ -65,6 +79,15 @@ export class WritePath<T> {
   /** The conflict of a write that expected `expected` and found `current`. */
   conflict(id: string, expected: number, current: RecordRow | undefined): ConflictError {
     return new ConflictError(id, expected, current?.version, current !== undefined && isTombstone(current));
+  }
+
+  /**
+   * The conflict of a pending write that found `current`: from the version it
+   * was checked at, never from its record's, which a concurrent save of the
+   * same object may have moved on meanwhile.
+   */
+  private lostTo(p: Pending<T>, current: RecordRow | undefined): ConflictError {
+    return this.conflict(p.record.id, p.insert ? 0 : p.expected, current);
   }
 
   /** Checks a record and computes what writing it needs, before anything touches a database. */
@@ -97,6 +120,7 @@ export class WritePath<T> {
       rows,
       shard: placement.strategy.shardOf({ id: record.id }),
       expected: record.version,
+      insert: record.version === 0,
       read: record.version > 0 ? codec.storedRow(record) : undefined,
     };
   }
@@ -148,6 +172,13 @@ export class WritePath<T> {
 
   /** Writes a batch of checked records; throws the first error after the others are written. */
   async write(batch: readonly Pending<T>[], mode: WriteMode): Promise<void> {
+    const errors = await this.settle(batch, mode);
+    const first = batch.find((p) => errors.has(p));
+    if (first) throw errors.get(first);
+  }
+
+  /** Writes a batch of checked records; returns the error of each one not written (a conflict, a failed commit). */
+  async settle(batch: readonly Pending<T>[], mode: WriteMode): Promise<Map<Pending<T>, unknown>> {
     await ready(this.parts);
     const { shards } = this.parts.placement.strategy;
     for (const p of batch) {
@@ -156,8 +187,7 @@ export class WritePath<T> {
     const errors = new Map<Pending<T>, unknown>();
     let round: readonly Pending<T>[] = batch;
     while (round.length > 0) round = await this.round(round, mode, errors);
-    const first = batch.find((p) => errors.has(p));
-    if (first) throw errors.get(first);
+    return errors;
   }
 
   /** What to write for each pending write whose stored version matches; conflicts go to `errors`. */
@@ -175,7 +205,7 @@ export class WritePath<T> {
       const current: RecordRow | undefined =
         p.expected > 0 && p.read?.version === p.expected ? p.read : stored.get(id);
       if (p.expected > 0 && current?.version !== p.expected) {
-        errors.set(p, this.conflict(id, p.record.version, current));
+        errors.set(p, this.lostTo(p, current));
         continue;
       }
       const live = current && !isTombstone(current) ? codec.decode(current) : undefined;
@@ -189,7 +219,7 @@ export class WritePath<T> {
         placement.strategy.shards[p.shard]!,
       );
       const noted: Note = mode === 'sync' ? { add: noRows(indices), remove: remote.remove } : remote;
-      const version = p.expected + 1;
+      const version = Math.max(p.expected + 1, p.minVersion ?? 0);
       writes.push({
         pending: p,
         id,
@@ -201,8 +231,8 @@ export class WritePath<T> {
           version,
           codec: p.codec,
           body: p.body,
-          createdAt: live ? live.createdAt.getTime() : now,
-          updatedAt: now,
+          createdAt: p.times?.createdAt ?? (live ? live.createdAt.getTime() : now),
+          updatedAt: p.times?.updatedAt ?? now,
           note: encodeNote(indices, noted) ?? null,
         },
       });
@@ -269,11 +299,11 @@ export class WritePath<T> {
         const row = current.get(w.id);
         // Also before a retry: the rows put now carry a version that will never be committed.
         if (mode === 'sync' && row) leftovers.push(this.leftovers(w, row));
-        if (w.pending.expected === 0 && row && isTombstone(row)) {
+        if (w.pending.insert && row && isTombstone(row)) {
           // The id was deleted before: the new record continues its versions, after the tombstone.
           w.pending.expected = row.version;
           retry.push(w.pending);
-        } else errors.set(w.pending, this.conflict(w.id, w.pending.record.version, row));
+        } else errors.set(w.pending, this.lostTo(w.pending, row));
       }
       await applyRows(indices, leftovers, 'delete').catch((error) => onIndexError(error));
     }

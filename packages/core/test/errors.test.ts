@@ -121,7 +121,19 @@ describe('ConflictError', () => {
     expect(e.expectedVersion).toBe(0);
     expect(e.currentVersion).toBe(1);
     expect(e.message).toBe(
-      'Conflict on record "post-1": insert of a new record, but the stored version is 1',
+      'Conflict on record "post-1": it was created by another writer (this save expected no stored record; the stored version is 1)',
+    );
+  });
+
+  it('every other combination reads as what happened', () => {
+    expect(new ConflictError('p', 2, 5, true).message).toBe(
+      'Conflict on record "p": write based on version 2, but the record was deleted (version 5)',
+    );
+    expect(new ConflictError('p', 0, 3, true).message).toBe(
+      'Conflict on record "p": this save expected no stored record, but the record was deleted meanwhile (version 3)',
+    );
+    expect(new ConflictError('p', 0, undefined).message).toBe(
+      'Conflict on record "p": this save expected no stored record and lost to another write (retry it)',
     );
   });
 
@@ -141,5 +153,47 @@ describe('QueryError', () => {
     expect(e.params).toEqual([1]);
     expect(e.shard).toBe('sqlite:memory');
     expect(e.message).toBe('failed [shard sqlite:memory] (select 1)');
+  });
+
+  it('keeps short parameters and only the length of bodies, long texts and long arrays', () => {
+    const body = new Uint8Array(2 * 1024 * 1024);
+    const text = 'x'.repeat(2 * 1024 * 1024);
+    const at = new Date(0);
+    const e = new QueryError('too big', {
+      sql: 'insert into t values (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      params: [
+        'id-1',
+        body,
+        text,
+        'y'.repeat(200),
+        7,
+        10n,
+        null,
+        at,
+        [...Array.from({ length: 25 }, (_, i) => `id-${i}`)],
+      ],
+      shard: 'pg',
+    });
+    expect(e.params).toEqual([
+      'id-1',
+      '<bytes: 2097152 bytes>',
+      '<text: 2097152 characters>',
+      'y'.repeat(200),
+      7,
+      10n,
+      null,
+      at,
+      [...Array.from({ length: 20 }, (_, i) => `id-${i}`), '<… 5 more elements>'],
+    ]);
+    // One array per column (a batch on PostgreSQL): each body in it by its length.
+    const batch = new QueryError('x', { sql: 's', params: [[text, body, [1, 2]]], shard: 'pg' });
+    expect(batch.params).toEqual([
+      ['<text: 2097152 characters>', '<bytes: 2097152 bytes>', '<array: 2 elements>'],
+    ]);
+    const long = new QueryError('m'.repeat(5000), { sql: 's'.repeat(5000), params: [], shard: 'pg' });
+    expect(long.message).toBe(
+      `${'m'.repeat(2000)}… (5000 characters) [shard pg] (${'s'.repeat(2000)}… (5000 characters))`,
+    );
+    expect(long.sql).toHaveLength(5000);
   });
 });

@@ -344,7 +344,7 @@ describe('Index.rowsOf (mapper row validation)', () => {
     }
   });
 
-  it('an error thrown by the mapper itself propagates unchanged', () => {
+  it('an error thrown by the mapper is a ValidationError naming the index and the record, the error as cause', () => {
     const boom = new Error('boom');
     const ix = new Index('ix', {
       columns: { a: integer() },
@@ -353,6 +353,27 @@ describe('Index.rowsOf (mapper row validation)', () => {
         throw boom;
       },
     });
-    expect(() => ix.rowsOf(doc(null))).toThrow(boom);
+    const error = expectError(
+      () => ix.rowsOf(doc(null)),
+      ValidationError,
+      'VALIDATION',
+      'Index "ix": the mapper threw on record "rec-1": boom',
+    );
+    expect(error.message).toBe('Index "ix": the mapper threw on record "rec-1": boom');
+    expect(error.cause).toBe(boom);
+    // A generator throws while it is iterated: the same error, and "stored record" for a record read back.
+    const lazy = new Index('ix_lazy', {
+      columns: { a: integer() },
+      shard: shards,
+      *mapper() {
+        yield { a: 1 };
+        throw 'not an Error';
+      },
+    });
+    const lazyError = expectError(() => lazy.storedRowsOf(doc(null, 'rec-2')), ValidationError, 'VALIDATION');
+    expect(lazyError.message).toBe(
+      'Index "ix_lazy": the mapper threw on stored record "rec-2": not an Error',
+    );
+    expect(lazyError.cause).toBe('not an Error');
   });
 });

@@ -170,6 +170,16 @@ describe.skipIf(!enabled)('errors', () => {
     expect(shown(commit)).not.toContain('hunter2');
   });
 
+  it('a database that does not exist is a ShardUnavailableError', async () => {
+    const shard = openShard({ host, port, user, password, database: 'waffle_no_such_db' });
+    const error = await failure(() => shard.readMeta(['x']));
+    expect(error).toBeInstanceOf(ShardUnavailableError);
+    expect(error.message).toBe(
+      `Shard mysql://${user}@${host}:${port}/waffle_no_such_db is unavailable: Unknown database 'waffle_no_such_db'`,
+    );
+    expect((error.cause as { errno?: number }).errno).toBe(1049);
+  });
+
   it('a refused login is a ShardUnavailableError that does not show the password', async () => {
     const shard = openShard({
       host,

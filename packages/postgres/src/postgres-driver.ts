@@ -69,9 +69,11 @@ const UNREACHABLE = new Set([
 /**
  * SQLSTATEs of a server that cannot serve now: connection exceptions (class
  * 08, less protocol violations), shutdowns, "cannot connect now" and too many
- * connections.
+ * connections; and of one that refuses the connection: a database that does
+ * not exist (3D000) or a refused login (class 28), as MySQL's adapter
+ * reports a connection it cannot make.
  */
-const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
+const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '3D000', '28000', '28P01']);
 
 /** True when `error` says the server is unreachable or cannot serve, rather than that a statement failed. */
 export function isUnavailable(error: unknown): boolean {

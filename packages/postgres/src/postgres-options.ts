@@ -60,6 +60,7 @@ export function withoutPassword(url: string): string {
  */
 export function openClient(options: PostgresShardOptions): PostgresClient {
   const url = typeof options === 'string' ? options : options.url;
+  if (url !== undefined) checkScheme(url);
   const { url: _url, name: _name, ...rest } = typeof options === 'string' ? { url } : options;
   const settings: PostgresDriverOptions = { onnotice: () => {}, fetch_types: false, ...rest };
   try {
@@ -72,6 +73,21 @@ export function openClient(options: PostgresShardOptions): PostgresClient {
       url === undefined ? 'the options given' : redact(secrets.slice(1), withoutPassword(url)).text;
     throw new ValidationError(`postgresShard: cannot open ${where}: ${redact(secrets, message).text}`);
   }
+}
+
+/**
+ * Refuses a URL of another database (`mysql://…`, `libsql://…`, `file:…`)
+ * before any connection: postgres.js would read it as a PostgreSQL server's
+ * and fail later, against a server that speaks another protocol.
+ */
+function checkScheme(url: string): void {
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(url)?.[1];
+  if (scheme === undefined) return; // not a URL at all: postgres.js refuses it below
+  if (/^postgres(ql)?$/i.test(scheme)) return;
+  const shown = redact([urlPassword(url)], withoutPassword(url)).text;
+  throw new ValidationError(
+    `postgresShard: expected a postgres:// or postgresql:// URL, got ${scheme}: (${shown})`,
+  );
 }
 
 function hostPart(host: string, port: number | undefined): string {

@@ -91,6 +91,44 @@ describe.skipIf(!dialectEnabled('postgres'))('postgres shard', () => {
     });
   });
 
+  describe('URLs of other databases', () => {
+    it('refuses a URL that is not postgres:// or postgresql:// before connecting, showing no password', () => {
+      const cases: [string, string][] = [
+        [
+          'mysql://root:hunter2@127.0.0.1:3306/test',
+          'postgresShard: expected a postgres:// or postgresql:// URL, got mysql: (mysql://root@127.0.0.1:3306/test)',
+        ],
+        [
+          'libsql://db.example.com',
+          'postgresShard: expected a postgres:// or postgresql:// URL, got libsql: (libsql://db.example.com)',
+        ],
+        [
+          'file:data/s0.db',
+          'postgresShard: expected a postgres:// or postgresql:// URL, got file: (file:data/s0.db)',
+        ],
+      ];
+      for (const [url, message] of cases) {
+        for (const given of [url, { url, max: 1 }]) {
+          let error: any;
+          try {
+            postgresShard(given);
+          } catch (e) {
+            error = e;
+          }
+          expect(error).toBeInstanceOf(ValidationError);
+          expect(error.message).toBe(message);
+          expect(JSON.stringify({ ...error, message: error.message })).not.toContain('hunter2');
+        }
+      }
+      // Both PostgreSQL schemes, in any case, are accepted (postgres.js connects lazily).
+      for (const url of ['postgresql://ann@h1:5432/db', 'POSTGRES://ann@h1:5432/db']) {
+        const shard = postgresShard(url);
+        onCleanup(() => shard.close());
+        expect(shard.name).toBe('postgres://ann@h1:5432/db');
+      }
+    });
+  });
+
   describe('unavailable servers', () => {
     it('reports a closed port as ShardUnavailableError, never showing the password', async () => {
       const open = () => {
@@ -138,6 +176,29 @@ describe.skipIf(!dialectEnabled('postgres'))('postgres shard', () => {
         expect(error.cause).toMatchObject({ code: 'ECONNREFUSED' });
         expect(`${error.message} ${error.stack} ${String(error.cause)}`).not.toContain('s3cr3t-pw');
       }
+    });
+
+    it('reports a database that does not exist, or a role that does not exist, as ShardUnavailableError', async () => {
+      const missing = postgresShard({ url: `postgres://postgres@${host.host}/waffle_no_such_db`, max: 1 });
+      onCleanup(() => missing.close());
+      for (const attempt of [() => missing.readMeta(['k']), () => missing.getRecords(entitySpec(), ['a'])]) {
+        const error = await failure(attempt());
+        expect(error).toBeInstanceOf(ShardUnavailableError);
+        expect(error.message).toBe(
+          `Shard postgres://postgres@${host.host}/waffle_no_such_db is unavailable: database "waffle_no_such_db" does not exist`,
+        );
+        expect(error.cause).toMatchObject({ code: '3D000' });
+      }
+      const stranger = postgresShard({
+        url: `postgres://waffle_no_such_role@${host.host}/waffle_s0`,
+        max: 1,
+      });
+      onCleanup(() => stranger.close());
+      const refused = await failure(stranger.readMeta(['k']));
+      expect(refused).toBeInstanceOf(ShardUnavailableError);
+      expect(refused.message).toBe(
+        `Shard postgres://waffle_no_such_role@${host.host}/waffle_s0 is unavailable: role "waffle_no_such_role" does not exist`,
+      );
     });
 
     it('reports a client ended by its owner as ShardUnavailableError', async () => {

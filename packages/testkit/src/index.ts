@@ -3,6 +3,7 @@ import type { ConformanceOptions } from './options.js';
 import { codecSuite } from './suite-codecs.js';
 import { contractCloseSuite } from './suite-contract-close.js';
 import { contractCommitSuite } from './suite-contract-commit.js';
+import { contractErrorSizeSuite } from './suite-contract-error-size.js';
 import { contractErrorSuite } from './suite-contract-errors.js';
 import { contractHistorySuite } from './suite-contract-history.js';
 import { contractIndexRowSuite } from './suite-contract-index-rows.js';
@@ -16,6 +17,7 @@ import { convergenceSuite } from './suite-convergence.js';
 import { dropSuite } from './suite-drop.js';
 import { faultSuite } from './suite-faults.js';
 import { lifecycleSuite } from './suite-lifecycle.js';
+import { messageSuite } from './suite-messages.js';
 import { predicateSuite } from './suite-predicates.js';
 import { querySuite } from './suite-queries.js';
 import { raceSuite } from './suite-races.js';
@@ -50,7 +52,7 @@ export { serializationError, thrown } from './thrown.js';
  * The conformance suite every shard adapter runs: entities over its shards
  * (records, queries checked against brute force, predicate compilation
  * checked against core's JavaScript evaluation, codecs, repair, faults,
- * convergence, races), on real databases. Call it at the top of a test
+ * convergence, races, what errors say), on real databases. Call it at the top of a test
  * file, with {@link shardContract} for the shard operations themselves.
  *
  * @example
@@ -68,6 +70,7 @@ export function shardConformance(options: ConformanceOptions): void {
     raceSuite(options);
     dropSuite(options);
     lifecycleSuite(options);
+    messageSuite(options);
   });
 }
 
@@ -96,6 +99,7 @@ export function shardContract(options: ConformanceOptions): void {
     contractJoinSuite(options);
     contractNameSuite(options);
     contractErrorSuite(options);
+    contractErrorSizeSuite(options);
     contractCloseSuite(options);
   });
 }

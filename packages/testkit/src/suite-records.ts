@@ -134,7 +134,9 @@ export function recordSuite(options: ConformanceOptions): void {
       const error = await posts.save(posts.new(post({ title: 'second' }), { id: 'same' })).catch((e) => e);
       expect(error).toBeInstanceOf(ConflictError);
       expect(error).toMatchObject({ id: 'same', expectedVersion: 0, currentVersion: 1 });
-      expect(error.message).toContain('insert of a new record');
+      expect(error.message).toBe(
+        'Conflict on record "same": it was created by another writer (this save expected no stored record; the stored version is 1)',
+      );
       expect((await posts.get('same'))?.value.title).toBe('first');
     });
 

@@ -1,0 +1,203 @@
+import {
+  ConflictError,
+  type Doc,
+  Entity,
+  Index,
+  type Shard,
+  ShardByColumn,
+  ShardMapError,
+  text,
+  ValidationError,
+} from '@waffle/core';
+import { describe, expect, it } from 'vitest';
+import { rejection } from './contract-fixtures.js';
+import { shardPool } from './fixtures.js';
+import { type ConformanceOptions, uniqueName } from './options.js';
+import { wrapShard } from './wrap.js';
+
+/** The document of this suite: a title, and whether the strict mapper refuses it. */
+interface Note {
+  title: string;
+}
+
+/** Fails unless `error` is a ShardMapError whose message is exactly `message`. */
+function expectShardMap(error: unknown, message: string): void {
+  expect(ShardMapError.is(error), String(error)).toBe(true);
+  expect((error as Error).message).toBe(message);
+}
+
+/** Fails unless `error` is a ValidationError with exactly `message`, the mapper's error as cause. */
+function expectMapperError(error: unknown, message: string, what: string): void {
+  expect(ValidationError.is(error), `${what}: ${String(error)}`).toBe(true);
+  expect((error as Error).message, what).toBe(message);
+  expect((error as Error).cause, what).toBeInstanceOf(Error);
+  expect(((error as Error).cause as Error).message, what).toBe('no mapping for "boom"');
+}
+
+/**
+ * What the errors a user meets say: a shard map that differs says what
+ * differs, the conflict of two first saves of one id says another writer
+ * created it, and a mapper that throws is named with its index and record on
+ * every path that runs it. On real databases.
+ */
+export function messageSuite(options: ConformanceOptions): void {
+  const open = shardPool(options);
+  const notes = (name: string, shards: Shard[], indices: Index<Note, any>[] = []) =>
+    new Entity<Note>(name, { shards, indices, serializer: options.serializer });
+  /** An index on the title; `strict` throws on the title "boom". */
+  const byTitle = (name: string, shards: Shard[] | ShardByColumn, strict: boolean) =>
+    new Index(name, {
+      columns: { title: text() },
+      shard: shards,
+      mapper: (note: Doc<Note>) => {
+        if (strict && note.value.title === 'boom') throw new Error('no mapping for "boom"');
+        return [{ title: note.value.title }];
+      },
+    });
+
+  describe('messages', () => {
+    it('a ShardMapError says what differs: order, number, strategy, a database given twice, another entity’s table', async () => {
+      const shards = await open(3);
+      const [a, b, c] = shards as [Shard, Shard, Shard];
+      const name = uniqueName('map');
+      const ix = uniqueName('map_ix');
+      const entity = notes(name, shards, [byTitle(ix, shards, false)]);
+      await entity.create();
+      await entity.save(entity.new({ title: 't' }, { id: 'x' }));
+
+      expectShardMap(
+        await rejection(notes(name, [b, a, c]).get('x')),
+        `Shard ${b.name} holds table "${name}" (the records of entity "${name}") as shards[1], but it was given as shards[0]: give the shards in the same order and number as when the data was created`,
+      );
+      expectShardMap(
+        await rejection(notes(name, [a, b]).get('x')),
+        `Shard ${a.name} holds table "${name}" (the records of entity "${name}") as shards[0] of 3 shards, but 2 shards were given: give the shards in the same order and number as when the data was created`,
+      );
+      // The same database under a second shard object, given twice.
+      const again = wrapShard(a, (_operation, run) => run);
+      expectShardMap(
+        await rejection(notes(name, [a, again, c]).get('x')),
+        `Shard ${a.name} holds table "${name}" (the records of entity "${name}") as shards[0], and it is given again as shards[1]: one database given twice; each position needs a database of its own`,
+      );
+      // The index spread by another strategy than at create().
+      expectShardMap(
+        await rejection(
+          notes(name, shards, [byTitle(ix, new ShardByColumn('title', shards), false)]).get('x'),
+        ),
+        `Shard ${a.name} holds table "${ix}" (index "${ix}" of entity "${name}") spread by record id over 3 shards, but it was given spread by column "title": the shard strategy must stay the one the data was created with (an index spread otherwise is a new index: give it another name and backfill it)`,
+      );
+      // Another entity whose index has the same name: not "another order".
+      const other = uniqueName('other');
+      expectShardMap(
+        await rejection(notes(other, shards, [byTitle(ix, shards, false)]).create()),
+        `Shard ${a.name} holds table "${ix}" as index "${ix}" of entity "${name}", not as index "${ix}" of entity "${other}": another entity's table of the same name is on that database; give index "${ix}" another name, or use other databases`,
+      );
+      // An entity named like another entity's index.
+      expectShardMap(
+        await rejection(notes(ix, shards).create()),
+        `Shard ${a.name} holds table "${ix}" as index "${ix}" of entity "${name}", not as the records of entity "${ix}": another entity's table of the same name is on that database; give entity "${ix}" another name, or use other databases`,
+      );
+      // A table of that name whose identity waffle did not write.
+      const foreign = uniqueName('foreign');
+      await a.writeMeta(foreign, 'v1 of another tool');
+      expectShardMap(
+        await rejection(notes(foreign, [a]).create()),
+        `Shard ${a.name} holds table "${foreign}", which waffle did not create as the records of entity "${foreign}" (its identity there is v1 of another tool): another application's table of this name? give entity "${foreign}" another name, or use other databases`,
+      );
+      // Nothing was changed: the entity still reads its record.
+      expect((await entity.get('x'))?.value).toEqual({ title: 't' });
+    });
+
+    it('two concurrent first saves of one new id: the loser says another writer created it', async () => {
+      const shards = await open(2);
+      const entity = notes(uniqueName('first'), shards, [byTitle(uniqueName('first_ix'), shards, false)]);
+      await entity.create();
+      const message = (id: string) =>
+        `Conflict on record "${id}": it was created by another writer (this save expected no stored record; the stored version is 1)`;
+
+      // Two records of the same id.
+      const outcomes = await Promise.allSettled([
+        entity.save(entity.new({ title: 'one' }, { id: 'same' })),
+        entity.save(entity.new({ title: 'two' }, { id: 'same' })),
+      ]);
+      const lost = outcomes.filter((o) => o.status === 'rejected');
+      expect(lost).toHaveLength(1);
+      const error = (lost[0] as PromiseRejectedResult).reason;
+      expect(ConflictError.is(error), String(error)).toBe(true);
+      expect(error).toMatchObject({ id: 'same', expectedVersion: 0, currentVersion: 1, deleted: false });
+      expect(error.message).toBe(message('same'));
+
+      // One record object saved twice at once: the winner moves its version to 1 meanwhile.
+      const record = entity.new({ title: 'once' }, { id: 'twice' });
+      const both = await Promise.allSettled([entity.save(record), entity.save(record)]);
+      const failed = both.filter((o) => o.status === 'rejected');
+      expect(failed).toHaveLength(1);
+      const twice = (failed[0] as PromiseRejectedResult).reason;
+      expect(ConflictError.is(twice), String(twice)).toBe(true);
+      expect(twice).toMatchObject({ id: 'twice', expectedVersion: 0, currentVersion: 1 });
+      expect(twice.message).toBe(message('twice'));
+      expect(record.version).toBe(1);
+      expect((await entity.get('twice'))?.version).toBe(1);
+    });
+
+    it('a mapper that throws is named with its index and the record in save, saveMany, update, select, verify, repair and backfill', async () => {
+      const shards = await open(2);
+      const name = uniqueName('mapped');
+      const ix = uniqueName('mapped_ix');
+      // Stored while the mapper accepted "boom".
+      const tolerant = notes(name, shards, [byTitle(ix, shards, false)]);
+      await tolerant.create();
+      await tolerant.saveMany([
+        tolerant.new({ title: 'boom' }, { id: 'b1' }),
+        tolerant.new({ title: 'ok' }, { id: 'o1' }),
+      ]);
+
+      const strictIndex = byTitle(ix, shards, true);
+      const strict = notes(name, shards, [strictIndex]);
+      const onRecord = (id: string) =>
+        `Index "${ix}": the mapper threw on record "${id}": no mapping for "boom"`;
+      const onStored = (id: string) =>
+        `Index "${ix}": the mapper threw on stored record "${id}": no mapping for "boom"`;
+
+      expectMapperError(
+        await rejection(strict.save(strict.new({ title: 'boom' }, { id: 'n1' }))),
+        onRecord('n1'),
+        'save',
+      );
+      expectMapperError(
+        await rejection(
+          strict.saveMany([
+            strict.new({ title: 'fine' }, { id: 'n2' }),
+            strict.new({ title: 'boom' }, { id: 'n3' }),
+          ]),
+        ),
+        onRecord('n3'),
+        'saveMany',
+      );
+      expect(await strict.getMany(['n1', 'n2', 'n3'])).toEqual([undefined, undefined, undefined]);
+      expectMapperError(
+        await rejection(strict.update('o1', () => ({ title: 'boom' }))),
+        onRecord('o1'),
+        'update',
+      );
+      expectMapperError(
+        await rejection((async () => await strict.select(strictIndex.c.title.eq('boom')))()),
+        onStored('b1'),
+        'select',
+      );
+      expectMapperError(await rejection(strict.verify()), onStored('b1'), 'verify');
+      expectMapperError(await rejection(strict.repair()), onStored('b1'), 'repair');
+
+      // A new index over records that are stored already: backfill runs its mapper on them.
+      const added = uniqueName('added_ix');
+      const addedIndex = byTitle(added, shards, true);
+      const later = notes(name, shards, [addedIndex]);
+      await later.create();
+      expectMapperError(
+        await rejection(later.backfill(addedIndex)),
+        `Index "${added}": the mapper threw on stored record "b1": no mapping for "boom"`,
+        'backfill',
+      );
+    });
+  });
+}
