@@ -62,7 +62,7 @@ describe('pnpm example', () => {
     const page = await fetch(`${url}/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<h2 class="title">My First Blog Post</h2>');
-    const ann = await (await fetch(`${url}/api/authors/ann/posts`)).json();
+    const ann: any = await (await fetch(`${url}/api/authors/ann/posts`)).json();
     expect(ann.posts.map((p: any) => p.value.title)).toEqual(['My First Blog Post', 'Hello from 2009']);
     expect(existsSync(join(data, 'posts-0.db'))).toBe(true);
 
@@ -75,7 +75,7 @@ describe('pnpm example', () => {
     const data = join(dir, 'data');
     const run = start({ PORT: '0', WAFFLE_EXAMPLE_DATA: data });
     const url = await run.url;
-    const { posts } = await (await fetch(`${url}/api/posts`)).json();
+    const { posts }: any = await (await fetch(`${url}/api/posts`)).json();
     expect(posts.map((p: any) => p.value.title)).toEqual(['My First Blog Post', 'Fog', 'Hello from 2009']);
     run.child.kill('SIGINT');
     expect(await run.exited).toBe(0);
