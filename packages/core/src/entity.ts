@@ -13,7 +13,7 @@ import { isTombstone, RecordCodec, TOMBSTONE } from './codec.js';
 import type { Doc } from './doc.js';
 import { type DrainOptions, type DrainReport, Notes } from './drain.js';
 import { type EntityParts, readRows, ready } from './entity-parts.js';
-import { ConflictError, NotFoundError, ValidationError } from './errors.js';
+import { ConflictError, type ImportError, NotFoundError, ValidationError } from './errors.js';
 import { uuidv7 } from './id.js';
 import { checkQueryable } from './index-states.js';
 import {
@@ -31,6 +31,13 @@ import type { Predicate } from './predicate.js';
 import { Query, type QuerySource, type SelectOptions } from './query.js';
 import type { Index } from './secondary-index.js';
 import { colocated, ShardByPrimaryKey } from './shard-strategy.js';
+import {
+  type ExportOptions,
+  exportLines,
+  type ImportOptions,
+  type ImportReport,
+  importLines,
+} from './transfer.js';
 import type { EntityTableSpec, HistoryTableSpec, Serializer, Shard, ShardStrategy } from './types.js';
 import type { VerifyReport } from './verify.js';
 import { type Pending, WritePath } from './write-path.js';
@@ -39,6 +46,7 @@ export type { BackfillOptions, BackfillReport } from './backfill.js';
 export type { WriteMode } from './checks.js';
 export type { DrainOptions, DrainReport } from './drain.js';
 export type { CheckIndexOptions, ReencodeOptions, ReencodeReport } from './maintenance.js';
+export type { ExportOptions, ExportProgress, ImportOptions, ImportReport, OnConflict } from './transfer.js';
 
 /** Options of an {@link Entity}. */
 export interface EntityOptions<T> {
@@ -666,6 +674,48 @@ export class Entity<T> {
       }),
     );
     return { indices, notes, ...(records ? { records } : {}) };
+  }
+
+  /**
+   * Every live record as one NDJSON line (without its newline), shard by shard
+   * in id order, read `batchSize` records at a time (the most held at once):
+   * `{"id","version","createdAt","updatedAt","value"}`, times in ISO 8601,
+   * `value` in the current serializer's JSON form (`serializer.toJSON`, which
+   * keeps the types the serializer keeps), also for rows written by one of
+   * the entity's `readers`. Deleted records are left out. Read it with
+   * {@link Entity.import}, on this entity or another, on any database.
+   * Options are checked at once ({@link ValidationError}); a value the current
+   * serializer cannot represent is a `SerializationError` naming the record.
+   */
+  export(options: ExportOptions = {}): AsyncIterable<string> {
+    return exportLines(this.#parts, options);
+  }
+
+  /**
+   * Imports NDJSON lines written by {@link Entity.export} (with or without
+   * their newline; blank lines are skipped), `batchSize` records at a time
+   * through the write path: index rows are written as for `saveMany`, and
+   * each record keeps the id, value, `createdAt` and `updatedAt` of its line
+   * and its version (over a deleted record's tombstone, the version after the
+   * deletion's if the line's is not higher: a version never goes backwards).
+   * With `history: true`, each record written adds its version to the history.
+   *
+   * A line whose id is a stored record: `onConflict: 'fail'` (the default)
+   * throws an {@link ImportError} whose `cause` is the {@link ConflictError};
+   * `'skip'` leaves the record as it is; `'replace'` writes the line over it
+   * (compare-and-set, retried if a writer changes it meanwhile), at the line's
+   * version if it is higher than the stored one, else at the stored version
+   * + 1, so index version tags and other writers' compare-and-set stay sound.
+   * A line that is not valid (not JSON, not a record line, a value the
+   * serializer's `fromJSON` or the entity refuses) is an {@link ImportError}
+   * with its line number: the valid lines before it are imported, those after
+   * it are not read. Database errors are thrown as they are.
+   */
+  import(
+    lines: AsyncIterable<string> | Iterable<string>,
+    options: ImportOptions = {},
+  ): Promise<ImportReport> {
+    return importLines(this.#parts, this.#writes, this.mode, lines, options);
   }
 
   /** Every record, shard by shard in id order, read in batches. */

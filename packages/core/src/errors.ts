@@ -14,7 +14,8 @@ export type WaffleErrorCode =
   | 'SHARD_MAP'
   | 'INDEX_NOT_READY'
   | 'QUERY'
-  | 'SHARD_UNAVAILABLE';
+  | 'SHARD_UNAVAILABLE'
+  | 'IMPORT';
 
 const TAG = Symbol.for('@waffle/core/error');
 
@@ -213,5 +214,27 @@ export class ShardUnavailableError extends WaffleError {
 
   static override is(error: unknown): error is ShardUnavailableError {
     return WaffleError.is(error) && error.code === 'SHARD_UNAVAILABLE';
+  }
+}
+
+/**
+ * A line of an import (`Entity.import`) that cannot be imported: not JSON,
+ * not a record line, a value the serializer or the entity refuses, or, under
+ * `onConflict: 'fail'`, the id of a stored record. The message starts with
+ * `line <n>: `; the underlying error, if any, is `cause`. The valid lines
+ * before it are imported.
+ */
+export class ImportError extends WaffleError {
+  override readonly code = 'IMPORT';
+  /** The line's number, from 1 (blank lines count). */
+  readonly line: number;
+
+  constructor(line: number, message: string, options?: { cause?: unknown }) {
+    super(`line ${line}: ${message}`, options);
+    this.line = line;
+  }
+
+  static override is(error: unknown): error is ImportError {
+    return WaffleError.is(error) && error.code === 'IMPORT';
   }
 }

@@ -16,7 +16,12 @@ export type {
   DrainReport,
   EntityOptions,
   EntityStatus,
+  ExportOptions,
+  ExportProgress,
   GetOptions,
+  ImportOptions,
+  ImportReport,
+  OnConflict,
   ReencodeOptions,
   ReencodeReport,
   ScanOptions,
@@ -30,6 +35,7 @@ export { Entity } from './entity.js';
 export type { WaffleErrorCode } from './errors.js';
 export {
   ConflictError,
+  ImportError,
   IndexNotReadyError,
   NotFoundError,
   QueryError,
@@ -40,6 +46,7 @@ export {
   WaffleError,
 } from './errors.js';
 export { uuidv7 } from './id.js';
+export { readLines } from './lines.js';
 export type { ColumnRef, OrderTerm, Predicate } from './predicate.js';
 export { and, not, or } from './predicate.js';
 export type { Page, SelectOptions } from './query.js';

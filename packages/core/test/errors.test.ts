@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ConflictError,
+  ImportError,
   NotFoundError,
   QueryError,
   SerializationError,
@@ -21,6 +22,7 @@ const samples = {
   ShardMapError: new ShardMapError('map'),
   QueryError: new QueryError('failed', { sql: 'select 1', params: [1], shard: 'sqlite:memory', cause }),
   ShardUnavailableError: new ShardUnavailableError('down'),
+  ImportError: new ImportError(7, 'not valid JSON', { cause }),
 };
 const CODES = {
   WaffleError: 'WAFFLE_ERROR',
@@ -31,6 +33,7 @@ const CODES = {
   ShardMapError: 'SHARD_MAP',
   QueryError: 'QUERY',
   ShardUnavailableError: 'SHARD_UNAVAILABLE',
+  ImportError: 'IMPORT',
 } as const;
 const CLASSES = {
   WaffleError,
@@ -41,6 +44,7 @@ const CLASSES = {
   ShardMapError,
   QueryError,
   ShardUnavailableError,
+  ImportError,
 };
 type Name = keyof typeof CLASSES;
 const NAMES = Object.keys(CLASSES) as Name[];
@@ -195,5 +199,15 @@ describe('QueryError', () => {
       `${'m'.repeat(2000)}… (5000 characters) [shard pg] (${'s'.repeat(2000)}… (5000 characters))`,
     );
     expect(long.sql).toHaveLength(5000);
+  });
+});
+
+describe('ImportError', () => {
+  it('names the line first and keeps the line number and the cause', () => {
+    const error = samples.ImportError;
+    expect(error.message).toBe('line 7: not valid JSON');
+    expect(error.line).toBe(7);
+    expect(error.cause).toBe(cause);
+    expect(new ImportError(1, 'x').cause).toBeUndefined();
   });
 });

@@ -23,6 +23,7 @@ import { querySuite } from './suite-queries.js';
 import { raceSuite } from './suite-races.js';
 import { recordSuite } from './suite-records.js';
 import { repairSuite } from './suite-repair.js';
+import { transferSuite } from './suite-transfer.js';
 
 export { orderArbitrary, predicateArbitrary, prefixArbitrary, valueArbitraries } from './arbitraries.js';
 export { expectRowsOf, storedRowsOf } from './convergence.js';
@@ -52,7 +53,7 @@ export { serializationError, thrown } from './thrown.js';
  * The conformance suite every shard adapter runs: entities over its shards
  * (records, queries checked against brute force, predicate compilation
  * checked against core's JavaScript evaluation, codecs, repair, faults,
- * convergence, races, what errors say), on real databases. Call it at the top of a test
+ * convergence, races, what errors say, export and import), on real databases. Call it at the top of a test
  * file, with {@link shardContract} for the shard operations themselves.
  *
  * @example
@@ -71,6 +72,7 @@ export function shardConformance(options: ConformanceOptions): void {
     dropSuite(options);
     lifecycleSuite(options);
     messageSuite(options);
+    transferSuite(options);
   });
 }
 
