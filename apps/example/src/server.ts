@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   ConflictError,
@@ -118,14 +119,6 @@ async function createPost({ posts }: Blog, input: NewPost): Promise<Doc<Post>> {
   return posts.save(posts.new(value));
 }
 
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  404: 'Not Found',
-  409: 'Conflict',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
-
 /** The status and the message a client sees for an error; internals stay in the log. */
 function describeError(error: unknown): { status: number; message: string; extra?: object } {
   if (ValidationError.is(error)) return { status: 400, message: error.message };
@@ -177,14 +170,19 @@ export function buildServer(blog: Blog, options: { logger?: FastifyServerOptions
   // The page's form posts application/x-www-form-urlencoded.
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
-    { parseAs: 'string', bodyLimit: 64 * 1024 },
+    { parseAs: 'string', bodyLimit: 256 * 1024 },
     (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
   );
 
   app.setErrorHandler((error, request, reply) => {
-    const { status, message, extra } = describeError(error);
+    const described = describeError(error);
+    const { status, extra } = described;
+    const message =
+      status === 415
+        ? `Unsupported Media Type "${request.headers['content-type']}": send application/json`
+        : described.message;
     if (status >= 500) request.log.error({ err: error }, 'request failed');
-    const name = STATUS_TEXT[status] ?? 'Error';
+    const name = STATUS_CODES[status] ?? 'Error';
     if (request.url.startsWith('/api/')) {
       return reply.status(status).send({ statusCode: status, error: name, message, ...extra });
     }

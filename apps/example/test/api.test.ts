@@ -66,6 +66,15 @@ for (const dialect of ALL_DIALECTS) {
         expect({ body, ...refused.json }).toEqual({ body, ...refusal(400, 'Bad Request', message) });
         expect(refused.status).toBe(400);
       }
+      const text = await call(`${api}/posts`, 'POST', '<post/>', { 'content-type': 'application/xml' });
+      expect(text.status).toBe(415);
+      expect(text.json).toEqual(
+        refusal(
+          415,
+          'Unsupported Media Type',
+          'Unsupported Media Type "application/xml": send application/json',
+        ),
+      );
       const malformed = await call(`${api}/posts`, 'POST', '{"title": ');
       expect(malformed.status).toBe(400);
       expect(malformed.json).toEqual(refusal(400, 'Bad Request', /not valid JSON/));

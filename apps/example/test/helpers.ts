@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Dialect, servers } from '@waffle/testkit';
-import type { FastifyInstance } from 'fastify';
 import { afterAll } from 'vitest';
 import { blog, closeShards, type ExampleConfig, openShards } from '../src/blog.js';
 import { startServer } from '../src/server.js';
@@ -71,5 +70,3 @@ export async function call(
   const text = await response.text();
   return { status: response.status, headers: response.headers, json: text ? JSON.parse(text) : undefined };
 }
-
-export type Started = { app: FastifyInstance; url: string };
