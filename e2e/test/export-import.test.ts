@@ -4,9 +4,6 @@
  * (ids, values, versions, times), and the indices are exact, tagged with the
  * imported versions, and answer as the source's do.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   bigint,
   type Doc,
@@ -19,9 +16,6 @@ import {
   text,
   timestamp,
 } from '@waffle/core';
-import { libsqlShard } from '@waffle/libsql';
-import { mysqlShard } from '@waffle/mysql';
-import { postgresShard } from '@waffle/postgres';
 import { json } from '@waffle/serializer-json';
 import { superjson } from '@waffle/serializer-superjson';
 import {
@@ -30,23 +24,14 @@ import {
   type Dialect,
   dialectEnabled,
   serializerValues,
-  servers,
-  shardDatabaseUrls,
   storedRowsOf,
   uniqueName,
 } from '@waffle/testkit';
 import fc from 'fast-check';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { dialectShards } from './support/shards.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'waffle-export-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-let files = 0;
-
-const dialects: Record<Dialect, (i: number) => Shard> = {
-  libsql: () => libsqlShard({ url: `file:${join(dir, `s${files++}.db`)}` }),
-  postgres: (i) => postgresShard(shardDatabaseUrls(servers.postgres)[i]!),
-  mysql: (i) => mysqlShard(shardDatabaseUrls(servers.mysql)[i]!),
-};
+const dialects = dialectShards('export');
 const enabled = ALL_DIALECTS.filter(dialectEnabled);
 
 const opened: Shard[] = [];

@@ -3,9 +3,6 @@
  * round-trip through save and get, and an entity switched from JSON to
  * MessagePack reads both generations of rows, then rewrites the old ones.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   type Doc,
   Entity,
@@ -16,9 +13,6 @@ import {
   timestamp,
   ValidationError,
 } from '@waffle/core';
-import { libsqlShard } from '@waffle/libsql';
-import { mysqlShard } from '@waffle/mysql';
-import { postgresShard } from '@waffle/postgres';
 import { compressed } from '@waffle/serializer-compressed';
 import { json } from '@waffle/serializer-json';
 import { msgpack } from '@waffle/serializer-msgpack';
@@ -28,22 +22,13 @@ import {
   dialectEnabled,
   equalButNegativeZero,
   serializerValues,
-  servers,
-  shardDatabaseUrls,
   uniqueName,
 } from '@waffle/testkit';
 import fc from 'fast-check';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { dialectShards } from './support/shards.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'waffle-serializers-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-let files = 0;
-
-const dialects: Record<Dialect, (i: number) => Shard> = {
-  libsql: () => libsqlShard({ url: `file:${join(dir, `s${files++}.db`)}` }),
-  postgres: (i) => postgresShard(shardDatabaseUrls(servers.postgres)[i]!),
-  mysql: (i) => mysqlShard(shardDatabaseUrls(servers.mysql)[i]!),
-};
+const dialects = dialectShards('serializers');
 
 const codecs: {
   serializer: Serializer;

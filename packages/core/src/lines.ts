@@ -32,6 +32,16 @@ function decodeLine(
   }
 }
 
+/** True for an iterable or async iterable object (not a string: a string is one line, not lines). */
+export function isIterable(value: unknown): value is AsyncIterable<unknown> | Iterable<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function' ||
+      typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function')
+  );
+}
+
 /**
  * Splits a stream of text or bytes (UTF-8) into lines, e.g. a file read with
  * `fs.createReadStream(path)` or `process.stdin`, for `Entity.import`. Each
@@ -46,12 +56,7 @@ function decodeLine(
 export async function* readLines(
   stream: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>,
 ): AsyncGenerator<string> {
-  if (
-    typeof stream !== 'object' ||
-    stream === null ||
-    (typeof (stream as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function' &&
-      typeof (stream as Iterable<unknown>)[Symbol.iterator] !== 'function')
-  ) {
+  if (!isIterable(stream)) {
     throw new ValidationError(
       `readLines(): expected an iterable or async iterable of strings or bytes, got ${describe(stream)}`,
     );

@@ -11,6 +11,7 @@ import { checkCount, checkOptions, type WriteMode } from './checks.js';
 import { isTombstone } from './codec.js';
 import { type EntityParts, readRows, ready } from './entity-parts.js';
 import { ConflictError, ImportError, SerializationError, ValidationError } from './errors.js';
+import { isIterable } from './lines.js';
 import { scanRows } from './maintenance.js';
 import { checkId, describe } from './names.js';
 import type { Serializer } from './types.js';
@@ -167,12 +168,7 @@ export async function importLines<T>(
     );
   }
   checkCallbacks(where, options);
-  if (
-    typeof input !== 'object' ||
-    input === null ||
-    (typeof (input as AsyncIterable<string>)[Symbol.asyncIterator] !== 'function' &&
-      typeof (input as Iterable<string>)[Symbol.iterator] !== 'function')
-  ) {
+  if (!isIterable(input)) {
     throw new ValidationError(
       `${where}: expected an iterable or async iterable of lines (strings), got ${describe(input)}`,
     );

@@ -158,16 +158,7 @@ export function serializerConformance(options: SerializerConformanceOptions): vo
       );
     });
 
-    if (unrepresentable.length > 0) {
-      it.each(unrepresentable.map(([value, part], n) => [n, part, value] as const))(
-        'refuses unrepresentable value #%i with a SerializationError mentioning "%s"',
-        (_n, part, value) => {
-          const error = thrown(() => codec.encode(value), 'encoding it');
-          expect(SerializationError.is(error), `not a SerializationError: ${String(error)}`).toBe(true);
-          expect((error as Error).message).toContain(part);
-        },
-      );
-    }
+    refusals('refuses unrepresentable value', unrepresentable, (value) => codec.encode(value));
 
     if (options.jsonForm !== false) jsonFormTests(options, check, numRuns);
 
@@ -219,26 +210,23 @@ function jsonFormTests(
     );
   });
 
-  if (unrepresentable.length > 0) {
-    it.each(unrepresentable.map(([value, part], n) => [n, part, value] as const))(
-      'toJSON refuses unrepresentable value #%i with a SerializationError mentioning "%s"',
-      (_n, part, value) => {
-        const error = thrown(() => toJSON(value), 'writing its JSON form');
-        expect(SerializationError.is(error), `not a SerializationError: ${String(error)}`).toBe(true);
-        expect((error as Error).message).toContain(part);
-      },
-    );
-  }
+  refusals('toJSON refuses unrepresentable value', unrepresentable, toJSON);
+  refusals('fromJSON refuses invalid form', options.invalidForms ?? [], fromJSON);
+}
 
-  const invalid = options.invalidForms ?? [];
-  if (invalid.length > 0) {
-    it.each(invalid.map(([form, part], n) => [n, part, form] as const))(
-      'fromJSON refuses invalid form #%i with a SerializationError mentioning "%s"',
-      (_n, part, form) => {
-        const error = thrown(() => fromJSON(form), 'reading this form');
-        expect(SerializationError.is(error), `not a SerializationError: ${String(error)}`).toBe(true);
-        expect((error as Error).message).toContain(part);
-      },
-    );
-  }
+/** One test per case: `work(input)` throws a SerializationError whose message contains the case's part. */
+function refusals(
+  title: string,
+  cases: readonly (readonly [input: unknown, messagePart: string])[],
+  work: (input: unknown) => unknown,
+): void {
+  if (cases.length === 0) return;
+  it.each(cases.map(([input, part], n) => [n, part, input] as const))(
+    `${title} #%i with a SerializationError mentioning "%s"`,
+    (_n, part, input) => {
+      const error = thrown(() => work(input), title);
+      expect(SerializationError.is(error), `not a SerializationError: ${String(error)}`).toBe(true);
+      expect((error as Error).message).toContain(part);
+    },
+  );
 }
