@@ -1,6 +1,6 @@
 import { QueryError, ShardUnavailableError, ValidationError, WaffleError } from '@waffle/core';
 import type { Shard } from '@waffle/core/adapter';
-import { dialectEnabled, servers } from '@waffle/testkit';
+import { dialectEnabled, servers, thrown } from '@waffle/testkit';
 import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
 import { postgresShard } from '../src/index.js';
@@ -109,12 +109,7 @@ describe.skipIf(!dialectEnabled('postgres'))('postgres shard', () => {
       ];
       for (const [url, message] of cases) {
         for (const given of [url, { url, max: 1 }]) {
-          let error: any;
-          try {
-            postgresShard(given);
-          } catch (e) {
-            error = e;
-          }
+          const error = thrown(() => postgresShard(given), url);
           expect(error).toBeInstanceOf(ValidationError);
           expect(error.message).toBe(message);
           expect(JSON.stringify({ ...error, message: error.message })).not.toContain('hunter2');
