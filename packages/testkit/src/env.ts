@@ -9,8 +9,9 @@
  * | `WAFFLE_POSTGRES2_URL` (a second server) | `postgres://postgres@127.0.0.1:5433` |
  * | `WAFFLE_MYSQL_URL` | `mysql://root@127.0.0.1:3306` |
  *
- * Shard databases are `waffle_s0` … `waffle_s7` on each server (`.ci/run`
- * creates them). Under CI (`CI` set) every dialect runs: CI never skips one.
+ * Shard databases are `waffle_s0` … `waffle_s7` on each server (the root
+ * `pnpm test` creates them, through `scripts/prepare-databases.sh`). Under
+ * CI (`CI` set) every dialect runs: CI never skips one.
  */
 
 /** The dialects waffle's adapters cover. */
