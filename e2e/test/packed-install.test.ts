@@ -52,6 +52,7 @@ function assertBuilt(name: string): void {
 
 let dir = '';
 let app = '';
+const waffle = () => join(app, 'node_modules', '.bin', 'waffle');
 
 beforeAll(async () => {
   for (const name of packages) assertBuilt(name);
@@ -65,9 +66,26 @@ beforeAll(async () => {
   const tarballs = readdirSync(packs).map((file) => join(packs, file));
   expect(tarballs).toHaveLength(packages.length);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+  // The application's entity, used by its program and by its waffle.config.ts.
+  writeFileSync(
+    join(app, 'posts.js'),
+    `import { Entity, Index, integer, text } from '@waffle/core';
+import { libsqlShard } from '@waffle/libsql';
+import { json } from '@waffle/serializer-json';
+
+export const shards = [libsqlShard({ url: 'file:posts-0.db' }), libsqlShard({ url: 'file:posts-1.db' })];
+export const byAuthor = new Index('post_author', {
+  columns: { author: text(), created: integer() },
+  shard: shards,
+  mapper: (post) => [{ author: post.value.author, created: post.value.created }],
+});
+export const posts = new Entity('post', { shards, indices: [byAuthor], serializer: json() });
+`,
+  );
   // Every tarball in one install: the adapter's dependency on @waffle/sql and
-  // the peer dependencies on @waffle/core are met by the tarballs beside it
-  // (installed one at a time, npm would look them up on the registry).
+  // the peer dependencies on @waffle/core are met by the tarballs given beside
+  // them (npm looks up on the registry what it is not given, and @waffle/sql
+  // is not there before it is published).
   await run(
     'npm',
     ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', ...tarballs],
@@ -100,17 +118,8 @@ describe('the packed packages installed with npm outside the workspace', () => {
   it('store, read and query records in a plain node program', async () => {
     writeFileSync(
       join(app, 'main.js'),
-      `import { Entity, Index, integer, text } from '@waffle/core';
-import { libsqlShard } from '@waffle/libsql';
-import { json } from '@waffle/serializer-json';
+      `import { byAuthor, posts, shards } from './posts.js';
 
-const shards = [libsqlShard({ url: 'file:posts-0.db' }), libsqlShard({ url: 'file:posts-1.db' })];
-const byAuthor = new Index('post_author', {
-  columns: { author: text(), created: integer() },
-  shard: shards,
-  mapper: (post) => [{ author: post.value.author, created: post.value.created }],
-});
-const posts = new Entity('post', { shards, indices: [byAuthor], serializer: json() });
 await posts.create();
 const post = posts.new({ title: 'My First Blog Post', author: 'ann', created: 1 });
 await posts.save(post);
@@ -126,7 +135,7 @@ for (const shard of shards) await shard.close();
       version: 1,
       found: ['My First Blog Post'],
     });
-    expect(readdirSync(app).filter((file) => file.startsWith('posts-'))).toContain('posts-0.db');
+    expect(existsSync(join(app, 'posts-0.db'))).toBe(true);
   });
 
   it('type-check a TypeScript program with moduleResolution nodenext', async () => {
@@ -171,9 +180,25 @@ export const wrong: number | undefined = (await users.get('1'))?.value.name;
   });
 
   it('run `waffle --help`', async () => {
-    const { stdout } = await run(join(app, 'node_modules', '.bin', 'waffle'), ['--help'], { cwd: app, env });
+    const { stdout } = await run(waffle(), ['--help'], { cwd: app, env });
     for (const command of ['status', 'backfill', 'verify', 'repair', 'drain', 'export', 'import']) {
-      expect(stdout).toContain(command);
+      expect(stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm')); // a line of the command list
     }
+  });
+
+  it('run `waffle` on a TypeScript config that imports the installed packages', async () => {
+    writeFileSync(
+      join(app, 'waffle.config.ts'),
+      `import { defineConfig } from '@waffle/cli';
+import { posts } from './posts.js';
+
+export default defineConfig({ entities: [posts] });
+`,
+    );
+    await run(waffle(), ['create'], { cwd: app, env });
+    const status = await run(waffle(), ['status', 'post'], { cwd: app, env });
+    expect(status.stdout).toContain('post_author');
+    const verify = await run(waffle(), ['verify', 'post'], { cwd: app, env }); // exit 1 on differences
+    expect(verify.stdout).toContain('post_author');
   });
 });
