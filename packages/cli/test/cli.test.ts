@@ -448,3 +448,31 @@ export default config;
     );
   });
 });
+
+describe.runIf(dialectEnabled('libsql'))('the README', () => {
+  it('its config and every command it shows work when pasted', async () => {
+    const { dir, remove } = tempDir();
+    temps.push(remove);
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const config = /^```typescript\n([\s\S]*?)^```$/m.exec(readme)![1]!;
+    writeFileSync(join(dir, 'waffle.config.ts'), config);
+    const commands = /^## Commands\n\n```sh\n([\s\S]*?)^```$/m
+      .exec(readme)![1]!
+      .trim()
+      .split('\n')
+      .map((line) => line.replace(/\s+#.*$/, '').split(/\s+/));
+    expect(commands.length).toBeGreaterThan(8);
+    for (const [npx, bin, ...args] of commands) {
+      expect([npx, bin]).toEqual(['npx', 'waffle']);
+      const ran = await waffle(args, dir);
+      expectRan(ran, 0);
+      if (args[0] === 'status' && args.includes('--json')) {
+        expect(jsonLines(ran.stdout)[0]).toMatchObject({
+          entity: 'cli_readme_posts',
+          indices: [{ state: 'ready' }],
+        });
+      }
+    }
+    expect(readFileSync(join(dir, 'posts.ndjson'), 'utf8')).toBe('');
+  });
+});
