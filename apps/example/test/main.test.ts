@@ -10,7 +10,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const script: string = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.example;
+const scripts = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts;
+const script: string = scripts.example;
+const waffleScript: string = scripts.waffle;
 const dir = tempDir();
 
 const children: ChildProcess[] = [];
@@ -51,6 +53,30 @@ function start(env: Record<string, string>) {
   return { child, url, exited, output: () => ({ stdout, stderr }) };
 }
 
+/** Runs the root `waffle` script (`WAFFLE_CONFIG=… node …`) from the root with `args` and `env` added. */
+function waffle(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const [assignment, command, ...rest] = waffleScript.split(' ');
+  const [variable, value] = assignment!.split('=');
+  expect([variable, command]).toEqual(['WAFFLE_CONFIG', 'node']);
+  const child = spawn(process.execPath, [...rest, ...args], {
+    cwd: root,
+    env: { ...process.env, ...env, [variable!]: value },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr!.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
 describe('pnpm example', () => {
   it('starts the service on the port given, prints its URL and its data folder, and stops on SIGTERM', async () => {
     const data = join(dir, 'data');
@@ -78,6 +104,44 @@ describe('pnpm example', () => {
     const { posts }: any = await (await fetch(`${url}/api/posts`)).json();
     expect(posts.map((p: any) => p.value.title)).toEqual(['My First Blog Post', 'Fog', 'Hello from 2009']);
     run.child.kill('SIGINT');
+    expect(await run.exited).toBe(0);
+  });
+
+  it("runs the root README's quick start: the waffle command on the running service's data", async () => {
+    const data = join(dir, 'quick');
+    const run = start({ PORT: '0', WAFFLE_EXAMPLE_DATA: data });
+    const url = await run.url;
+    const created = await fetch(`${url}/api/posts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'Through the quick start', author: 'zed' }),
+    });
+    expect(created.status).toBe(201);
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const quickStart = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('## Install'));
+    const prefix = 'npx -y pnpm@12.4.2 waffle ';
+    const commands = quickStart
+      .split('\n')
+      .filter((line) => line.startsWith(prefix))
+      .map((line) => line.slice(prefix.length).split(' '));
+    expect(commands.map((c) => c[0])).toEqual(['status', 'verify', 'export', 'import']);
+    const file = join(dir, 'blog.ndjson'); // the README's /tmp/blog.ndjson, in this test's folder
+    const outputs: string[] = [];
+    for (const args of commands) {
+      const ran = await waffle(
+        args.map((a) => (a === '/tmp/blog.ndjson' ? file : a)),
+        { WAFFLE_EXAMPLE_DATA: data },
+      );
+      expect(ran.code, ran.stderr).toBe(0);
+      outputs.push(ran.stdout);
+    }
+    expect(outputs[0]).toMatch(/^entity blog\n {2}records {2}4 \(/);
+    expect(outputs[0]).toMatch(/^ {2}index blog_author {2}ready {2}v1 {2}rows 4 \(/m);
+    expect(outputs[1]).toContain('blog_time: 4 records, 4 rows: 0 missing, 0 orphaned, 0 stale (exact)');
+    expect(outputs[2]).toBe(`exported 4 records of blog to ${file}\n`);
+    expect(readFileSync(file, 'utf8')).toContain('"title":"Through the quick start"');
+    expect(outputs[3]).toBe('imported 0 records into blog (4 lines; 4 skipped, 0 replaced)\n');
+    run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
   });
 

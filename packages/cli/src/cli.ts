@@ -78,7 +78,7 @@ export async function run(
     .addHelpText(
       'after',
       '\nThe entities come from the default export of waffle.config.ts (.mts, .js, .mjs) in the working\n' +
-        'directory, or --config <path>: defineConfig({ entities: [...] }) from @waffle/cli.\n' +
+        'directory, or --config <path> (or $WAFFLE_CONFIG): defineConfig({ entities: [...] }) from @waffle/cli.\n' +
         'Exit codes: 0 done, 1 differences found or work failed, 2 bad usage, config or name.',
     );
 
@@ -86,7 +86,10 @@ export async function run(
     const cmd = program
       .command(spec)
       .description(description)
-      .option('-c, --config <path>', 'the config module (default: waffle.config.ts, .mts, .js or .mjs here)')
+      .option(
+        '-c, --config <path>',
+        'the config module (default: $WAFFLE_CONFIG, else waffle.config.ts, .mts, .js or .mjs here)',
+      )
       .option('--json', 'print one JSON object per line for each result, for scripts')
       .option('--no-progress', 'no progress bar (there is one only on a terminal anyway)');
     cmd.action(async (...args: unknown[]) => {
@@ -94,7 +97,7 @@ export async function run(
       const out = new Output(io, options.json === true, options.progress !== false);
       let config: LoadedConfig | undefined;
       try {
-        config = await loadConfig(findConfig(io.cwd, options.config));
+        config = await loadConfig(findConfig(io.cwd, options.config ?? io.env?.WAFFLE_CONFIG));
         exit = await body(
           { config, out, options, io, signal },
           ...(args.slice(0, -2) as (string | undefined)[]),

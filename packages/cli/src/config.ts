@@ -58,7 +58,7 @@ export interface LoadedConfig {
   readonly retired: Readonly<Record<string, readonly Index<any, any>[]>>;
 }
 
-/** Finds the config file: `--config` if given, else the first of {@link CONFIG_FILES} in `cwd`. */
+/** Finds the config file: `--config` (or `WAFFLE_CONFIG`) if given, else the first of {@link CONFIG_FILES} in `cwd`. */
 export function findConfig(cwd: string, given: string | undefined): string {
   if (given !== undefined) {
     const path = isAbsolute(given) ? given : resolve(cwd, given);
@@ -71,7 +71,7 @@ export function findConfig(cwd: string, given: string | undefined): string {
   }
   throw new UsageError(
     `no config in ${cwd}: create ${CONFIG_FILES[0]} (or ${CONFIG_FILES.slice(1).join(', ')}) ` +
-      'whose default export is defineConfig({ entities: [...] }), or pass --config <path>',
+      'whose default export is defineConfig({ entities: [...] }), or pass --config <path> (or set WAFFLE_CONFIG)',
   );
 }
 

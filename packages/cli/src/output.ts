@@ -12,6 +12,8 @@ export interface CliIO {
   readonly stdout: Writable;
   readonly stderr: Writable & { readonly isTTY?: boolean };
   readonly cwd: string;
+  /** The environment: `WAFFLE_CONFIG` names the config when `--config` does not. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** A progress display: a bar on a terminal, nothing elsewhere. */

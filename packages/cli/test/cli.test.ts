@@ -111,8 +111,11 @@ describe('waffle: usage', () => {
     const none = await waffle(['status'], cwd);
     expectRan(none, 2);
     expect(none.stderr).toBe(
-      `error: no config in ${cwd}: create waffle.config.ts (or waffle.config.mts, waffle.config.js, waffle.config.mjs) whose default export is defineConfig({ entities: [...] }), or pass --config <path>\n`,
+      `error: no config in ${cwd}: create waffle.config.ts (or waffle.config.mts, waffle.config.js, waffle.config.mjs) whose default export is defineConfig({ entities: [...] }), or pass --config <path> (or set WAFFLE_CONFIG)\n`,
     );
+    const fromEnv = await waffle(['status'], cwd, { WAFFLE_CONFIG: 'elsewhere.mjs' });
+    expectRan(fromEnv, 2);
+    expect(fromEnv.stderr).toBe(`error: config file not found: ${join(cwd, 'elsewhere.mjs')}\n`);
     const missing = await waffle(['status', '--config', 'nowhere.mjs'], cwd);
     expectRan(missing, 2);
     expect(missing.stderr).toBe(`error: config file not found: ${join(cwd, 'nowhere.mjs')}\n`);
