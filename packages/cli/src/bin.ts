@@ -18,7 +18,7 @@ process.exitCode = await run(
     stdout: process.stdout,
     stderr: process.stderr,
     cwd: process.cwd(),
-  env: process.env,
+    env: process.env,
   },
   controller.signal,
 );
