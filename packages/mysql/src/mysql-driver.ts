@@ -89,10 +89,14 @@ function isFatal(error: unknown): boolean {
   return (error as { fatal?: unknown } | undefined)?.fatal === true;
 }
 
-/** True when a statement's error says the server cannot be reached. */
+/** Socket errors of a statement that could not be sent: the connection was gone before it (a server restarted or cut). */
+const UNSENT = new Set(['ECONNRESET', 'EPIPE']);
+
+/** True when a statement's error says the server cannot be reached (or the statement never left this process). */
 function isUnreachable(error: unknown): boolean {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && UNREACHABLE.has(code);
+  const { code, syscall } = (error ?? {}) as { code?: unknown; syscall?: unknown };
+  if (typeof code !== 'string') return false;
+  return UNREACHABLE.has(code) || (syscall === 'write' && UNSENT.has(code));
 }
 
 /** An upper bound of the bytes a parameter takes on the wire. */

@@ -40,6 +40,7 @@ export { type FaultOptions, Faults } from './faults.js';
 export { type BlogNames, blog, type Post, post, shardPool } from './fixtures.js';
 export { type Capabilities, type ConformanceOptions, uniqueName } from './options.js';
 export { bruteForce } from './oracle.js';
+export { carriesCommit, type DownMode, TcpProxy } from './proxy.js';
 export { columnRef, type IndexColumnTuple, indexTableSpec, recordRow } from './shard-helpers.js';
 export {
   equalButNegativeZero,
