@@ -30,7 +30,7 @@ import { Placement } from './placement.js';
 import type { Predicate } from './predicate.js';
 import { Query, type QuerySource, type SelectOptions } from './query.js';
 import type { Index } from './secondary-index.js';
-import { colocated, ShardByPrimaryKey } from './shard-strategy.js';
+import { checkStrategyReplicas, colocated, ShardByPrimaryKey } from './shard-strategy.js';
 import {
   type ExportOptions,
   exportLines,
@@ -207,6 +207,7 @@ export class Entity<T> {
     if (!this.strategy || typeof this.strategy.shardOf !== 'function') {
       throw new ValidationError(`Entity "${name}": shards must be an array of shards or a ShardStrategy`);
     }
+    checkStrategyReplicas(`Entity "${name}"`, 'entities', this.strategy);
     const codec = new RecordCodec<T>(name, options.serializer, options.readers, options.maxBodyBytes);
     this.serializer = codec.current;
     this.maxBodyBytes = options.maxBodyBytes;

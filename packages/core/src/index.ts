@@ -53,6 +53,7 @@ export type { Page, SelectOptions } from './query.js';
 export { Query } from './query.js';
 export type { ColumnRefs, Columns, IndexOptions, MapperRow } from './secondary-index.js';
 export { Index } from './secondary-index.js';
+export type { ShardStrategyOptions } from './shard-strategy.js';
 export { BUCKETS, bucketOf, ShardByColumn, ShardByPrimaryKey } from './shard-strategy.js';
 export type { Serializer, Shard, ShardKey, ShardStrategy } from './types.js';
 export type { IndexReport, VerifyReport } from './verify.js';

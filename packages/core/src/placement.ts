@@ -56,10 +56,32 @@ function owner(id: Identity, table: string, entity: string | undefined): string 
   return `the records of entity "${entity ?? table}"`;
 }
 
-/** A layout as `{ scheme, buckets, count }` (`column:author:4096:3`), when it has that form. */
-function parseLayout(layout: string): { scheme: string; buckets: string; count: number } | undefined {
-  const match = /^(.+):(\d+):(\d+)$/.exec(layout);
-  return match ? { scheme: match[1]!, buckets: match[2]!, count: Number(match[3]) } : undefined;
+/**
+ * A layout as `{ scheme, buckets, count, replicas }` (`column:author:4096:3`,
+ * `primary-key:4096:3:replicas=2`; replicas 1 when not written), when it has that form.
+ */
+function parseLayout(
+  layout: string,
+): { scheme: string; buckets: string; count: number; replicas: number } | undefined {
+  const match = /^(.+):(\d+):(\d+)(?::replicas=(\d+))?$/.exec(layout);
+  return match
+    ? {
+        scheme: match[1]!,
+        buckets: match[2]!,
+        count: Number(match[3]),
+        replicas: match[4] === undefined ? 1 : Number(match[4]),
+      }
+    : undefined;
+}
+
+/** `1 replica`, `2 replicas`. */
+function replicasText(replicas: number): string {
+  return replicas === 1 ? '1 replica' : `${replicas} replicas`;
+}
+
+/** `over 3 shards`, or `over 3 shards with 2 replicas` when there are more than 1. */
+function over(count: number, replicas: number): string {
+  return replicas === 1 ? `over ${count} shards` : `over ${count} shards with ${replicasText(replicas)}`;
 }
 
 /** How a layout's scheme spreads rows: `by record id`, `by column "author"`. */
@@ -160,14 +182,30 @@ export class Placement {
     if (found.layout !== expected.layout) {
       const was = parseLayout(found.layout);
       const now = parseLayout(expected.layout);
-      if (was && now && was.scheme === now.scheme && was.buckets === now.buckets) {
+      if (
+        was &&
+        now &&
+        was.scheme === now.scheme &&
+        was.buckets === now.buckets &&
+        was.count === now.count &&
+        was.replicas !== now.replicas
+      ) {
         return new ShardMapError(
-          `${where} (${wanted}) as shards[${found.position}] of ${was.count} shards, but ${given} shards were given: ${SAME_ORDER}`,
+          `${where} (${wanted}) created with ${replicasText(was.replicas)} of each bucket, but it was opened with ${replicasText(now.replicas)}: give the strategy the replicas the data was created with (waffle does not change the number of replicas of existing data)`,
+        );
+      }
+      if (was && now && was.scheme === now.scheme && was.buckets === now.buckets) {
+        const replicas =
+          was.replicas === now.replicas
+            ? ''
+            : ` (created with ${replicasText(was.replicas)} of each bucket, opened with ${replicasText(now.replicas)})`;
+        return new ShardMapError(
+          `${where} (${wanted}) as shards[${found.position}] of ${was.count} shards, but ${given} shards were given${replicas}: ${SAME_ORDER}`,
         );
       }
       if (was && now && was.scheme !== now.scheme) {
         return new ShardMapError(
-          `${where} (${wanted}) spread ${spread(was.scheme)} over ${was.count} shards, but it was given spread ${spread(now.scheme)}: the shard strategy must stay the one the data was created with${expected.kind === 'index' ? ' (an index spread otherwise is a new index: give it another name and backfill it)' : ''}`,
+          `${where} (${wanted}) spread ${spread(was.scheme)} ${over(was.count, was.replicas)}, but it was given spread ${spread(now.scheme)}: the shard strategy must stay the one the data was created with${expected.kind === 'index' ? ' (an index spread otherwise is a new index: give it another name and backfill it)' : ''}`,
         );
       }
       return new ShardMapError(

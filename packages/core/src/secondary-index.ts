@@ -9,7 +9,7 @@ import type { Doc } from './doc.js';
 import { ValidationError } from './errors.js';
 import { checkName, describe } from './names.js';
 import { ColumnRef } from './predicate.js';
-import { ShardByPrimaryKey } from './shard-strategy.js';
+import { checkStrategyReplicas, ShardByPrimaryKey } from './shard-strategy.js';
 import type { IndexTableSpec, Shard, ShardStrategy } from './types.js';
 import { INDEX_ID_COLUMN } from './types.js';
 
@@ -104,6 +104,7 @@ export class Index<T = unknown, C extends Columns = Columns> {
     if (!this.strategy || typeof this.strategy.shardOf !== 'function') {
       throw new ValidationError(`Index "${name}": shard must be a ShardStrategy or an array of shards`);
     }
+    checkStrategyReplicas(`Index "${name}"`, 'indices', this.strategy);
     for (const column of this.strategy.columns ?? []) {
       if (!Object.hasOwn(columns, column)) {
         throw new ValidationError(

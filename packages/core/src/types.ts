@@ -277,19 +277,37 @@ export interface ShardKey {
 
 /**
  * Maps keys to shards. Entities use it with the record id, indices with each
- * index row. Custom strategies implement the same interface.
+ * index row. Custom strategies implement the same interface; they may leave
+ * out `replicas` and `replicasOf` (one shard per key).
  */
 export interface ShardStrategy {
   readonly shards: readonly Shard[];
   /**
    * A stable description stored on every shard by `create()` (e.g.
-   * `primary-key:4096:3`), so data opened with another layout is refused.
+   * `primary-key:4096:3`, or `primary-key:4096:3:replicas=2` with 2 replicas),
+   * so data opened with another layout is refused.
    */
   readonly layout: string;
   /** Index columns the strategy reads from rows (checked to exist when an index uses it). */
   readonly columns?: readonly string[];
-  /** The position in `shards` of the shard that holds `key`. */
+  /**
+   * How many distinct shards hold each key (an integer from 1 to
+   * `shards.length`); absent means 1, as for a custom strategy written before
+   * replicas existed. Include it in `layout` when it is more than 1.
+   */
+  readonly replicas?: number;
+  /** The position in `shards` of the shard that holds `key` (with replicas, the first of its preference list). */
   shardOf(key: ShardKey): number;
-  /** Positions of the shards that can hold rows matching `where` (all when unsure). */
+  /**
+   * The preference list of `key`: `replicas` distinct positions, `shardOf(key)`
+   * first. Absent means `[shardOf(key)]`; needed when `replicas` is more than
+   * 1, and then placing as waffle's strategies do (the owner, then the
+   * positions after it, wrapping around).
+   */
+  replicasOf?(key: ShardKey): readonly number[];
+  /**
+   * Positions of the shards that can hold rows matching `where` (all when
+   * unsure); with replicas, every replica of the buckets concerned.
+   */
   shardsFor(where: Predicate | undefined): number[];
 }

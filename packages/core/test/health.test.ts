@@ -1,0 +1,170 @@
+import { describe, expect, it } from 'vitest';
+import { FIRST_BACKOFF_MS, MAX_BACKOFF_MS, ShardHealth, shardHealth } from '../src/health.js';
+import { ConflictError, QueryError, ShardUnavailableError } from '../src/index.js';
+import { fakeShard } from './helpers.js';
+
+/** A breaker set over a clock the test moves by hand. */
+function fakeClock() {
+  let now = 1_000_000;
+  const health = new ShardHealth(() => now);
+  return {
+    health,
+    advance(ms: number) {
+      now += ms;
+    },
+  };
+}
+
+const unavailable = () => new ShardUnavailableError('connect ECONNREFUSED 127.0.0.1:5433');
+
+describe('ShardHealth: a circuit breaker per shard', () => {
+  it('back-off constants: 1 s first, at most 30 s', () => {
+    expect(FIRST_BACKOFF_MS).toBe(1_000);
+    expect(MAX_BACKOFF_MS).toBe(30_000);
+  });
+
+  it('a shard is up until a call fails as unavailable', () => {
+    const { health } = fakeClock();
+    const shard = fakeShard('a');
+    expect(health.isUp(shard)).toBe(true);
+    expect(health.stateOf(shard)).toBe('closed');
+    health.reportSuccess(shard);
+    expect(health.isUp(shard)).toBe(true);
+    expect(health.reportFailure(shard, unavailable())).toBe(true);
+    expect(health.isUp(shard)).toBe(false);
+    expect(health.stateOf(shard)).toBe('open');
+  });
+
+  it('only ShardUnavailableError opens it: other errors mean the database answered', () => {
+    const { health } = fakeClock();
+    const shard = fakeShard('a');
+    const others = [
+      new QueryError('syntax error', { sql: 'select', params: [], shard: 'a' }),
+      new ConflictError('x', 1, 2),
+      new Error('a bug'),
+      'a string',
+      undefined,
+    ];
+    for (const error of others) {
+      expect(health.reportFailure(shard, error)).toBe(false);
+      expect(health.isUp(shard)).toBe(true);
+      expect(health.stateOf(shard)).toBe('closed');
+    }
+    // An unavailable error of another installed copy of core counts too (by its code).
+    const foreign = Object.assign(new Error('down'), {
+      code: 'SHARD_UNAVAILABLE',
+      [Symbol.for('@waffle/core/error')]: true,
+    });
+    expect(health.reportFailure(shard, foreign)).toBe(true);
+    expect(health.isUp(shard)).toBe(false);
+    // And another error then closes it: the database answered.
+    expect(health.reportFailure(shard, others[0])).toBe(false);
+    expect(health.isUp(shard)).toBe(true);
+  });
+
+  it('after the back-off, one probe is let through; its success closes the breaker', () => {
+    const { health, advance } = fakeClock();
+    const shard = fakeShard('a');
+    health.reportFailure(shard, unavailable());
+    advance(FIRST_BACKOFF_MS - 1);
+    expect(health.isUp(shard)).toBe(false);
+    advance(1);
+    expect(health.stateOf(shard)).toBe('half-open');
+    expect(health.isUp(shard)).toBe(true); // the probe
+    expect(health.stateOf(shard)).toBe('half-open');
+    expect(health.isUp(shard)).toBe(false); // others wait for its answer
+    health.reportSuccess(shard);
+    expect(health.stateOf(shard)).toBe('closed');
+    expect(health.isUp(shard)).toBe(true);
+    expect(health.isUp(shard)).toBe(true);
+  });
+
+  it('each failed probe doubles the back-off, up to 30 s; a success starts again from 1 s', () => {
+    const { health, advance } = fakeClock();
+    const shard = fakeShard('a');
+    health.reportFailure(shard, unavailable());
+    const seen: number[] = [];
+    let backoff = FIRST_BACKOFF_MS;
+    for (let round = 0; round < 8; round++) {
+      // Skipped for exactly `backoff` milliseconds, then one probe.
+      advance(backoff - 1);
+      expect(health.isUp(shard)).toBe(false);
+      advance(1);
+      expect(health.isUp(shard)).toBe(true);
+      seen.push(backoff);
+      expect(health.reportFailure(shard, unavailable())).toBe(true);
+      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+    }
+    expect(seen).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
+    advance(MAX_BACKOFF_MS);
+    expect(health.isUp(shard)).toBe(true);
+    health.reportSuccess(shard);
+    health.reportFailure(shard, unavailable());
+    advance(FIRST_BACKOFF_MS);
+    expect(health.isUp(shard)).toBe(true);
+  });
+
+  it('late failures while open do not extend the back-off', () => {
+    const { health, advance } = fakeClock();
+    const shard = fakeShard('a');
+    health.reportFailure(shard, unavailable());
+    advance(600);
+    // Calls made before it opened fail now.
+    health.reportFailure(shard, unavailable());
+    health.reportFailure(shard, unavailable());
+    advance(400);
+    expect(health.isUp(shard)).toBe(true);
+  });
+
+  it('a failure once the back-off is over, before any probe, opens it for the next back-off', () => {
+    const { health, advance } = fakeClock();
+    const shard = fakeShard('a');
+    health.reportFailure(shard, unavailable());
+    advance(FIRST_BACKOFF_MS);
+    health.reportFailure(shard, unavailable());
+    advance(2 * FIRST_BACKOFF_MS - 1);
+    expect(health.isUp(shard)).toBe(false);
+    advance(1);
+    expect(health.isUp(shard)).toBe(true);
+  });
+
+  it('a probe never reported: another is let through one back-off later', () => {
+    const { health, advance } = fakeClock();
+    const shard = fakeShard('a');
+    health.reportFailure(shard, unavailable());
+    advance(FIRST_BACKOFF_MS);
+    expect(health.isUp(shard)).toBe(true);
+    advance(FIRST_BACKOFF_MS - 1);
+    expect(health.isUp(shard)).toBe(false);
+    advance(1);
+    expect(health.isUp(shard)).toBe(true);
+  });
+
+  it('breakers are per Shard object: one shard down leaves the others up', () => {
+    const { health } = fakeClock();
+    const [a, b] = [fakeShard('a'), fakeShard('a')];
+    health.reportFailure(a, unavailable());
+    expect(health.isUp(a)).toBe(false);
+    expect(health.isUp(b)).toBe(true);
+  });
+
+  it('takes the time as an argument too', () => {
+    const health = new ShardHealth(() => {
+      throw new Error('the clock is not read when the time is given');
+    });
+    const shard = fakeShard('a');
+    health.reportFailure(shard, unavailable(), 5_000);
+    expect(health.isUp(shard, 5_999)).toBe(false);
+    expect(health.stateOf(shard, 5_999)).toBe('open');
+    expect(health.isUp(shard, 6_000)).toBe(true);
+  });
+
+  it('one shared instance for every entity, on the real clock', () => {
+    const shard = fakeShard('shared');
+    expect(shardHealth).toBeInstanceOf(ShardHealth);
+    shardHealth.reportFailure(shard, unavailable());
+    expect(shardHealth.isUp(shard)).toBe(false);
+    shardHealth.reportSuccess(shard);
+    expect(shardHealth.isUp(shard)).toBe(true);
+  });
+});
