@@ -108,6 +108,41 @@ export function messageSuite(options: ConformanceOptions): void {
       expect((await entity.get('x'))?.value).toEqual({ title: 't' });
     });
 
+    it('a ShardMapError says when the data was created with another number of replicas', async () => {
+      const shards = await open(3);
+      const [a, b] = shards as [Shard, Shard, Shard];
+      // What a shard holds for data created with 2 replicas of each bucket (entities
+      // refuse replicas > 1 until reads and writes over replicas exist): its identities.
+      const created = async (table: string, fields: Record<string, unknown>, layout: string) => {
+        for (const [position, shard] of shards.entries()) {
+          await shard.writeMeta(table, JSON.stringify({ ...fields, layout, position }));
+        }
+      };
+      const name = uniqueName('reps');
+      await created(name, { kind: 'entity' }, 'primary-key:4096:3:replicas=2');
+      expectShardMap(
+        await rejection(notes(name, shards).create()),
+        `Shard ${a.name} holds table "${name}" (the records of entity "${name}") created with 2 replicas of each bucket, but it was opened with 1 replica: give the strategy the replicas the data was created with (waffle does not change the number of replicas of existing data)`,
+      );
+      expectShardMap(
+        await rejection(notes(name, shards).get('x')),
+        `Shard ${a.name} holds table "${name}" (the records of entity "${name}") created with 2 replicas of each bucket, but it was opened with 1 replica: give the strategy the replicas the data was created with (waffle does not change the number of replicas of existing data)`,
+      );
+      // Another number of shards too: both are said.
+      expectShardMap(
+        await rejection(notes(name, [a, b]).get('x')),
+        `Shard ${a.name} holds table "${name}" (the records of entity "${name}") as shards[0] of 3 shards, but 2 shards were given (created with 2 replicas of each bucket, opened with 1 replica): give the shards in the same order and number as when the data was created`,
+      );
+      // An index spread by column with 3 replicas, given spread by record id.
+      const owner = uniqueName('reps_owner');
+      const ix = uniqueName('reps_ix');
+      await created(ix, { kind: 'index', entity: owner }, 'column:title:4096:3:replicas=3');
+      expectShardMap(
+        await rejection(notes(owner, shards, [byTitle(ix, shards, false)]).create()),
+        `Shard ${a.name} holds table "${ix}" (index "${ix}" of entity "${owner}") spread by column "title" over 3 shards with 3 replicas, but it was given spread by record id: the shard strategy must stay the one the data was created with (an index spread otherwise is a new index: give it another name and backfill it)`,
+      );
+    });
+
     it('two concurrent first saves of one new id: the loser says another writer created it', async () => {
       const shards = await open(2);
       const entity = notes(uniqueName('first'), shards, [byTitle(uniqueName('first_ix'), shards, false)]);
