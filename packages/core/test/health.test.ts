@@ -3,19 +3,34 @@ import { FIRST_BACKOFF_MS, MAX_BACKOFF_MS, ShardHealth, shardHealth } from '../s
 import { ConflictError, QueryError, ShardUnavailableError } from '../src/index.js';
 import { fakeShard } from './helpers.js';
 
+const unavailable = () => new ShardUnavailableError('connect ECONNREFUSED 127.0.0.1:5433');
+
 /** A breaker set over a clock the test moves by hand. */
 function fakeClock() {
   let now = 1_000_000;
   const health = new ShardHealth(() => now);
-  return {
-    health,
-    advance(ms: number) {
-      now += ms;
-    },
+  const advance = (ms: number) => {
+    now += ms;
   };
+  return { health, advance };
 }
 
-const unavailable = () => new ShardUnavailableError('connect ECONNREFUSED 127.0.0.1:5433');
+/**
+ * A shard whose breaker has just opened, and `skippedFor(ms)`: checks that
+ * calls are skipped for `ms` milliseconds from now, then one is let through.
+ */
+function opened() {
+  const { health, advance } = fakeClock();
+  const shard = fakeShard('a');
+  health.reportFailure(shard, unavailable());
+  const skippedFor = (ms: number) => {
+    advance(ms - 1);
+    expect(health.isUp(shard)).toBe(false);
+    advance(1);
+    expect(health.isUp(shard)).toBe(true);
+  };
+  return { health, advance, shard, skippedFor };
+}
 
 describe('ShardHealth: a circuit breaker per shard', () => {
   it('back-off constants: 1 s first, at most 30 s', () => {
@@ -63,9 +78,7 @@ describe('ShardHealth: a circuit breaker per shard', () => {
   });
 
   it('after the back-off, one probe is let through; its success closes the breaker', () => {
-    const { health, advance } = fakeClock();
-    const shard = fakeShard('a');
-    health.reportFailure(shard, unavailable());
+    const { health, advance, shard } = opened();
     advance(FIRST_BACKOFF_MS - 1);
     expect(health.isUp(shard)).toBe(false);
     advance(1);
@@ -80,64 +93,44 @@ describe('ShardHealth: a circuit breaker per shard', () => {
   });
 
   it('each failed probe doubles the back-off, up to 30 s; a success starts again from 1 s', () => {
-    const { health, advance } = fakeClock();
-    const shard = fakeShard('a');
-    health.reportFailure(shard, unavailable());
+    const { health, shard, skippedFor } = opened();
     const seen: number[] = [];
     let backoff = FIRST_BACKOFF_MS;
     for (let round = 0; round < 8; round++) {
-      // Skipped for exactly `backoff` milliseconds, then one probe.
-      advance(backoff - 1);
-      expect(health.isUp(shard)).toBe(false);
-      advance(1);
-      expect(health.isUp(shard)).toBe(true);
+      skippedFor(backoff);
       seen.push(backoff);
       expect(health.reportFailure(shard, unavailable())).toBe(true);
       backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
     }
     expect(seen).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
-    advance(MAX_BACKOFF_MS);
-    expect(health.isUp(shard)).toBe(true);
+    skippedFor(MAX_BACKOFF_MS);
     health.reportSuccess(shard);
-    health.reportFailure(shard, unavailable());
-    advance(FIRST_BACKOFF_MS);
     expect(health.isUp(shard)).toBe(true);
+    health.reportFailure(shard, unavailable());
+    skippedFor(FIRST_BACKOFF_MS);
   });
 
   it('late failures while open do not extend the back-off', () => {
-    const { health, advance } = fakeClock();
-    const shard = fakeShard('a');
-    health.reportFailure(shard, unavailable());
+    const { health, advance, shard, skippedFor } = opened();
     advance(600);
     // Calls made before it opened fail now.
     health.reportFailure(shard, unavailable());
     health.reportFailure(shard, unavailable());
-    advance(400);
-    expect(health.isUp(shard)).toBe(true);
+    skippedFor(400);
   });
 
   it('a failure once the back-off is over, before any probe, opens it for the next back-off', () => {
-    const { health, advance } = fakeClock();
-    const shard = fakeShard('a');
-    health.reportFailure(shard, unavailable());
+    const { health, advance, shard, skippedFor } = opened();
     advance(FIRST_BACKOFF_MS);
     health.reportFailure(shard, unavailable());
-    advance(2 * FIRST_BACKOFF_MS - 1);
-    expect(health.isUp(shard)).toBe(false);
-    advance(1);
-    expect(health.isUp(shard)).toBe(true);
+    skippedFor(2 * FIRST_BACKOFF_MS);
   });
 
   it('a probe never reported: another is let through one back-off later', () => {
-    const { health, advance } = fakeClock();
-    const shard = fakeShard('a');
-    health.reportFailure(shard, unavailable());
+    const { health, advance, shard, skippedFor } = opened();
     advance(FIRST_BACKOFF_MS);
     expect(health.isUp(shard)).toBe(true);
-    advance(FIRST_BACKOFF_MS - 1);
-    expect(health.isUp(shard)).toBe(false);
-    advance(1);
-    expect(health.isUp(shard)).toBe(true);
+    skippedFor(FIRST_BACKOFF_MS);
   });
 
   it('breakers are per Shard object: one shard down leaves the others up', () => {

@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { expect } from 'vitest';
 import type { Serializer, Shard, WaffleError, WaffleErrorCode } from '../src/index.js';
+import { and, not, or, type Predicate } from '../src/index.js';
 import type { RecordRow } from '../src/types.js';
 
 /**
@@ -110,4 +112,17 @@ export function wellFormed(s: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Predicate trees over `leaf`: leaves combined with `and`, `or` and `not`, for property tests. */
+export function predicateTree(leaf: fc.Arbitrary<Predicate>): fc.Arbitrary<Predicate> {
+  return fc.letrec<{ node: Predicate }>((tie) => ({
+    node: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      leaf,
+      fc.array(tie('node'), { maxLength: 3 }).map((items) => and(...items)),
+      fc.array(tie('node'), { maxLength: 3 }).map((items) => or(...items)),
+      tie('node').map((p) => not(p)),
+    ),
+  })).node;
 }

@@ -6,7 +6,6 @@ import {
   Entity,
   Index,
   integer,
-  or,
   type Predicate,
   ShardByColumn,
   ShardByPrimaryKey,
@@ -25,7 +24,7 @@ import {
   replicasOf,
   shardOfBucket,
 } from '../src/shard-strategy.js';
-import { expectError, fakeShards, jsonSerializer } from './helpers.js';
+import { expectError, fakeShards, jsonSerializer, predicateTree } from './helpers.js';
 
 /** Fails unless `fn` throws a ValidationError whose message is exactly `message`. */
 function expectValidation(fn: () => unknown, message: string): void {
@@ -196,14 +195,7 @@ describe('replica placement', () => {
       fc.array(value, { maxLength: 3 }).map((vs) => author.in(vs)),
       fc.integer({ min: 0, max: 3 }).map((n) => time.gt(n)),
     );
-    const tree = fc.letrec((tie) => ({
-      node: fc.oneof(
-        { depthSize: 'small', withCrossShrink: true },
-        leaf,
-        fc.array(tie('node'), { maxLength: 3 }).map((items) => and(...(items as never[]))),
-        fc.array(tie('node'), { maxLength: 3 }).map((items) => or(...(items as never[]))),
-      ),
-    })).node;
+    const tree = predicateTree(leaf);
     fc.assert(
       fc.property(tree, value, fc.integer({ min: 0, max: 3 }), (where, a, t) => {
         const row = { author: a, time: t };

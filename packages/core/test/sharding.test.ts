@@ -20,7 +20,7 @@ import {
 } from '../src/index.js';
 import { evaluate } from '../src/predicate.js';
 import { bucketOfValue, shardOfBucket } from '../src/shard-strategy.js';
-import { expectError, fakeShard, fakeShards } from './helpers.js';
+import { expectError, fakeShard, fakeShards, predicateTree } from './helpers.js';
 
 describe('murmur3 (x86, 32-bit)', () => {
   it('matches the reference vectors', () => {
@@ -280,15 +280,7 @@ describe('ShardByColumn', () => {
       fc.integer({ min: 0, max: 3 }).map((n) => time.gt(n)),
       value.map((v) => author.gt(v)),
     );
-    const tree = fc.letrec((tie) => ({
-      node: fc.oneof(
-        { depthSize: 'small', withCrossShrink: true },
-        leaf,
-        fc.array(tie('node'), { maxLength: 3 }).map((items) => and(...(items as never[]))),
-        fc.array(tie('node'), { maxLength: 3 }).map((items) => or(...(items as never[]))),
-        tie('node').map((p) => not(p as never)),
-      ),
-    })).node;
+    const tree = predicateTree(leaf);
     fc.assert(
       fc.property(tree, value, fc.integer({ min: 0, max: 3 }), (where, a, t) => {
         const row = { author: a, time: t };
