@@ -5,7 +5,7 @@ import { dialectEnabled, uniqueName } from '@waffle/testkit';
 import type postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
 import { postgresShard } from '../src/index.js';
-import { keyName } from '../src/postgres-dialect.js';
+import { FULL_AFTER_CONFLICT, keyName } from '../src/postgres-dialect.js';
 import {
   entitySpec,
   failure,
@@ -159,7 +159,7 @@ describe.skipIf(!dialectEnabled('postgres'))('postgres batches', () => {
     ).toEqual(['r', 'r']);
   });
 
-  it('commits 500 records with their index rows and history in one statement; only the records written get rows', async () => {
+  it('commits 500 records with their index rows and history in one statement (after the plain one a taken id failed); only the records written get rows', async () => {
     const { shard, client, statements } = recordingShard();
     const table = entitySpec();
     const index = indexSpec('bulk', [['n', 'integer']]);
@@ -190,10 +190,14 @@ describe.skipIf(!dialectEnabled('postgres'))('postgres batches', () => {
       put: [{ table: index, rows: records.map((r, i) => ({ id: r.id, values: [i], version: 1 })) }],
       history,
     });
-    expect(statements).toHaveLength(1);
+    // First the plain inserts, which a stored id fails (writing nothing), then the full statement.
+    expect(statements).toHaveLength(2);
+    const [plain, statement] = statements;
+    expect(plain!.sql).not.toMatch(/ON CONFLICT \("id"\)/);
+    expect(plain!.params).toEqual(statement!.params);
     // The columns equal in every record (version and times) bound once; the other six as scalars
     // in a VALUES list of 512 rows (the last 12 null); the index rows as three arrays.
-    const [statement] = statements;
+    expect(statement!.sql).toMatch(/ON CONFLICT \("id"\) DO NOTHING RETURNING/);
     expect(statement!.sql).toMatch(
       /^WITH .* SELECT "__waffle_v"\."v0", "__waffle_v"\."v1", "__waffle_v"\."v2", "__waffle_v"\."v3", \$1::int8, \$2::int8, \$3::int8, "__waffle_v"\."v4", "__waffle_v"\."v5" FROM \(VALUES \(\$4::text, \$5::text, \$6::text::bytea, \$7::text, \$8::text, \$9::int2\), /,
     );
@@ -236,6 +240,63 @@ describe.skipIf(!dialectEnabled('postgres'))('postgres batches', () => {
     expect(
       (await client.unsafe(`SELECT __id FROM "${index.name}" WHERE n < 10 ORDER BY n`)).map((r) => r.__id),
     ).toEqual(['r1', 'r3', 'r5', 'r7', 'r9']);
+  });
+
+  it('commits new records with plain inserts (no ON CONFLICT, nothing returned); after a conflict, the full statement for the next commits of new records', async () => {
+    const { shard, client, statements } = recordingShard();
+    const table = entitySpec();
+    const index = indexSpec('plain', [['n', 'integer']]);
+    const history = historySpec();
+    await shard.createTables([table, index, history]);
+    let next = 0;
+    const commitNew = (n: number, ids = Array.from({ length: n }, () => `p${next++}`)) => {
+      statements.length = 0;
+      return shard.commit({
+        table,
+        writes: ids.map((id) => ({ row: record(id), expected: 0 })),
+        put: [{ table: index, rows: ids.map((id, i) => ({ id, values: [i], version: 1 })) }],
+        history,
+      });
+    };
+    for (const n of [1, 3, 500]) {
+      expect(await commitNew(n)).toEqual(Array.from({ length: n }, () => true));
+      expect(statements).toHaveLength(1);
+      expect(statements[0]!.sql).not.toMatch(
+        /ON CONFLICT \("id"\)|ON CONFLICT \("n"|SELECT "id" FROM "__waffle_w"$/,
+      );
+    }
+    expect(await rowCount(client, table.name)).toBe(504);
+    expect(await rowCount(client, index.name)).toBe(504);
+    expect(await rowCount(client, history.name)).toBe(504);
+    const { note: _note, ...p0 } = record('p0');
+    expect(await shard.getHistory(history, 'p0')).toEqual([{ ...p0, deleted: false }]);
+    // An id taken: nothing of the plain statement is written, the full one writes the others.
+    expect(await commitNew(3, ['p0', 'q1', 'q2'])).toEqual([false, true, true]);
+    expect(statements).toHaveLength(2);
+    expect(await rowCount(client, table.name)).toBe(506);
+    expect(await rowCount(client, index.name)).toBe(506);
+    // The next commits of new records on that table go straight to the full statement, then plain again.
+    for (let i = 0; i < FULL_AFTER_CONFLICT; i++) {
+      expect(await commitNew(2)).toEqual([true, true]);
+      expect(statements).toHaveLength(1);
+      expect(statements[0]!.sql).toMatch(/ON CONFLICT \("id"\) DO NOTHING/);
+    }
+    expect(await commitNew(2)).toEqual([true, true]);
+    expect(statements[0]!.sql).not.toMatch(/ON CONFLICT \("id"\)/);
+    // A stored index key alone (a row left by an earlier record of the id) fails the plain insert too;
+    // the full statement keeps the larger tag.
+    await shard.putIndexRows(index, [{ id: 'stale', values: [0], version: 7 }]);
+    expect(await commitNew(1, ['stale'])).toEqual([true]);
+    expect(statements).toHaveLength(2);
+    expect(
+      (await client.unsafe(`SELECT __version::int AS v FROM "${index.name}" WHERE __id = 'stale'`)).map(
+        (r) => r.v,
+      ),
+    ).toEqual([7]);
+    // Two commits of one new id at once: one writes it, the other finds it taken.
+    const [a, b] = await Promise.all([commitNew(1, ['race']), commitNew(1, ['race'])]);
+    expect([a, b].map(([won]) => won).sort()).toEqual([false, true]);
+    expect(await rowCount(client, index.name)).toBe(506 + 2 * FULL_AFTER_CONFLICT + 2 + 1 + 1);
   });
 
   it('splits a large commit into statements of at most 512 records and 16 MiB, in one transaction', async () => {
