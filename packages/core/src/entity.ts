@@ -221,17 +221,21 @@ export class Entity<T> {
     const history = `${name}__history`;
     this.historyTable = options.history ? { kind: 'history', name: history } : undefined;
     this.indices = [...(options.indices ?? [])];
-    const names = new Set([name, history]);
+    // Table names compared without case: SQLite does not tell "posts" from "Posts".
+    const names = new Map([name, history].map((n) => [n.toLowerCase(), n]));
     for (const index of this.indices) {
       if (typeof index?.rowsOf !== 'function') {
         throw new ValidationError(`Entity "${name}": indices must be Index objects, got ${describe(index)}`);
       }
-      if (names.has(index.name)) {
+      const taken = names.get(index.name.toLowerCase());
+      if (taken !== undefined) {
         throw new ValidationError(
-          `Entity "${name}": the name "${index.name}" is used twice (tables share one namespace)`,
+          taken === index.name
+            ? `Entity "${name}": the name "${index.name}" is used twice (tables share one namespace)`
+            : `Entity "${name}": the names "${taken}" and "${index.name}" differ only by case (tables share one namespace, and SQLite does not distinguish them)`,
         );
       }
-      names.add(index.name);
+      names.set(index.name.toLowerCase(), index.name);
     }
     this.table = { kind: 'entity', name };
     this.#parts = {

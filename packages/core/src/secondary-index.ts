@@ -48,7 +48,19 @@ export interface IndexOptions<T, C extends Columns> {
    * index `building`, and `backfill()` rebuilds it.
    */
   readonly version?: number;
+  /**
+   * The most rows the mapper may return for one record (a positive integer,
+   * default 1000). A record whose mapper returns more is
+   * refused with a {@link ValidationError} naming the index, the record and
+   * this cap, on every path that runs the mapper (save, saveMany, update,
+   * backfill, reads, verify and repair): a runaway mapper cannot write an
+   * unbounded batch, and an endless iterable is read no further than the cap.
+   */
+  readonly maxRows?: number;
 }
+
+/** Default of {@link IndexOptions.maxRows}: the most index rows one record may have. */
+const DEFAULT_MAX_ROWS = 1000;
 
 /** A normalised index row: values in column order. */
 export type RowValues = readonly ColumnValue[];
@@ -64,6 +76,8 @@ export class Index<T = unknown, C extends Columns = Columns> {
   readonly mapper: (record: Doc<T>) => Iterable<MapperRow<C>>;
   /** The version of the mapper: see {@link IndexOptions.version}. */
   readonly version: number;
+  /** The most rows the mapper may return for one record: see {@link IndexOptions.maxRows}. */
+  readonly maxRows: number;
   /** Column references for predicates and ordering: `index.c.time.gte(…)`. */
   readonly c: ColumnRefs<C>;
   /** The table each of the index's shards holds (its name and columns, for adapters and tools). */
@@ -88,8 +102,17 @@ export class Index<T = unknown, C extends Columns = Columns> {
       throw new ValidationError(`Index "${name}": mapper must be a function, got ${describe(mapper)}`);
     }
     const refs: Record<string, ColumnRef> = {};
+    const folded = new Map<string, string>();
     for (const [column, type] of Object.entries(columns)) {
       checkName('column', column);
+      // SQLite and MySQL do not tell column names apart by case: refused on every dialect, before any SQL.
+      const same = folded.get(column.toLowerCase());
+      if (same !== undefined) {
+        throw new ValidationError(
+          `Index "${name}": column names "${same}" and "${column}" differ only by case, which SQLite and MySQL do not distinguish`,
+        );
+      }
+      folded.set(column.toLowerCase(), column);
       if (typeof type !== 'object' || type === null || typeof (type as ColumnType).normalize !== 'function') {
         throw new ValidationError(
           `Index "${name}": column "${column}" needs a column type such as integer() or text(), got ${describe(type)}`,
@@ -120,6 +143,13 @@ export class Index<T = unknown, C extends Columns = Columns> {
       );
     }
     this.version = version;
+    const maxRows = options.maxRows ?? DEFAULT_MAX_ROWS;
+    if (!Number.isSafeInteger(maxRows) || maxRows < 1) {
+      throw new ValidationError(
+        `Index "${name}": maxRows must be a positive integer, got ${describe(maxRows)}`,
+      );
+    }
+    this.maxRows = maxRows;
     this.c = columnProxy(name, refs) as ColumnRefs<C>;
     this.idRef = new ColumnRef(this, INDEX_ID_COLUMN, {
       kind: 'text',
@@ -162,7 +192,13 @@ export class Index<T = unknown, C extends Columns = Columns> {
         !Array.isArray(produced) &&
         typeof (produced as any)[Symbol.iterator] === 'function'
       ) {
-        produced = [...(produced as Iterable<unknown>)];
+        // Read one row past the cap at most: an endless iterable is refused rather than read forever.
+        const rows: unknown[] = [];
+        for (const row of produced as Iterable<unknown>) {
+          rows.push(row);
+          if (rows.length > this.maxRows) break;
+        }
+        produced = rows;
       }
     } catch (error) {
       throw new ValidationError(
@@ -173,6 +209,11 @@ export class Index<T = unknown, C extends Columns = Columns> {
     if (!Array.isArray(produced)) {
       throw new ValidationError(
         `Index "${this.name}": the mapper must return an array (or iterable) of rows, got ${describe(produced)} for ${what} "${record.id}"`,
+      );
+    }
+    if (produced.length > this.maxRows) {
+      throw new ValidationError(
+        `Index "${this.name}": the mapper returned more than ${this.maxRows} rows for ${what} "${record.id}", more than the index allows (maxRows: ${this.maxRows})`,
       );
     }
     return produced;

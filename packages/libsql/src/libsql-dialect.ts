@@ -5,7 +5,7 @@
  * statements themselves are `@waffle/sql`'s.
  */
 
-import { ValidationError } from '@waffle/core';
+import { ShardMapError, ValidationError } from '@waffle/core';
 import {
   type ColumnKind,
   type ColumnValue,
@@ -19,6 +19,7 @@ import {
   type EntityTable,
   type IndexTable,
   type Render,
+  type Runner,
   SqlDialect,
   T,
   V,
@@ -101,6 +102,33 @@ export class SqliteDialect extends SqlDialect {
     const target = (column: string) => sql`${T}.${ident(column)}`;
     const gate = entity ? sql` and ${this.gateCondition(t, entity)}` : sql``;
     return sql`${this.valuesTable(t, rows, width)} delete from ${t.name} where ${rowid} in (select ${T}.${rowid} from ${V} cross join ${t.name} as ${T} on ${this.sameKey(t, target)} where ${T}.${ident(INDEX_VERSION_COLUMN)} < ${this.v(n + 1)}${gate})`;
+  }
+
+  /**
+   * Every spec is checked before the first statement runs, and a table whose
+   * name differs only by case from one the database holds is refused: SQLite
+   * does not tell `posts` from `Posts`, so `CREATE TABLE IF NOT EXISTS` would
+   * quietly take the other table for this one.
+   */
+  override async createTables(runner: Runner, specs: readonly TableSpec[]): Promise<void> {
+    for (const spec of specs) if (spec.kind === 'index') rowidName(spec.columns, spec.name);
+    const names = [...new Set(specs.map((spec) => spec.name))];
+    if (names.length > 0) {
+      const { rows } = await runner.run({
+        sql: `select name from sqlite_master where type = 'table' and lower(name) in (${names.map(() => '?').join(', ')})`,
+        params: names.map((name) => name.toLowerCase()),
+      });
+      for (const row of rows) {
+        const held = String(row[0]);
+        const clash = names.find((name) => name !== held && name.toLowerCase() === held.toLowerCase());
+        if (clash !== undefined) {
+          throw new ShardMapError(
+            `The database holds table "${held}", which SQLite does not tell apart from "${clash}" (names differ only by case): give "${clash}" another name, or use other databases`,
+          );
+        }
+      }
+    }
+    await super.createTables(runner, specs);
   }
 
   createTable(spec: TableSpec): SQL[] {

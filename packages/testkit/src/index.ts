@@ -16,6 +16,7 @@ import { contractRecordSuite } from './suite-contract-records.js';
 import { convergenceSuite } from './suite-convergence.js';
 import { dropSuite } from './suite-drop.js';
 import { faultSuite } from './suite-faults.js';
+import { hostileSuite } from './suite-hostile.js';
 import { lifecycleSuite } from './suite-lifecycle.js';
 import { messageSuite } from './suite-messages.js';
 import { predicateSuite } from './suite-predicates.js';
@@ -54,7 +55,7 @@ export { serializationError, thrown } from './thrown.js';
  * The conformance suite every shard adapter runs: entities over its shards
  * (records, queries checked against brute force, predicate compilation
  * checked against core's JavaScript evaluation, codecs, repair, faults,
- * convergence, races, what errors say, export and import), on real databases. Call it at the top of a test
+ * convergence, races, what errors say, export and import, hostile input), on real databases. Call it at the top of a test
  * file, with {@link shardContract} for the shard operations themselves.
  *
  * @example
@@ -74,6 +75,7 @@ export function shardConformance(options: ConformanceOptions): void {
     lifecycleSuite(options);
     messageSuite(options);
     transferSuite(options);
+    hostileSuite(options);
   });
 }
 
