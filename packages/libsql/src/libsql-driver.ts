@@ -24,7 +24,13 @@ import {
 } from '@waffle/sql';
 import { Gate } from './libsql-gate.js';
 import { LocalDatabase } from './libsql-local.js';
-import { DEFAULT_BUSY_TIMEOUT, type LibsqlShardOptions, redactUrl, shardName } from './libsql-options.js';
+import {
+  DEFAULT_BUSY_TIMEOUT,
+  type LibsqlShardOptions,
+  redactUrl,
+  shardName,
+  urlSecrets,
+} from './libsql-options.js';
 
 /** How a driver drives its client, found at first use. */
 interface ConnectionMode {
@@ -82,7 +88,7 @@ function openClient(url: string, authToken: string | undefined, timeout: number,
   } catch (error) {
     const original = error instanceof Error ? error.message : String(error);
     let message = original;
-    for (const secret of [url, authToken]) {
+    for (const secret of [url, authToken, ...urlSecrets(url)]) {
       if (secret) message = message.split(secret).join(secret === url ? redactUrl(url) : '***');
     }
     // A malformed or unsupported URL is bad input; a database that cannot be opened is unavailable.
@@ -128,7 +134,11 @@ export class LibsqlDriver implements Driver {
     }
     const secrets =
       'url' in options
-        ? [options.authToken, options.url === redactUrl(options.url) ? undefined : options.url]
+        ? [
+            options.url === redactUrl(options.url) ? undefined : options.url,
+            options.authToken,
+            ...urlSecrets(options.url),
+          ]
         : [];
     this.#errors = { shard: this.name, secrets, unavailable: isUnavailable };
   }

@@ -46,6 +46,34 @@ export function redactUrl(url: string): string {
   return bare.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/]*@/, '$1');
 }
 
+/**
+ * The secrets a database URL holds, to keep out of messages: the password of
+ * its `user:password@` part and the values of query parameters that name a
+ * token, password, secret or key, each as written and decoded. Messages of
+ * the driver may show a URL built from this one (`…/v2/pipeline`), so hiding
+ * the whole URL is not enough.
+ */
+export function urlSecrets(url: string): string[] {
+  const decode = (part: string) => {
+    try {
+      return decodeURIComponent(part.replace(/\+/g, ' '));
+    } catch {
+      return part;
+    }
+  };
+  const found: string[] = [];
+  const password = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#@]*?:([^/?#@]*)@/.exec(url)?.[1];
+  if (password) found.push(password, decode(password));
+  const query = /\?([^#]*)/.exec(url)?.[1] ?? '';
+  for (const pair of query.split('&')) {
+    const at = pair.indexOf('=');
+    if (at > 0 && /token|password|secret|key/i.test(decode(pair.slice(0, at))) && at < pair.length - 1) {
+      found.push(pair.slice(at + 1), decode(pair.slice(at + 1)));
+    }
+  }
+  return found.filter((secret) => secret.length > 0);
+}
+
 /** The shard's name: `libsql:` and the redacted URL, or the caller's name. */
 export function shardName(options: LibsqlShardOptions): string {
   if (options.name !== undefined) return options.name;
