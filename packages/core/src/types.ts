@@ -131,10 +131,30 @@ export interface ShardLimits {
   readonly maxBodyBytes?: number;
 }
 
-/** A record to store: inserted when `expected` is 0 (and its id is free), else replaced if stored at `expected`. */
+/**
+ * A record to store, and the condition it is stored on: what the writer
+ * expects stored under the row's id now.
+ *
+ * - `0`: nothing. The row is inserted if its id is free (a tombstone counts
+ *   as stored).
+ * - a version: compare-and-set. The row replaces the record stored at exactly
+ *   that version.
+ * - `'older'`: apply if newer, as a replica's copy of a version committed
+ *   elsewhere is written. The row is inserted if its id is free, else replaces
+ *   the stored row if that is older: a lower `version`, or the same version
+ *   with a lower `updatedAt` (a stable tie-break between two writes of one
+ *   version on different replicas). A stored row of a higher version, or of
+ *   the same version and the same or a later `updatedAt`, stays as it is.
+ *   Tombstones are rows like any other, either way. The note and `pending`
+ *   are the row's, as for the other writes.
+ *
+ * The writes of one commit are either all `'older'` or none; `'older'`
+ * writes have distinct ids. A commit that breaks either rule is refused with
+ * a `ValidationError` before anything is written.
+ */
 export interface RecordWrite {
   readonly row: RecordRow;
-  readonly expected: number;
+  readonly expected: number | 'older';
 }
 
 /** Index rows of one index table, each tagged with the version of the record that produced it. */
@@ -144,7 +164,7 @@ export interface IndexRows {
 }
 
 /**
- * The work of {@link Shard.commit}: records to insert or compare-and-set, and,
+ * The work of {@link Shard.commit}: records to insert, compare-and-set or apply if newer, and,
  * for each record written, its index rows on this shard and its history row.
  * Rows and history of a record whose write does not happen are not written.
  */
@@ -218,7 +238,8 @@ export interface Shard {
    * Writes records, and the index rows and history of those written, in one
    * atomic unit (one statement, batch or transaction); returns per write, in
    * order, whether it happened (false, changing nothing for it, when the id
-   * exists for an insert or the stored version differs for an update).
+   * exists for an insert, the stored version differs for an update, or the
+   * stored row is not older for an `'older'` write: see {@link RecordWrite}).
    */
   commit(work: Commit): Promise<boolean[]>;
   /**

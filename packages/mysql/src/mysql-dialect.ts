@@ -15,6 +15,7 @@ import { ValidationError } from '@waffle/core';
 import {
   type ColumnKind,
   type ColumnValue,
+  type Commit,
   type HistoryRow,
   INDEX_ID_COLUMN,
   INDEX_VERSION_COLUMN,
@@ -41,13 +42,21 @@ import {
   rowsPerStatement,
   SqlDialect,
   type Statement,
+  type TableCache,
   tuples,
   type ValueReader,
   WRITE_COLUMNS,
 } from '@waffle/sql';
 import { type SQL, sql } from 'drizzle-orm';
 import { MySqlDialect as DrizzleMySqlDialect } from 'drizzle-orm/mysql-core';
-import { ER_DUP_ENTRY, errnoOf, type ServerInfo } from './mysql-driver.js';
+import {
+  backoff,
+  DEADLOCK_RETRIES,
+  ER_DUP_ENTRY,
+  ER_LOCK_DEADLOCK,
+  errnoOf,
+  type ServerInfo,
+} from './mysql-driver.js';
 import { keyHash, type StorageValue, toBuffer, toStorage, utf8Length, valueReader } from './mysql-values.js';
 
 /** InnoDB's longest key (DYNAMIC rows, 16 KiB pages, the default of MySQL 5.7+ and MariaDB 10.2+). */
@@ -473,6 +482,90 @@ export class MysqlDialect extends SqlDialect {
     if (record.version !== expected) return false;
     const [current] = await this.getRecords(runner, t, [record.id]);
     return current?.version === expected;
+  }
+
+  /**
+   * Commits `'older'` writes (see {@link SqlDialect.commitNewer}), again from
+   * the start when InnoDB chose the transaction as a deadlock victim and
+   * rolled it back: writers of one new id wait on its insert with shared locks
+   * that their updates then need exclusive.
+   */
+  override async commitNewer(driver: Driver, tables: TableCache, work: Commit): Promise<boolean[]> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await super.commitNewer(driver, tables, work);
+      } catch (error) {
+        if (errnoOf(error) !== ER_LOCK_DEADLOCK || attempt >= DEADLOCK_RETRIES) throw error;
+        await backoff(attempt);
+      }
+    }
+  }
+
+  /**
+   * Stores each record (distinct ids) where its id is free or the stored row
+   * is older; returns per record whether it did. MySQL has no RETURNING and
+   * counts one affected row per upsert whatever it did, so: the stored
+   * versions are read first; the absent ids are inserted ({@link insertRecords});
+   * each record the read shows older, or whose insert met an id written
+   * meanwhile, is replaced by an `UPDATE` whose WHERE holds the condition
+   * (so a row changed since the read is judged as it is now), one row each.
+   */
+  override async applyRecords(
+    runner: Runner,
+    t: EntityTable,
+    records: readonly RecordRow[],
+  ): Promise<boolean[]> {
+    const stored = new Map<string, { version: number; updatedAt: number }>();
+    for (const chunk of this.idChunks(records.map((r) => r.id))) {
+      const template = t.templates.get(`apply-read:${chunk.length}`, () => {
+        const c = (name: string) => qualified(t.spec.name, name);
+        return sql`SELECT ${c('id')}, ${c('version')}, ${c('updated_at')} FROM ${t.name} WHERE ${c('id')} IN (${list(chunk.map((_, i) => at(i)))})`;
+      });
+      for (const row of (await runner.run(template.bind(chunk))).rows) {
+        stored.set(this.read.text(row[0]), {
+          version: this.read.number(row[1]),
+          updatedAt: this.read.number(row[2]),
+        });
+      }
+    }
+    const applied: boolean[] = records.map(() => false);
+    const absent = records.flatMap((r, i) => (stored.has(r.id) ? [] : [i]));
+    const inserted =
+      absent.length === 0
+        ? []
+        : await this.insertRecords(
+            runner,
+            t,
+            absent.map((i) => records[i]!),
+          );
+    const update = new Set<number>();
+    absent.forEach((i, k) => {
+      if (inserted[k]) applied[i] = true;
+      else update.add(i);
+    });
+    records.forEach((r, i) => {
+      const s = stored.get(r.id);
+      if (s && (s.version < r.version || (s.version === r.version && s.updatedAt < r.updatedAt)))
+        update.add(i);
+    });
+    for (const i of [...update].sort((a, b) => a - b)) {
+      applied[i] = (await runner.run(this.#applyUpdate(t, records[i]!))).changes > 0;
+    }
+    return applied;
+  }
+
+  /**
+   * `UPDATE t SET … WHERE id = ? AND <stored row older>`: a row it matches
+   * differs in version or time, so it counts whether or not the connection
+   * counts found rows.
+   */
+  #applyUpdate(t: EntityTable, record: RecordRow): Statement {
+    const n = WRITE_COLUMNS.length;
+    const template = t.templates.get('apply-update', () => {
+      const sets = WRITE_COLUMNS.slice(1).map((c, i) => sql`${ident(c)} = ${at(i + 1)}`);
+      return sql`UPDATE ${t.name} SET ${list(sets)} WHERE ${ident('id')} = ${at(0)} AND ${this.storedOlder(t, at(n), at(n + 1))}`;
+    });
+    return template.bind([...recordValues(record, toBuffer), record.version, record.updatedAt]);
   }
 
   /**

@@ -46,7 +46,7 @@ export const ER_DUP_ENTRY = 1062;
 export const ER_LOCK_DEADLOCK = 1213;
 
 /** How often a statement (or batch) is run again after InnoDB chose it as a deadlock victim. */
-const DEADLOCK_RETRIES = 5;
+export const DEADLOCK_RETRIES = 5;
 /** Bytes kept free under `max_allowed_packet` for the packet headers around a statement. */
 const PACKET_MARGIN = 1024;
 
@@ -116,7 +116,7 @@ export function packetBytes(statement: Statement): number {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Waits a little longer after each deadlock, with jitter, so the victims do not meet again. */
-const backoff = (attempt: number) => sleep(2 ** attempt + Math.random() * 4);
+export const backoff = (attempt: number) => sleep(2 ** attempt + Math.random() * 4);
 
 function toResult(result: unknown): Result {
   if (Array.isArray(result)) return { rows: result as unknown[][], changes: 0 };

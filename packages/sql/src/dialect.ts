@@ -33,6 +33,7 @@ import {
 import { type SQL, type SQLChunk, StringChunk, sql } from 'drizzle-orm';
 import { chunks, rowsPerStatement } from './batch.js';
 import type { Driver, Result, Runner, Statement } from './driver.js';
+import { transactionDriver } from './newer.js';
 import { compileOrder, compilePredicate, flatten, orderShape } from './predicate.js';
 import {
   decodeHistory,
@@ -53,6 +54,12 @@ import {
 } from './tables.js';
 import { at, type Render, Template } from './template.js';
 import type { ValueReader } from './values.js';
+
+/** An insert (`expected` 0) or a compare-and-set (`expected` a version): a write of {@link SqlDialect.commit}. */
+export type CasWrite = RecordWrite & { readonly expected: number };
+
+/** A commit of inserts and compare-and-sets only (the shard sends `'older'` writes to {@link SqlDialect.commitNewer}). */
+export type CasCommit = Commit & { readonly writes: readonly CasWrite[] };
 
 /** How a shard's {@link SqlDialect.commit} makes its writes atomic. */
 export type CommitMode =
@@ -290,21 +297,46 @@ export abstract class SqlDialect {
    * `insert … on conflict (id) do nothing returning id`.
    */
   async insertRecords(runner: Runner, t: EntityTable, records: readonly RecordRow[]): Promise<boolean[]> {
-    const inserted = new Set<string>();
+    return this.#written(runner, records, (chunk) => this.insertStatement(t, chunk));
+  }
+
+  /**
+   * Runs `statement` on `records` in chunks within the parameter limit, each
+   * returning the ids it wrote; returns per record whether its id was written.
+   * An id counts once, for its first record (ids are meant to be distinct).
+   */
+  async #written(
+    runner: Runner,
+    records: readonly RecordRow[],
+    statement: (chunk: readonly RecordRow[]) => Statement,
+  ): Promise<boolean[]> {
+    const written = new Set<string>();
     for (const chunk of chunks(records, rowsPerStatement(WRITE_COLUMNS.length, this.maxParameters))) {
-      const result = await runner.run(this.insertStatement(t, chunk));
-      for (const row of result.rows) inserted.add(this.read.text(row[0]));
+      const result = await runner.run(statement(chunk));
+      for (const row of result.rows) written.add(this.read.text(row[0]));
     }
-    // An id inserted counts once, for its first record (ids are meant to be distinct).
-    return records.map((record) => inserted.delete(record.id));
+    return records.map((record) => written.delete(record.id));
   }
 
   /** The statement inserting `records`, returning the ids inserted. */
   protected insertStatement(t: EntityTable, records: readonly RecordRow[]): Statement {
+    return this.#insertRows(t, records, 'insert', () => sql`do nothing returning ${ident('id')}`);
+  }
+
+  /**
+   * `insert into t (…) values (…), … on conflict (id) <onConflict>` of
+   * `records`, built once per `shape` and count.
+   */
+  #insertRows(
+    t: EntityTable,
+    records: readonly RecordRow[],
+    shape: string,
+    onConflict: () => SQL,
+  ): Statement {
     const template = t.templates.get(
-      `insert:${records.length}`,
+      `${shape}:${records.length}`,
       () =>
-        sql`insert into ${t.name} (${list(WRITE_COLUMNS.map(ident))}) values ${tuples(records.length, WRITE_COLUMNS.length)} on conflict (${ident('id')}) do nothing returning ${ident('id')}`,
+        sql`insert into ${t.name} (${list(WRITE_COLUMNS.map(ident))}) values ${tuples(records.length, WRITE_COLUMNS.length)} on conflict (${ident('id')}) ${onConflict()}`,
     );
     const values: unknown[] = [];
     for (const record of records) values.push(...recordValues(record, (b) => this.bindBytes(b)));
@@ -658,10 +690,11 @@ export abstract class SqlDialect {
   // ---- commits
 
   /**
-   * Writes records, and the index rows and history of those written,
+   * Writes records (inserts and compare-and-sets; `'older'` writes go to
+   * {@link commitNewer}), and the index rows and history of those written,
    * atomically; returns per write whether it happened. See {@link CommitMode}.
    */
-  async commit(driver: Driver, tables: TableCache, work: Commit): Promise<boolean[]> {
+  async commit(driver: Driver, tables: TableCache, work: CasCommit): Promise<boolean[]> {
     const entity = tables.entity(work.table);
     const put = (work.put ?? [])
       .filter((g: IndexRows) => g.rows.length > 0)
@@ -690,7 +723,7 @@ export abstract class SqlDialect {
   protected async commitBatch(
     driver: Driver,
     entity: EntityTable,
-    writes: readonly RecordWrite[],
+    writes: readonly CasWrite[],
     put: readonly GatedRows[],
     del: readonly GatedRows[],
     history: HistoryTable | undefined,
@@ -730,7 +763,7 @@ export abstract class SqlDialect {
   protected gatedHistoryStatements(
     t: HistoryTable,
     entity: EntityTable,
-    writes: readonly RecordWrite[],
+    writes: readonly CasWrite[],
   ): Statement[] {
     const width = HISTORY_COLUMNS.length + 1;
     const out: Statement[] = [];
@@ -752,7 +785,7 @@ export abstract class SqlDialect {
   protected commitTransaction(
     driver: Driver,
     entity: EntityTable,
-    writes: readonly RecordWrite[],
+    writes: readonly CasWrite[],
     put: readonly GatedRows[],
     del: readonly GatedRows[],
     history: HistoryTable | undefined,
@@ -797,6 +830,77 @@ export abstract class SqlDialect {
       }
       return writes.map((w) => won.get(w) === true);
     });
+  }
+
+  // ---- apply if newer
+
+  /**
+   * Writes records "if newer" (every write `'older'`, ids distinct: checked by
+   * the shard before), and the index rows and history of those applied, in
+   * one transaction: the records first ({@link applyRecords}), then the rows
+   * and history of the records applied, through the dialect's own index
+   * statements. One record alone, with nothing else, is one statement.
+   */
+  async commitNewer(driver: Driver, tables: TableCache, work: Commit): Promise<boolean[]> {
+    const entity = tables.entity(work.table);
+    const rows = work.writes.map((w) => w.row);
+    const groups = (all: readonly IndexRows[] | undefined) =>
+      (all ?? [])
+        .filter((g) => g.rows.length > 0)
+        .map((g) => ({ table: tables.index(g.table), rows: g.rows }));
+    const put = groups(work.put);
+    const del = groups(work.delete);
+    const history = work.history ? tables.history(work.history) : undefined;
+    // Rows of the wrong width are refused before any SQL.
+    for (const g of [...put, ...del]) for (const row of g.rows) checkWidth(g.table, row);
+    if (put.length === 0 && del.length === 0 && history === undefined && rows.length === 1) {
+      return this.applyRecords(driver, entity, rows);
+    }
+    return driver.transaction(async (tx) => {
+      const applied = await this.applyRecords(tx, entity, rows);
+      const ids = new Set(rows.filter((_, i) => applied[i]).map((r) => r.id));
+      if (ids.size === 0) return applied;
+      const inTx = transactionDriver(driver.name, tx);
+      for (const g of put) {
+        const mine = g.rows.filter((r) => ids.has(r.id));
+        if (mine.length > 0) await this.putIndexRows(inTx, g.table, mine);
+      }
+      for (const g of del) {
+        const mine = g.rows.filter((r) => ids.has(r.id));
+        if (mine.length > 0) await this.deleteIndexRows(inTx, g.table, mine);
+      }
+      if (history) await this.insertHistory(tx, history, rows.filter((_, i) => applied[i]).map(historyOf));
+      return applied;
+    });
+  }
+
+  /**
+   * Stores each record (distinct ids) where its id is free or the stored row
+   * is older (a lower version, or the same version and an earlier
+   * `updated_at`); returns per record, in order, whether it did. An upsert
+   * whose update is conditional, returning the ids it wrote ({@link applyStatement}).
+   */
+  async applyRecords(runner: Runner, t: EntityTable, records: readonly RecordRow[]): Promise<boolean[]> {
+    return this.#written(runner, records, (chunk) => this.applyStatement(t, chunk));
+  }
+
+  /**
+   * `insert … values … on conflict (id) do update set … where <stored row older>
+   * returning id`: a row whose update's condition is false is neither written
+   * nor returned.
+   */
+  protected applyStatement(t: EntityTable, records: readonly RecordRow[]): Statement {
+    return this.#insertRows(t, records, 'apply', () => {
+      const excluded = (c: string) => sql`excluded.${ident(c)}`;
+      const sets = WRITE_COLUMNS.slice(1).map((c) => sql`${ident(c)} = ${excluded(c)}`);
+      return sql`do update set ${list(sets)} where ${this.storedOlder(t, excluded('version'), excluded('updated_at'))} returning ${ident('id')}`;
+    });
+  }
+
+  /** The row stored in `t` is older than a row of `version` and `updatedAt`: the condition of an `'older'` write. */
+  protected storedOlder(t: EntityTable, version: SQL, updatedAt: SQL): SQL {
+    const stored = (c: string) => qualified(t.spec.name, c);
+    return sql`(${stored('version')} < ${version} or (${stored('version')} = ${version} and ${stored('updated_at')} < ${updatedAt}))`;
   }
 
   // ---- tables and metadata

@@ -5,7 +5,17 @@
  * batch binding, placeholders, limits); {@link SqlShard} makes a shard of them.
  */
 export { chunks, rowsPerStatement } from './batch.js';
-export { type CommitMode, historyOf, keyOf, SqlDialect, T, tuples, V } from './dialect.js';
+export {
+  type CasCommit,
+  type CasWrite,
+  type CommitMode,
+  historyOf,
+  keyOf,
+  SqlDialect,
+  T,
+  tuples,
+  V,
+} from './dialect.js';
 export {
   closedError,
   type Driver,
@@ -17,6 +27,7 @@ export {
   redact,
   type Statement,
 } from './driver.js';
+export { appliesIfNewer, transactionDriver } from './newer.js';
 export {
   type ColumnsView,
   compileOrder,

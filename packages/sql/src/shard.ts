@@ -21,8 +21,9 @@ import type {
   ShardLimits,
   TableSpec,
 } from '@waffle/core/adapter';
-import type { SqlDialect } from './dialect.js';
+import type { CasCommit, SqlDialect } from './dialect.js';
 import type { Driver } from './driver.js';
+import { appliesIfNewer } from './newer.js';
 import { TableCache } from './tables.js';
 
 /** Options of {@link SqlShard}. */
@@ -86,7 +87,12 @@ export class SqlShard implements Shard {
 
   commit(work: Commit): Promise<boolean[]> {
     if (work.writes.length === 0) return Promise.resolve([]);
-    return this.#dialect.commit(this.#driver, this.#tables, work);
+    try {
+      if (appliesIfNewer(work.writes)) return this.#dialect.commitNewer(this.#driver, this.#tables, work);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#dialect.commit(this.#driver, this.#tables, work as CasCommit);
   }
 
   clearNotes(table: EntityTableSpec, notes: readonly NoteRef[]): Promise<boolean[]> {

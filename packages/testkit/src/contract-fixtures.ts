@@ -3,11 +3,15 @@
  * test with its tables created, record and history rows, and readers of a
  * whole table in a known order.
  */
+import { QueryError } from '@waffle/core';
 import type {
+  ColumnValue,
+  Commit,
   EntityTableSpec,
   HistoryRow,
   HistoryTableSpec,
   IndexRow,
+  IndexRows,
   IndexTableSpec,
   RecordRow,
   RecordWrite,
@@ -35,6 +39,17 @@ export function historySpec(prefix = 'hist'): HistoryTableSpec {
 /** An index table of its own with the given columns. */
 export function indexSpec(columns: readonly IndexColumnTuple[], prefix = 'ix'): IndexTableSpec {
   return indexTableSpec(uniqueName(prefix), columns);
+}
+
+/** Two index tables of their own: `plain` (k text) and `nullable` (k text, n integer, both nullable). */
+export function plainAndNullable(): { plain: IndexTableSpec; nullable: IndexTableSpec } {
+  return {
+    plain: indexSpec([['k', 'text']]),
+    nullable: indexSpec([
+      ['k', 'text', true],
+      ['n', 'integer', true],
+    ]),
+  };
 }
 
 /** `open(...tables)`: a shard (closed after the test) on which `tables` exist. */
@@ -129,4 +144,37 @@ export async function rejection(promise: Promise<unknown>, what = 'this call'): 
     return error as Error;
   }
   throw new Error(`expected ${what} to fail, but it returned ${String(result)}`);
+}
+
+/** Runs each commit and expects it to fail with a QueryError of `shard` (e.g. onto a missing table). */
+export async function expectFailedCommits(shard: Shard, attempts: readonly Commit[]): Promise<void> {
+  for (const work of attempts) {
+    const error = await rejection(shard.commit(work), 'a commit onto a missing table');
+    expect(QueryError.is(error), String(error)).toBe(true);
+    expect((error as QueryError).shard).toBe(shard.name);
+  }
+}
+
+/** Expects the history of each id to hold exactly the versions of the rows given for it. */
+export async function expectHistories(
+  shard: Shard,
+  table: HistoryTableSpec,
+  byId: Readonly<Record<string, readonly RecordRow[]>>,
+): Promise<void> {
+  for (const [id, rows] of Object.entries(byId)) {
+    expect(await shard.getHistory(table, id), id).toEqual(rows.map(versionOf));
+  }
+}
+
+/** An index row as `[id, values, version]`. */
+export type RowTuple = readonly [string, readonly ColumnValue[], number];
+
+/** The index rows of `table` given as tuples. */
+export function rowsOf(table: IndexTableSpec, ...rows: RowTuple[]): IndexRows {
+  return { table, rows: rows.map(([id, values, version]) => ({ id, values, version })) };
+}
+
+/** The content of an index table as tuples, ordered by its columns then id. */
+export async function tuplesOf(shard: Shard, table: IndexTableSpec): Promise<RowTuple[]> {
+  return (await indexContent(shard, table)).map((r) => [r.id, r.values, r.version]);
 }

@@ -29,6 +29,20 @@ export function contractCloseSuite(options: ConformanceOptions): void {
           'commit',
           (s) => s.commit({ table, writes: [insert(recordRow('b'))], put: [{ table: index, rows: [row] }] }),
         ],
+        [
+          "commit of 'older' writes",
+          (s) => s.commit({ table, writes: [{ row: recordRow('c'), expected: 'older' }] }),
+        ],
+        [
+          "commit of 'older' writes with index rows and history",
+          (s) =>
+            s.commit({
+              table,
+              writes: ['c', 'd'].map((id) => ({ row: recordRow(id), expected: 'older' as const })),
+              put: [{ table: index, rows: [row] }],
+              history,
+            }),
+        ],
         ['clearNotes', (s) => s.clearNotes(table, [{ id: 'a', version: 1 }])],
         ['getHistory', (s) => s.getHistory(history, 'a')],
         ['putIndexRows', (s) => s.putIndexRows(index, [row])],

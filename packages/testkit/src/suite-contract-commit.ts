@@ -1,16 +1,16 @@
-import { QueryError } from '@waffle/core';
 import type { IndexRow } from '@waffle/core/adapter';
 import { describe, expect, it } from 'vitest';
 import {
   contractShard,
   entitySpec,
+  expectFailedCommits,
   historySpec,
   indexContent,
   indexSpec,
   insert,
   insertAll,
+  plainAndNullable,
   recordsById,
-  rejection,
   replace,
   scanAll,
   stored,
@@ -19,11 +19,12 @@ import {
 } from './contract-fixtures.js';
 import type { ConformanceOptions } from './options.js';
 import { recordRow } from './shard-helpers.js';
+import { contractApplySuite } from './suite-contract-apply.js';
 
 /** Values bound per record by an insert: the entity table's nine columns. */
 const RECORD_VALUES = 9;
 
-/** commit: inserts, compare-and-set, index rows and history of the records written, atomically. */
+/** commit: inserts, compare-and-set, apply if newer, index rows and history of the records written, atomically. */
 export function contractCommitSuite(options: ConformanceOptions): void {
   const open = contractShard(options);
 
@@ -141,11 +142,7 @@ export function contractCommitSuite(options: ConformanceOptions): void {
     it('writes index rows and history of the records written, and only of those', async () => {
       const table = entitySpec();
       const history = historySpec();
-      const plain = indexSpec([['k', 'text']]);
-      const nullable = indexSpec([
-        ['k', 'text', true],
-        ['n', 'integer', true],
-      ]);
+      const { plain, nullable } = plainAndNullable();
       const shard = await open(table, history, plain, nullable);
       const w1 = recordRow('w');
       const x1 = recordRow('x');
@@ -269,11 +266,7 @@ export function contractCommitSuite(options: ConformanceOptions): void {
           history: noHistory,
         },
       ];
-      for (const work of attempts) {
-        const error = await rejection(shard.commit(work), 'a commit onto a missing table');
-        expect(QueryError.is(error), String(error)).toBe(true);
-        expect((error as QueryError).shard).toBe(shard.name);
-      }
+      await expectFailedCommits(shard, attempts);
       expect(await scanAll(shard, table)).toEqual([stored(x1)]);
       expect(await indexContent(shard, index)).toEqual([]);
       for (const id of ['a', 'b', 'c', 'd', 'x']) expect(await shard.getHistory(history, id)).toEqual([]);
@@ -365,4 +358,6 @@ export function contractCommitSuite(options: ConformanceOptions): void {
       expect(await indexContent(shard, index)).toEqual([]);
     });
   });
+
+  contractApplySuite(options);
 }
