@@ -40,11 +40,8 @@ function everythingShown(error: unknown): string {
     safe(() => e.stack);
     for (const key of Object.keys(e)) safe(() => `${key}=${inspect(e[key], { depth: 10 })}`);
     safe(() => JSON.stringify(e));
-    for (const inner of Array.isArray((e as { errors?: unknown }).errors)
-      ? (e as { errors: unknown[] }).errors
-      : []) {
-      safe(() => everythingShown(inner));
-    }
+    const inners = e.errors; // an AggregateError's errors (several addresses tried)
+    for (const inner of Array.isArray(inners) ? inners : []) safe(() => everythingShown(inner));
     current = e.cause;
   }
   return parts.join('\n');
