@@ -13,31 +13,32 @@ import {
   post,
   servers,
   shardDatabaseUrls,
+  TcpProxy,
+  uniqueName,
 } from '@waffle/testkit';
 import { describe, expect, it } from 'vitest';
 import { shardFor } from './crash/shards.js';
-import { TcpProxy } from './support/proxy.js';
 
 for (const dialect of ['postgres', 'mysql'] as Dialect[]) {
   describe.skipIf(!dialectEnabled(dialect))(`an index database down on ${dialect}`, () => {
     it('async writes go on, and drain() makes every query exact once it is back', async () => {
       const server = new URL(dialect === 'postgres' ? servers.postgres : servers.mysql);
-      const proxy = new TcpProxy(
-        server.hostname,
-        Number(server.port || (dialect === 'postgres' ? 5432 : 3306)),
-      );
-      await proxy.start();
+      const proxy = await TcpProxy.start({
+        host: server.hostname,
+        port: Number(server.port || (dialect === 'postgres' ? 5432 : 3306)),
+      });
       const urls = shardDatabaseUrls(dialect === 'postgres' ? servers.postgres : servers.mysql);
-      const viaProxy = (url: string) => {
-        const u = new URL(url);
-        u.host = `127.0.0.1:${proxy.port}`;
-        return u.toString();
-      };
+      const viaProxy = (url: string) => proxy.url(url);
       const shards = [shardFor(urls[0]!)];
       const tagShards = [shardFor(viaProxy(urls[1]!)), shardFor(viaProxy(urls[2]!))];
       const errors: unknown[] = [];
       const options = { name: dialect, serializer: json(), openShards: async () => [] };
-      const { posts, byTag, byGroup } = blog(options, shards, tagShards, undefined, {
+      const names = {
+        post: uniqueName('post'),
+        byGroup: uniqueName('by_group'),
+        byTag: uniqueName('by_tag'),
+      };
+      const { posts, byTag, byGroup } = blog(options, shards, tagShards, names, {
         mode: 'async',
         onIndexError: (error) => errors.push(error),
       });
@@ -48,7 +49,7 @@ for (const dialect of ['postgres', 'mysql'] as Dialect[]) {
         );
         await posts.drain();
 
-        await proxy.stop(); // the index database is unreachable from here on
+        await proxy.down('refuse'); // the index database is unreachable from here on
         const added = await posts.saveMany(
           Array.from({ length: 3 }, (_, i) => posts.new(post({ group: 9, tags: ['new', `t${i}`] }))),
         );
@@ -69,7 +70,33 @@ for (const dialect of ['postgres', 'mysql'] as Dialect[]) {
         const early = await posts.drain().catch((e) => e);
         expect(early).toBeInstanceOf(ShardUnavailableError);
 
-        await proxy.start(); // back
+        // A fresh process (new shard objects, nothing checked yet) saves and reads: first use checks
+        // only the shards an operation touches.
+        const fresh = blog(
+          options,
+          [shardFor(urls[0]!)],
+          [shardFor(viaProxy(urls[1]!)), shardFor(viaProxy(urls[2]!))],
+          names,
+          {
+            mode: 'async',
+            onIndexError: (error) => errors.push(error),
+          },
+        );
+        const late = await fresh.posts.save(fresh.posts.new(post({ group: 9, tags: ['late'] })));
+        expect((await fresh.posts.get(late.id))?.value.tags).toEqual(['late']);
+        expect((await fresh.posts.getMany([late.id, first[0]!.id])).map((r) => r?.version)).toEqual([1, 2]);
+        expect((await fresh.posts.select(fresh.byGroup.c.group.eq(9))).map((r) => r.id).sort()).toEqual(
+          [...added.map((r) => r.id), late.id].sort(),
+        );
+        const notThere = await fresh.posts.select(fresh.byTag.c.tag.eq('late')).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(notThere).toBeInstanceOf(ShardUnavailableError);
+        await fresh.posts.drain().catch(() => {}); // waits for its background work, which fails
+        added.push(late);
+
+        await proxy.up(); // back
         const report = await posts.drain();
         expect(report.notes).toBeGreaterThanOrEqual(6);
         expect(report.finished).toBe(report.notes);
@@ -87,9 +114,9 @@ for (const dialect of ['postgres', 'mysql'] as Dialect[]) {
         for (const id of ids) await expectRowsOf(posts, byTag, id, true);
         expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
       } finally {
-        await proxy.start().catch(() => {});
+        await proxy.up();
         await Promise.all([...shards, ...tagShards].map((s) => s.close()));
-        await proxy.stop();
+        await proxy.close();
       }
     });
   });

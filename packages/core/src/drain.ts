@@ -4,7 +4,7 @@
  * commit, in the background, or by `drain()` after a crash.
  */
 import { checkCount } from './checks.js';
-import { type EntityParts, ready } from './entity-parts.js';
+import { type EntityParts, indexShards, ready } from './entity-parts.js';
 import { groupBy } from './group.js';
 import { decodeNote } from './notes.js';
 import { applyRows } from './routing.js';
@@ -62,6 +62,7 @@ export class Notes<T> {
    */
   async finish(notes: readonly Noted[]): Promise<number> {
     const { indices, table } = this.parts;
+    await this.parts.placement.readyFor(indexShards(this.parts));
     const items = notes.map(({ row }) => ({ row, note: decodeNote(indices, row.note) }));
     await applyRows(
       indices,

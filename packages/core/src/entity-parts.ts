@@ -6,7 +6,7 @@ import type { RecordCodec } from './codec.js';
 import { groupBy } from './group.js';
 import type { Placement } from './placement.js';
 import type { Index } from './secondary-index.js';
-import type { EntityTableSpec, HistoryTableSpec, RecordRow } from './types.js';
+import type { EntityTableSpec, HistoryTableSpec, RecordRow, Shard } from './types.js';
 
 /** An entity's parts, as its write path, notes and maintenance see them. */
 export interface EntityParts<T> {
@@ -26,6 +26,11 @@ export function ready(parts: EntityParts<any>): Promise<void> | undefined {
   return parts.placement.isReady ? undefined : parts.placement.ready();
 }
 
+/** The shards of every index of the entity. */
+export function indexShards(parts: EntityParts<any>): Shard[] {
+  return parts.indices.flatMap((index) => index.strategy.shards);
+}
+
 /**
  * Stored rows by id (tombstones included), read in one statement per shard,
  * all shards in parallel; with `note: false`, without their notes (for reads that do not write).
@@ -35,9 +40,9 @@ export async function readRows(
   ids: Iterable<string>,
   note = true,
 ): Promise<Map<string, RecordRow>> {
-  await ready(parts);
   const { strategy } = parts.placement;
   const byShard = groupBy(new Set(ids), (id) => strategy.shardOf({ id }));
+  await parts.placement.readyFor([...byShard.keys()].map((position) => strategy.shards[position]!));
   const found = new Map<string, RecordRow>();
   await Promise.all(
     [...byShard].map(async ([position, group]) => {

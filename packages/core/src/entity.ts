@@ -12,7 +12,7 @@ import { checkCount, checkMode, checkOptions, type WriteMode } from './checks.js
 import { isTombstone, RecordCodec, TOMBSTONE } from './codec.js';
 import type { Doc } from './doc.js';
 import { type DrainOptions, type DrainReport, Notes } from './drain.js';
-import { type EntityParts, readRows, ready } from './entity-parts.js';
+import { type EntityParts, readRows } from './entity-parts.js';
 import { ConflictError, type ImportError, NotFoundError, ValidationError } from './errors.js';
 import { uuidv7 } from './id.js';
 import { checkQueryable } from './index-states.js';
@@ -253,7 +253,7 @@ export class Entity<T> {
       name,
       indices: this.indices,
       fetch: (ids) => this.#fetch(ids),
-      ready: () => this.ready(),
+      ready: (index) => (index ? this.#parts.placement.readyForIndex(index) : this.ready()),
       readRepair: options.readRepair ?? true,
       joined: (index) => (colocated(this.strategy, index.strategy) ? this.table : undefined),
       decode: (row) => codec.docOf(row),
@@ -379,12 +379,14 @@ export class Entity<T> {
     if (version !== undefined) {
       checkCount(version, 1, `${this.name}.get()`, 'version');
       const table = this.#requireHistory('get(id, { version })');
-      await ready(this.#parts);
-      const [row] = await placement.shardOf(id).getHistory(table, id, version);
+      const shard = placement.shardOf(id);
+      await placement.readyFor([shard]);
+      const [row] = await shard.getHistory(table, id, version);
       return row && !row.deleted ? codec.decode(row) : undefined;
     }
-    await ready(this.#parts);
-    const [row] = await placement.shardOf(id).getRecords(this.table, [id]);
+    const shard = placement.shardOf(id);
+    await placement.readyFor([shard]);
+    const [row] = await shard.getRecords(this.table, [id]);
     return row && !isTombstone(row) ? codec.load(row) : undefined;
   }
 
@@ -396,8 +398,9 @@ export class Entity<T> {
   async history(id: string): Promise<Version<T>[]> {
     checkId(id);
     const table = this.#requireHistory('history()');
-    await ready(this.#parts);
-    const rows = await this.#parts.placement.shardOf(id).getHistory(table, id);
+    const shard = this.#parts.placement.shardOf(id);
+    await this.#parts.placement.readyFor([shard]);
+    const rows = await shard.getHistory(table, id);
     return rows.map((row) =>
       row.deleted
         ? {
@@ -453,8 +456,8 @@ export class Entity<T> {
     const mode = this.#modeOf(options, 'delete');
     const expected = options.expectedVersion;
     if (expected !== undefined) checkCount(expected, 1, `${this.name}.delete()`, 'expectedVersion');
-    await ready(this.#parts);
     const position = this.strategy.shardOf({ id });
+    await this.#parts.placement.readyFor([this.strategy.shards[position]!]);
     for (;;) {
       const [row] = await this.strategy.shards[position]!.getRecords(this.table, [id]);
       if (!row || isTombstone(row)) {
@@ -492,8 +495,8 @@ export class Entity<T> {
     checkId(id);
     const retries = checkCount(options.retries ?? 5, 0, `${this.name}.update()`, 'retries');
     const mode = this.#modeOf(options, 'update');
-    await ready(this.#parts);
     const shard = this.#parts.placement.shardOf(id);
+    await this.#parts.placement.readyFor([shard]);
     for (let attempt = 0; ; attempt++) {
       const [row] = await shard.getRecords(this.table, [id]);
       if (!row || isTombstone(row)) {

@@ -3,7 +3,7 @@
  * the identity each shard records for them at `create()`, and the check, at
  * first use, that the shards were given in the same order and number.
  */
-import { ShardMapError } from './errors.js';
+import { ShardMapError, ShardUnavailableError } from './errors.js';
 import { groupBy } from './group.js';
 import { encodeState, type IndexState, mergeState, stateKey, storeState } from './index-states.js';
 import type { Index } from './secondary-index.js';
@@ -96,6 +96,10 @@ const SAME_ORDER = 'give the shards in the same order and number as when the dat
 /** Where an entity's tables live, and whether the shards hold what it expects. */
 export class Placement {
   #checked: Promise<void> | undefined;
+  /** Per shard, its check and the metadata read then (see {@link Placement.readyFor}). */
+  readonly #shardChecks = new Map<Shard, Promise<ReadonlyMap<string, string>>>();
+  /** The shards whose check passed. */
+  readonly #checkedShards = new Set<Shard>();
   /** True once the shards were checked (or created): operations need not wait. */
   isReady = false;
   /** The state of each index, known once the shards were checked (or created). */
@@ -279,21 +283,27 @@ export class Placement {
 
   /** Learns each index's state from the shards' metadata, marking `building` an index given a newer version. */
   private async loadStates(metas: ReadonlyMap<Shard, ReadonlyMap<string, string>>): Promise<void> {
-    for (const index of this.indices) {
-      const raw = new Map(
-        index.strategy.shards.map((shard) => [shard, metas.get(shard)?.get(stateKey(index))]),
-      );
-      let state = mergeState(index, raw);
-      if (state.state === 'building' && state.version < index.version) {
-        // The mapper changed: its rows are rebuilt by backfill, which first fills, then repairs.
-        state = await storeState(index, state, () => ({
-          state: 'building',
-          version: index.version,
-          rebuild: true,
-        }));
-      }
-      this.states.set(index, state);
+    for (const index of this.indices) await this.loadState(index, metas);
+  }
+
+  /** Learns the state of `index` from its shards' metadata, marking it `building` when given a newer version. */
+  private async loadState(
+    index: Index<any, any>,
+    metas: ReadonlyMap<Shard, ReadonlyMap<string, string>>,
+  ): Promise<void> {
+    const raw = new Map(
+      index.strategy.shards.map((shard) => [shard, metas.get(shard)?.get(stateKey(index))]),
+    );
+    let state = mergeState(index, raw);
+    if (state.state === 'building' && state.version < index.version) {
+      // The mapper changed: its rows are rebuilt by backfill, which first fills, then repairs.
+      state = await storeState(index, state, () => ({
+        state: 'building',
+        version: index.version,
+        rebuild: true,
+      }));
     }
+    this.states.set(index, state);
   }
 
   /** Reads the state of `index` from its shards again (another process may have moved it on). */
@@ -326,6 +336,9 @@ export class Placement {
     await this.refuseOthers(byShard);
     if (!index) {
       this.#checked = undefined;
+      this.#shardChecks.clear();
+      this.#checkedShards.clear();
+      this.states.clear();
       this.isReady = false;
     }
     await Promise.all(
@@ -350,6 +363,101 @@ export class Placement {
     }
   }
 
+  /**
+   * Checks, once per shard, that the given shards hold what the entity
+   * expects: what an operation touches, so that a shard that is down stops
+   * only the operations that need it (a save in `async` mode while an index
+   * database is down). `undefined` once every shard was checked.
+   */
+  readyFor(shards: Iterable<Shard>): Promise<void> | undefined {
+    if (this.isReady) return undefined;
+    const checks = [...new Set(shards)].map((shard) => this.checkShard(shard));
+    return Promise.allSettled(checks).then((settled) => {
+      // The first failure in the order given, whichever came back first.
+      const failed = settled.find((c) => c.status === 'rejected');
+      if (failed) throw failed.reason;
+    });
+  }
+
+  /**
+   * What a write needs: in `sync` mode every shard and index state (its index
+   * rows go to the index shards before the record commits); in `async` mode
+   * the records' shards, and the state of each index whose shards answer (so
+   * that older code is still refused a newer mapper version), while an index
+   * whose database is down is left to the write's note.
+   */
+  async readyForWrite(shards: Iterable<Shard>, mode: 'sync' | 'async'): Promise<void> {
+    if (this.isReady) return;
+    if (mode === 'sync') return this.ready();
+    await this.readyFor(shards);
+    await Promise.all(
+      this.indices.map((index) =>
+        this.states.has(index)
+          ? undefined
+          : this.readyForIndex(index).catch((error: unknown) => {
+              if (!ShardUnavailableError.is(error)) throw error;
+            }),
+      ),
+    );
+  }
+
+  /** Checks the shards of `index` and of the records, and learns the index's state: what a query needs. */
+  async readyForIndex(index: Index<any, any>): Promise<void> {
+    if (this.isReady) return;
+    await this.readyFor([...index.strategy.shards, ...this.strategy.shards]);
+    if (!this.states.has(index)) {
+      const metas = new Map(
+        await Promise.all(
+          index.strategy.shards.map(async (shard) => [shard, await this.checkShard(shard)] as const),
+        ),
+      );
+      await this.loadState(index, metas);
+    }
+    this.completeIfAll();
+  }
+
+  /** Once every shard was checked and every index state learnt, later operations need not wait at all. */
+  private completeIfAll(): void {
+    if (this.isReady || this.states.size < this.indices.length) return;
+    if (this.placed().some((p) => !this.#checkedShards.has(p.shard))) return;
+    this.#checked = Promise.resolve();
+    this.isReady = true;
+  }
+
+  /** The metadata of one shard, read once its identities were checked (a failed check is tried again next time). */
+  private checkShard(shard: Shard): Promise<ReadonlyMap<string, string>> {
+    let check = this.#shardChecks.get(shard);
+    if (check === undefined) {
+      check = this.readShard(shard).then((meta) => {
+        this.#checkedShards.add(shard);
+        return meta;
+      });
+      this.#shardChecks.set(shard, check);
+      check.catch(() => {
+        if (this.#shardChecks.get(shard) === check) this.#shardChecks.delete(shard);
+      });
+    }
+    return check;
+  }
+
+  /** Reads a shard's identities (and the states of the indices it holds) and checks them. */
+  private async readShard(shard: Shard): Promise<ReadonlyMap<string, string>> {
+    const placed = this.placed().filter((p) => p.shard === shard);
+    const keys = placed.map((p) => p.table.name);
+    for (const index of this.indices) if (index.strategy.shards.includes(shard)) keys.push(stateKey(index));
+    const meta = await shard.readMeta(keys);
+    for (const p of placed) {
+      const stored = meta.get(p.table.name);
+      if (stored === undefined) {
+        throw new ShardMapError(
+          `Shard ${p.shard.name} has no table "${p.table.name}" yet: run create() first`,
+        );
+      }
+      if (stored !== p.identity) throw this.mismatch(p, stored);
+    }
+    return meta;
+  }
+
   /** Checks once that every shard holds what the entity expects; a failed check is tried again next time. */
   ready(): Promise<void> {
     this.#checked ??= this.check().then(
@@ -365,26 +473,17 @@ export class Placement {
   }
 
   private async check(): Promise<void> {
-    const placed = this.placed();
-    const keysByShard = new Map<Shard, string[]>();
-    for (const p of placed) keysByShard.set(p.shard, [...(keysByShard.get(p.shard) ?? []), p.table.name]);
-    for (const index of this.indices) {
-      for (const shard of index.strategy.shards) keysByShard.get(shard)!.push(stateKey(index));
-    }
+    const shards = [...new Set(this.placed().map((p) => p.shard))];
+    const checks = await Promise.allSettled(shards.map((shard) => this.checkShard(shard)));
+    // The first failure in shard order, whichever came back first: messages do not depend on timing.
+    const failed = checks.find((c) => c.status === 'rejected');
+    if (failed) throw failed.reason;
     const metas = new Map(
-      await Promise.all(
-        [...keysByShard].map(async ([shard, keys]) => [shard, await shard.readMeta(keys)] as const),
-      ),
+      shards.map((shard, i) => [
+        shard,
+        (checks[i] as PromiseFulfilledResult<ReadonlyMap<string, string>>).value,
+      ]),
     );
-    for (const p of placed) {
-      const stored = metas.get(p.shard)!.get(p.table.name);
-      if (stored === undefined) {
-        throw new ShardMapError(
-          `Shard ${p.shard.name} has no table "${p.table.name}" yet: run create() first`,
-        );
-      }
-      if (stored !== p.identity) throw this.mismatch(p, stored);
-    }
     await this.loadStates(metas);
   }
 }

@@ -44,8 +44,8 @@ export interface QuerySource<T> {
    * version of the deletion of those that were deleted (missing ids absent from both).
    */
   fetch(ids: readonly string[]): Promise<{ docs: Map<string, Doc<T>>; deleted: Map<string, number> }>;
-  /** Resolves when the shards' identities have been checked. */
-  ready(): Promise<void>;
+  /** Resolves when the shards' identities have been checked: those `index` and the records need, or all. */
+  ready(index?: Index<T, any>): Promise<void>;
   /** Whether queries delete the stale index rows they meet. */
   readonly readRepair: boolean;
   /**
@@ -188,7 +188,7 @@ async function* execute<T>(
   after: ColumnValue[] | undefined,
   limit: number | undefined,
 ): AsyncGenerator<Hit<T>[]> {
-  await source.ready();
+  await source.ready(p.index);
   const { index, where, recordParts, rowParts } = p;
   await source.queryable(index, p.partial, 'select');
   const positions = index.strategy.shardsFor(where);
@@ -377,7 +377,7 @@ export class Query<T> implements PromiseLike<Doc<T>[]>, AsyncIterable<Doc<T>> {
 
   /** Counts the matching records, verifying each (fetched and checked as by a select). */
   async verifiedCount(): Promise<number> {
-    await this.source.ready();
+    await this.source.ready(this.plan.index);
     await this.source.queryable(this.plan.index, this.plan.partial, 'count');
     let n = 0;
     for await (const hits of execute(this.source, this.plan, this.after, this.plan.limit)) n += hits.length;
@@ -391,7 +391,7 @@ export class Query<T> implements PromiseLike<Doc<T>[]>, AsyncIterable<Doc<T>> {
    * read page by page (no record is fetched) and counted once.
    */
   async count(): Promise<number> {
-    await this.source.ready();
+    await this.source.ready(this.plan.index);
     const { index, where, rowParts } = this.plan;
     await this.source.queryable(index, this.plan.partial, 'count');
     const positions = index.strategy.shardsFor(where);

@@ -14,7 +14,7 @@ import { isTombstone, keptExactly } from './codec.js';
 import { compareValues } from './columns.js';
 import type { Doc } from './doc.js';
 import type { Notes } from './drain.js';
-import { type EntityParts, readRows, ready } from './entity-parts.js';
+import { type EntityParts, readRows } from './entity-parts.js';
 import { ConflictError, ValidationError } from './errors.js';
 import { groupBy } from './group.js';
 import { checkId, describe } from './names.js';
@@ -179,8 +179,11 @@ export class WritePath<T> {
 
   /** Writes a batch of checked records; returns the error of each one not written (a conflict, a failed commit). */
   async settle(batch: readonly Pending<T>[], mode: WriteMode): Promise<Map<Pending<T>, unknown>> {
-    await ready(this.parts);
     const { shards } = this.parts.placement.strategy;
+    await this.parts.placement.readyForWrite(
+      batch.map((p) => shards[p.shard]!),
+      mode,
+    );
     for (const p of batch) {
       if (!isTombstone(p)) this.parts.codec.checkSize(p.record.id, p.body, shards[p.shard]!);
     }

@@ -345,11 +345,17 @@ export function recordSuite(options: ConformanceOptions): void {
       const entity = make(shards);
       await entity.create();
       await entity.save(entity.new(post(), { id: 'x' }));
+      // Each operation checks, on first use, the shards it touches: reads of ids on the swapped shards are refused.
+      const ids = Array.from({ length: 30 }, (_, i) => `id${i}`);
       const swapped = await make([shards[1]!, shards[0]!, shards[2]!])
-        .get('x')
+        .getMany(ids)
         .catch((e) => e);
       expect(swapped).toBeInstanceOf(ShardMapError);
       expect(swapped.message).toContain('same order and number');
+      const everywhere = await make([shards[1]!, shards[0]!, shards[2]!])
+        .status()
+        .catch((e) => e);
+      expect(everywhere).toBeInstanceOf(ShardMapError);
       const fewer = make([shards[0]!, shards[1]!]);
       expect(await fewer.create().catch((e) => e)).toBeInstanceOf(ShardMapError);
       expect(await fewer.get('x').catch((e) => e)).toBeInstanceOf(ShardMapError);
