@@ -15,6 +15,7 @@ export type WaffleErrorCode =
   | 'INDEX_NOT_READY'
   | 'QUERY'
   | 'SHARD_UNAVAILABLE'
+  | 'OUTCOME_UNKNOWN'
   | 'IMPORT';
 
 const TAG = Symbol.for('@waffle/core/error');
@@ -214,6 +215,35 @@ export class ShardUnavailableError extends WaffleError {
 
   static override is(error: unknown): error is ShardUnavailableError {
     return WaffleError.is(error) && error.code === 'SHARD_UNAVAILABLE';
+  }
+}
+
+/**
+ * The connection to a shard was lost after the statement that commits a
+ * write (a `COMMIT`, or a single statement that writes on its own) was sent
+ * and before its reply: the write may or may not be stored, and nothing the
+ * client holds tells which. Never a plain failure (then it was not written:
+ * {@link ShardUnavailableError}) nor a success. Settle it by saving the same
+ * record object again, unchanged: the write path finds its own earlier
+ * commit (the stored row at the next version with the body, codec and
+ * update time this save wrote) and returns the record as saved, or commits
+ * it once.
+ */
+export class OutcomeUnknownError extends WaffleError {
+  override readonly code = 'OUTCOME_UNKNOWN';
+  /** The shard's name (never containing a password). */
+  readonly shard: string;
+
+  constructor(shard: string, detail: string, options?: { cause?: unknown }) {
+    super(
+      `Shard ${shard} lost the connection after a commit was sent and before its reply (${detail}): the write may or may not be stored; save the same record again to settle it`,
+      options,
+    );
+    this.shard = shard;
+  }
+
+  static override is(error: unknown): error is OutcomeUnknownError {
+    return WaffleError.is(error) && error.code === 'OUTCOME_UNKNOWN';
   }
 }
 

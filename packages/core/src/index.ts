@@ -38,6 +38,7 @@ export {
   ImportError,
   IndexNotReadyError,
   NotFoundError,
+  OutcomeUnknownError,
   QueryError,
   SerializationError,
   ShardMapError,

@@ -15,7 +15,7 @@ import { compareValues } from './columns.js';
 import type { Doc } from './doc.js';
 import type { Notes } from './drain.js';
 import { type EntityParts, readRows } from './entity-parts.js';
-import { ConflictError, ValidationError } from './errors.js';
+import { ConflictError, OutcomeUnknownError, ValidationError } from './errors.js';
 import { groupBy } from './group.js';
 import { checkId, describe } from './names.js';
 import { decodeNote, encodeNote, type Note, noRows, planWrite, type RowsByIndex } from './notes.js';
@@ -67,10 +67,40 @@ interface Write<T> {
   readonly local: Note;
   /** Index work on other shards: adds before the commit (sync) or in the note (async), removes in the note. */
   readonly remote: Note;
+  /** True when `row` is the stored row of this save's own earlier commit, whose outcome was unknown: nothing to write. */
+  readonly own?: boolean;
+}
+
+/** What a save whose commit had an unknown outcome wrote: to know it again when the same record is saved again. */
+interface Unsettled {
+  readonly expected: number;
+  readonly row: RecordRow;
+}
+
+/** True when two bodies are the same text or the same bytes. */
+function sameBody(a: string | Uint8Array, b: string | Uint8Array): boolean {
+  if (typeof a === 'string' || typeof b === 'string') return a === b;
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The write path of one entity. */
 export class WritePath<T> {
+  /**
+   * Per record object, the row its last save wrote when that save's commit
+   * ended in an {@link OutcomeUnknownError}. Saved again unchanged (same
+   * version, codec and body), the record is written with the same times,
+   * and a stored row at the next version with this body, codec and update
+   * time is that earlier commit: the save returns the record as saved.
+   * Another writer's row with the same body (two increments of one counter
+   * computing the same value) is not taken for it: its update time is its
+   * own, unless both were written in the same millisecond. Only a record
+   * object whose save failed with OutcomeUnknownError is ever recognised;
+   * a copy of it, or the record after a restart, gets the ConflictError.
+   */
+  private readonly unsettled = new WeakMap<object, Unsettled>();
+
   constructor(
     private readonly parts: EntityParts<T>,
     private readonly notes: Notes<T>,
@@ -88,6 +118,41 @@ export class WritePath<T> {
    */
   private lostTo(p: Pending<T>, current: RecordRow | undefined): ConflictError {
     return this.conflict(p.record.id, p.insert ? 0 : p.expected, current);
+  }
+
+  /** The unsettled earlier write of `p`'s record when `p` writes the same (same version, codec and body). */
+  private unsettledOf(p: Pending<T>): Unsettled | undefined {
+    const earlier = this.unsettled.get(p.record);
+    if (earlier === undefined || earlier.expected !== p.expected) return undefined;
+    const { row } = earlier;
+    return row.codec === p.codec && sameBody(row.body, p.body) ? earlier : undefined;
+  }
+
+  /** True when `stored` is the row the unsettled earlier write of `p` committed. */
+  private isOwn(p: Pending<T>, stored: RecordRow | undefined): boolean {
+    const earlier = this.unsettledOf(p);
+    if (earlier === undefined || stored === undefined) return false;
+    const { row } = earlier;
+    return (
+      stored.version === row.version &&
+      stored.codec === row.codec &&
+      stored.updatedAt === row.updatedAt &&
+      sameBody(stored.body, row.body)
+    );
+  }
+
+  /** The write of `p` found already committed as `stored` by its own earlier, unsettled save. */
+  private ownWrite(p: Pending<T>, stored: RecordRow): Write<T> {
+    const none: Note = { add: noRows(this.parts.indices), remove: noRows(this.parts.indices) };
+    return {
+      pending: p,
+      id: p.record.id,
+      version: stored.version,
+      row: stored,
+      local: none,
+      remote: none,
+      own: true,
+    };
   }
 
   /** Checks a record and computes what writing it needs, before anything touches a database. */
@@ -207,6 +272,10 @@ export class WritePath<T> {
       const id = p.record.id;
       const current: RecordRow | undefined =
         p.expected > 0 && p.read?.version === p.expected ? p.read : stored.get(id);
+      if (p.expected > 0 && this.isOwn(p, current)) {
+        writes.push(this.ownWrite(p, current!));
+        continue;
+      }
       if (p.expected > 0 && current?.version !== p.expected) {
         errors.set(p, this.lostTo(p, current));
         continue;
@@ -223,6 +292,7 @@ export class WritePath<T> {
       );
       const noted: Note = mode === 'sync' ? { add: noRows(indices), remove: remote.remove } : remote;
       const version = Math.max(p.expected + 1, p.minVersion ?? 0);
+      const times = p.times ?? this.unsettledOf(p)?.row;
       writes.push({
         pending: p,
         id,
@@ -234,8 +304,8 @@ export class WritePath<T> {
           version,
           codec: p.codec,
           body: p.body,
-          createdAt: p.times?.createdAt ?? (live ? live.createdAt.getTime() : now),
-          updatedAt: p.times?.updatedAt ?? now,
+          createdAt: times?.createdAt ?? (live ? live.createdAt.getTime() : now),
+          updatedAt: times?.updatedAt ?? now,
           note: encodeNote(indices, noted) ?? null,
         },
       });
@@ -258,7 +328,8 @@ export class WritePath<T> {
             unread.map((p) => p.record.id),
           )
         : new Map();
-    const writes = this.plan(batch, stored, mode, errors);
+    const planned = this.plan(batch, stored, mode, errors);
+    const writes = planned.filter((w) => !w.own);
     if (mode === 'sync') {
       await applyRows(
         indices,
@@ -266,7 +337,7 @@ export class WritePath<T> {
         'put',
       );
     }
-    const won: Write<T>[] = [];
+    const won: Write<T>[] = planned.filter((w) => w.own);
     const lost: Write<T>[] = [];
     await Promise.all(
       [...groupBy(writes, (w) => w.pending.shard)].map(async ([position, group]) => {
@@ -287,7 +358,13 @@ export class WritePath<T> {
             (done[i] ? won : lost).push(w);
           });
         } catch (error) {
-          for (const w of group) errors.set(w.pending, error);
+          for (const w of group) {
+            errors.set(w.pending, error);
+            // Saved again unchanged, the record is written alike, and its stored row known for this commit's.
+            if (OutcomeUnknownError.is(error)) {
+              this.unsettled.set(w.pending.record, { expected: w.pending.expected, row: w.row });
+            }
+          }
         }
       }),
     );
@@ -300,6 +377,11 @@ export class WritePath<T> {
       const leftovers: TaggedRows[] = [];
       for (const w of lost) {
         const row = current.get(w.id);
+        if (this.isOwn(w.pending, row)) {
+          // This save's own earlier commit, whose outcome was unknown: saved.
+          won.push(this.ownWrite(w.pending, row!));
+          continue;
+        }
         // Also before a retry: the rows put now carry a version that will never be committed.
         if (mode === 'sync' && row) leftovers.push(this.leftovers(w, row));
         if (w.pending.insert && row && isTombstone(row)) {
@@ -311,6 +393,7 @@ export class WritePath<T> {
       await applyRows(indices, leftovers, 'delete').catch((error) => onIndexError(error));
     }
     for (const w of won) {
+      this.unsettled.delete(w.pending.record);
       w.pending.record.version = w.version;
       w.pending.record.createdAt = new Date(w.row.createdAt);
       w.pending.record.updatedAt = new Date(w.row.updatedAt);

@@ -3,6 +3,7 @@ import {
   ConflictError,
   ImportError,
   NotFoundError,
+  OutcomeUnknownError,
   QueryError,
   SerializationError,
   ShardMapError,
@@ -22,6 +23,7 @@ const samples = {
   ShardMapError: new ShardMapError('map'),
   QueryError: new QueryError('failed', { sql: 'select 1', params: [1], shard: 'sqlite:memory', cause }),
   ShardUnavailableError: new ShardUnavailableError('down'),
+  OutcomeUnknownError: new OutcomeUnknownError('pg:db', 'Connection closed', { cause }),
   ImportError: new ImportError(7, 'not valid JSON', { cause }),
 };
 const CODES = {
@@ -33,6 +35,7 @@ const CODES = {
   ShardMapError: 'SHARD_MAP',
   QueryError: 'QUERY',
   ShardUnavailableError: 'SHARD_UNAVAILABLE',
+  OutcomeUnknownError: 'OUTCOME_UNKNOWN',
   ImportError: 'IMPORT',
 } as const;
 const CLASSES = {
@@ -44,6 +47,7 @@ const CLASSES = {
   ShardMapError,
   QueryError,
   ShardUnavailableError,
+  OutcomeUnknownError,
   ImportError,
 };
 type Name = keyof typeof CLASSES;
@@ -209,5 +213,18 @@ describe('ImportError', () => {
     expect(error.line).toBe(7);
     expect(error.cause).toBe(cause);
     expect(new ImportError(1, 'x').cause).toBeUndefined();
+  });
+});
+
+describe('OutcomeUnknownError', () => {
+  it('names the shard, says the write may or may not be stored and how to settle it, keeps its cause', () => {
+    const error = new OutcomeUnknownError('postgres:127.0.0.1:5432/db', 'write CONNECTION_CLOSED', { cause });
+    expect(error.message).toBe(
+      'Shard postgres:127.0.0.1:5432/db lost the connection after a commit was sent and before its reply (write CONNECTION_CLOSED): the write may or may not be stored; save the same record again to settle it',
+    );
+    expect(error.shard).toBe('postgres:127.0.0.1:5432/db');
+    expect(error.cause).toBe(cause);
+    expect(ShardUnavailableError.is(error)).toBe(false);
+    expect(OutcomeUnknownError.is(error)).toBe(true);
   });
 });

@@ -10,6 +10,8 @@
 import { QueryError, ValidationError } from '@waffle/core';
 import {
   closedError,
+  commitError,
+  commits,
   type Driver,
   driverError,
   type ErrorContext,
@@ -92,11 +94,57 @@ function isFatal(error: unknown): boolean {
 /** Socket errors of a statement that could not be sent: the connection was gone before it (a server restarted or cut). */
 const UNSENT = new Set(['ECONNRESET', 'EPIPE']);
 
-/** True when a statement's error says the server cannot be reached (or the statement never left this process). */
+/** mysql2's refusal of a command on a connection it already knows is closed: nothing was sent. */
+const CLOSED_STATE = "Can't add new command when connection is in closed state";
+
+/** True when a statement's error says it never left this process: its connection was gone before it. */
+function isUnsent(error: unknown): boolean {
+  const { code, syscall, message } = (error ?? {}) as {
+    code?: unknown;
+    syscall?: unknown;
+    message?: unknown;
+  };
+  if (typeof code === 'string' && syscall === 'write' && UNSENT.has(code)) return true;
+  return message === CLOSED_STATE;
+}
+
+/** Error codes of mysql2 and Node meaning a connection that was open is gone. */
+const LOST = new Set(['PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+
+/**
+ * Server errors that end the connection or the statement from outside: the
+ * connection killed (`KILL`, 1927 on MariaDB), the query killed
+ * (`KILL QUERY`, 1317), a server shutting down (1053).
+ */
+const KILLED = new Set([1927, 1317, 1053]);
+
+/**
+ * Server errors of a statement stopped by a limit the session set: a lock
+ * wait timeout (1205, `innodb_lock_wait_timeout`: the statement was rolled
+ * back; the transaction is rolled back by the driver), a statement time
+ * limit (1969, MariaDB's `max_statement_time`; 3024, MySQL's
+ * `max_execution_time`).
+ */
+const TIMEOUTS = new Set([1205, 1969, 3024]);
+
+/** True when a statement's error is a lock wait or statement timeout. */
+function isTimeout(error: unknown): boolean {
+  const errno = (error as { errno?: unknown } | undefined)?.errno;
+  return typeof errno === 'number' && TIMEOUTS.has(errno);
+}
+
+/** True when the connection a statement was sent on was lost before its reply (reset, closed, killed). */
+function isLost(error: unknown): boolean {
+  if (isUnsent(error)) return false;
+  const { code, errno } = (error ?? {}) as { code?: unknown; errno?: unknown };
+  return (typeof code === 'string' && LOST.has(code)) || (typeof errno === 'number' && KILLED.has(errno));
+}
+
+/** True when a statement's error says the server cannot be reached or serve now (or the statement never left this process). */
 function isUnreachable(error: unknown): boolean {
-  const { code, syscall } = (error ?? {}) as { code?: unknown; syscall?: unknown };
-  if (typeof code !== 'string') return false;
-  return UNREACHABLE.has(code) || (syscall === 'write' && UNSENT.has(code));
+  const { code } = (error ?? {}) as { code?: unknown };
+  if (isUnsent(error) || isLost(error)) return true;
+  return typeof code === 'string' && UNREACHABLE.has(code);
 }
 
 /** An upper bound of the bytes a parameter takes on the wire. */
@@ -179,7 +227,13 @@ export class MysqlDriver implements Driver {
     this.#pool = resolved.pool;
     this.#core = corePool(resolved.pool);
     this.#owned = resolved.owned;
-    this.#errors = { shard: this.name, secrets: resolved.secrets, unavailable: isUnreachable };
+    this.#errors = {
+      shard: this.name,
+      secrets: resolved.secrets,
+      unavailable: isUnreachable,
+      timedOut: isTimeout,
+      lost: isLost,
+    };
     this.#connectErrors = { ...this.#errors, unavailable: () => true };
   }
 
@@ -294,6 +348,8 @@ export class MysqlDriver implements Driver {
           if (this.#closed) throw closedError(this.name, statement);
           continue;
         }
+        // A statement that writes on its own and was sent: lost before its reply, its outcome is unknown.
+        if (commits(statement)) throw commitError(this.#errors, statement, error);
         throw driverError(this.#errors, statement, error);
       }
     }
@@ -371,7 +427,8 @@ export class MysqlDriver implements Driver {
         await runOn(connection, COMMIT);
       } catch (error) {
         broken = true; // the transaction's fate on this connection is unknown
-        throw driverError(this.#errors, COMMIT, error);
+        // Lost after the COMMIT was sent: unknown; not sent: rolled back by the server.
+        throw commitError(this.#errors, COMMIT, error);
       }
       return out;
     } finally {

@@ -5,8 +5,12 @@
  * and transactions with `sql.begin`, tells an unreachable server from a
  * failed statement, and ends only a client it opened.
  */
+
+import { ShardUnavailableError } from '@waffle/core';
 import {
   closedError,
+  commitError,
+  commits,
   type Driver,
   driverError,
   type ErrorContext,
@@ -36,6 +40,28 @@ interface Queryable {
     parameters?: any[],
     options?: { prepare?: boolean },
   ): PromiseLike<unknown> & { values(): PromiseLike<ArrayLike<unknown>[] & { count?: unknown }> };
+}
+
+/**
+ * What postgres.js keeps on a query (3.x, internal): `state` is set when the
+ * query is handed to an open connection (its bytes written or about to be),
+ * `describeFirst` stays true while only its Parse and Describe were sent
+ * (the Bind and Execute follow the server's description). A query with no
+ * such properties counts as sent.
+ */
+interface QueryProgress {
+  state?: unknown;
+  describeFirst?: unknown;
+}
+
+/** True unless postgres.js shows that `query` never reached the point where the server could execute it. */
+function mayHaveRun(query: QueryProgress): boolean {
+  return query.state !== null && query.describeFirst !== true;
+}
+
+/** A connection reserved from the pool (postgres.js `sql.reserve()`). */
+interface Reserved extends Queryable {
+  release(): void;
 }
 
 /**
@@ -75,6 +101,34 @@ const UNREACHABLE = new Set([
  */
 const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '3D000', '28000', '28P01']);
 
+/**
+ * SQLSTATEs of a statement stopped by a limit the server or session set: a
+ * statement timeout (or a cancel) and a lock timeout. The statement, and the
+ * transaction it was in, were rolled back: retry later.
+ */
+const TIMEOUT_STATES = new Set(['57014', '55P03']);
+
+/** True when `error` is a statement or lock timeout of the server. */
+export function isTimeout(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && TIMEOUT_STATES.has(code);
+}
+
+/** Error codes of postgres.js and Node meaning a connection that was open is gone. */
+const LOST = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'CONNECTION_CLOSED', 'CONNECTION_DESTROYED']);
+
+/**
+ * True when `error` says the connection a statement was on was lost (reset,
+ * closed, terminated by the server): a commit sent on it has an unknown outcome.
+ */
+export function isLost(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  return (
+    LOST.has(code) || code === '57P01' || code === '57P02' || (code.startsWith('08') && code !== '08P01')
+  );
+}
+
 /** True when `error` says the server is unreachable or cannot serve, rather than that a statement failed. */
 export function isUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
@@ -89,6 +143,7 @@ export function isUnavailable(error: unknown): boolean {
 
 const BEGIN: Statement = { sql: 'BEGIN', params: [] };
 const COMMIT: Statement = { sql: 'COMMIT', params: [] };
+const ROLLBACK: Statement = { sql: 'ROLLBACK', params: [] };
 
 function result(rows: ArrayLike<unknown>[] & { count?: unknown }): Result {
   return { rows: rows as unknown as unknown[][], changes: Number(rows.count ?? 0) };
@@ -117,7 +172,13 @@ export class PostgresDriver implements Driver {
         typeof target === 'string' ? extra.name : (target.name ?? extra.name),
       );
     }
-    this.#errors = { shard: this.name, secrets: [passwordOf(this.#client)], unavailable: isUnavailable };
+    this.#errors = {
+      shard: this.name,
+      secrets: [passwordOf(this.#client)],
+      unavailable: isUnavailable,
+      timedOut: isTimeout,
+      lost: isLost,
+    };
   }
 
   /**
@@ -135,21 +196,33 @@ export class PostgresDriver implements Driver {
     return true;
   }
 
-  /** Runs a statement on `on`; driver failures become waffle errors. */
-  async #run(on: Queryable, statement: PostgresStatement): Promise<Result> {
+  /**
+   * Runs a statement on `on`; driver failures become waffle errors. With
+   * `committing`, a statement that writes on its own (outside a transaction)
+   * or a COMMIT whose connection is lost once it may have reached the server
+   * is an OutcomeUnknownError.
+   */
+  async #run(
+    on: Queryable,
+    statement: PostgresStatement,
+    committing = false,
+    onLost?: () => void,
+  ): Promise<Result> {
     if (this.#closed) throw closedError(this.name, statement);
+    const query = on.unsafe(statement.sql, statement.params as any[], { prepare: this.#prepare(statement) });
     try {
-      const rows = await on
-        .unsafe(statement.sql, statement.params as any[], { prepare: this.#prepare(statement) })
-        .values();
-      return result(rows);
+      return result(await query.values());
     } catch (error) {
+      if (onLost !== undefined && isLost(error)) onLost();
+      if (committing && mayHaveRun(query as unknown as QueryProgress)) {
+        throw commitError(this.#errors, statement, error);
+      }
       throw driverError(this.#errors, statement, error);
     }
   }
 
   run(statement: Statement): Promise<Result> {
-    return this.#run(this.#client, statement);
+    return this.#run(this.#client, statement, commits(statement));
   }
 
   /**
@@ -178,28 +251,55 @@ export class PostgresDriver implements Driver {
   }
 
   /**
-   * Runs `work` in one transaction on one connection of the client (other
-   * calls of the shard go on alongside, on other connections): committed when
-   * it resolves, rolled back when it throws. The work's own error passes
-   * through unchanged; a failing BEGIN or COMMIT is a waffle error.
+   * Runs `work` in one transaction on one connection reserved from the
+   * client (other calls of the shard go on alongside, on other
+   * connections): committed when it resolves, rolled back when it throws.
+   * The work's own error passes through unchanged; a failing BEGIN or
+   * ROLLBACK is a waffle error, a COMMIT whose connection is lost after it
+   * was sent an OutcomeUnknownError.
+   *
+   * Not `sql.begin`: when its connection dies under the work, postgres.js
+   * sends its ROLLBACK on the closed connection, and that write, scheduled
+   * with `setImmediate`, throws a TypeError outside every promise
+   * (porsager/postgres#1208) that ends the process. Here nothing more is
+   * sent on a connection once a statement on it failed with a lost
+   * connection, and such a connection is not released: postgres.js has
+   * already put it back among its closed ones, and releasing it would hand
+   * it to the next query as open.
    */
   async transaction<T>(work: (tx: Runner) => Promise<T>): Promise<T> {
     if (this.#closed) throw closedError(this.name, BEGIN);
-    const progress: { step: Statement; failure?: { error: unknown } } = { step: BEGIN };
+    let reserved: Reserved;
     try {
-      return (await this.#client.begin(async (tx) => {
-        progress.step = COMMIT;
-        try {
-          return await work({ run: (statement) => this.#run(tx as unknown as Queryable, statement) });
-        } catch (error) {
-          progress.failure = { error };
-          throw error;
-        }
-      })) as T;
+      reserved = (await this.#client.reserve()) as unknown as Reserved;
     } catch (error) {
-      // postgres.js rolled back; a failing rollback must not hide why the work failed.
-      if (progress.failure !== undefined) throw progress.failure.error;
-      throw driverError(this.#errors, progress.step, error);
+      throw driverError(this.#errors, BEGIN, error);
+    }
+    let alive = true;
+    const on = async (statement: PostgresStatement, committing = false): Promise<Result> => {
+      if (!alive) {
+        throw new ShardUnavailableError(
+          `Shard ${this.name} is unavailable: the transaction's connection was lost`,
+        );
+      }
+      return this.#run(reserved, statement, committing, () => {
+        alive = false;
+      });
+    };
+    try {
+      await on(BEGIN);
+      let out: T;
+      try {
+        out = await work({ run: (statement) => on(statement) });
+      } catch (error) {
+        // A failing rollback must not hide why the work failed.
+        if (alive) await on(ROLLBACK).catch(() => {});
+        throw error;
+      }
+      await on(COMMIT, true);
+      return out;
+    } finally {
+      if (alive) reserved.release();
     }
   }
 

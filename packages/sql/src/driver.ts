@@ -5,7 +5,7 @@
  * tells an unreachable server from a failed statement, and closes what it
  * opened. Everything else (what the statements say) is the dialect's.
  */
-import { QueryError, ShardUnavailableError, type WaffleError } from '@waffle/core';
+import { OutcomeUnknownError, QueryError, ShardUnavailableError, type WaffleError } from '@waffle/core';
 
 /** A statement's SQL text and its bound values, in placeholder order. */
 export interface Statement {
@@ -57,6 +57,30 @@ export interface ErrorContext {
   readonly secrets: readonly (string | undefined)[];
   /** True when an error means the server cannot be reached or cannot serve now. */
   readonly unavailable: (error: unknown) => boolean;
+  /**
+   * True when an error is a timeout the server or the session set (a lock
+   * wait, a statement time limit): the statement was rolled back, so it is a
+   * {@link ShardUnavailableError} (retry later) worded as a timeout.
+   */
+  readonly timedOut?: (error: unknown) => boolean;
+  /**
+   * True when an error means the connection was lost (reset, closed, killed)
+   * with a statement on it: after a statement that commits was sent, its
+   * outcome is unknown ({@link commitError}).
+   */
+  readonly lost?: (error: unknown) => boolean;
+}
+
+/**
+ * True when `statement` changes data on its own when run outside a
+ * transaction, or ends one: `INSERT`, `UPDATE`, `DELETE`, `REPLACE`, a `WITH`
+ * holding one of them, or `COMMIT`. Its outcome is unknown when the
+ * connection is lost after it was sent.
+ */
+export function commits(statement: Statement): boolean {
+  const sql = statement.sql.trimStart().slice(0, 16).toLowerCase();
+  if (/^(insert|update|delete|replace|commit)\b/.test(sql)) return true;
+  return sql.startsWith('with') && /\b(insert|update|delete)\b/i.test(statement.sql);
 }
 
 /** `text` with every secret replaced by `***`; `found` tells whether there was one. */
@@ -92,6 +116,9 @@ export function driverError(
   if (QueryError.is(error) || ShardUnavailableError.is(error)) return error as WaffleError;
   const { text, found } = redact(context.secrets, messageOf(error));
   const cause = found ? undefined : error;
+  if (context.timedOut?.(error)) {
+    return new ShardUnavailableError(`Shard ${context.shard} timed out (retry later): ${text}`, { cause });
+  }
   if (context.unavailable(error)) {
     return new ShardUnavailableError(`Shard ${context.shard} is unavailable: ${text}`, { cause });
   }
@@ -101,6 +128,20 @@ export function driverError(
     shard: context.shard,
     cause,
   });
+}
+
+/**
+ * The failure of a statement that commits (see {@link commits}) and was
+ * sent: an {@link OutcomeUnknownError} when the connection was lost before
+ * its reply, else as {@link driverError} says. A driver calls it only when
+ * the statement left (or may have left) this process; a statement that
+ * could not be sent is a plain {@link driverError}.
+ */
+export function commitError(context: ErrorContext, statement: Statement, error: unknown): WaffleError {
+  if (OutcomeUnknownError.is(error)) return error;
+  if (!context.lost?.(error)) return driverError(context, statement, error);
+  const { text, found } = redact(context.secrets, messageOf(error));
+  return new OutcomeUnknownError(context.shard, text, { cause: found ? undefined : error });
 }
 
 /** The error of a statement attempted on a closed shard. */

@@ -18,6 +18,8 @@ export {
 } from './dialect.js';
 export {
   closedError,
+  commitError,
+  commits,
   type Driver,
   driverError,
   type ErrorContext,
