@@ -52,12 +52,25 @@ export function isWellFormed(text: string): boolean {
   return !LONE_SURROGATE.test(text);
 }
 
+/**
+ * True when `id` has no control character and no surrogate at all, found by
+ * one pass over its char codes (most ids, uuids among them); false sends it
+ * to the exact checks, which accept well-formed surrogate pairs.
+ */
+function plainId(id: string): boolean {
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f || (c >= 0xd800 && c <= 0xdfff)) return false;
+  }
+  return true;
+}
+
 /** Checks a record id: a non-empty, well-formed string of at most 255 UTF-8 bytes without control characters. */
 export function checkId(id: unknown): string {
   if (typeof id !== 'string' || id.length === 0) {
     throw new ValidationError(`Invalid record id ${describe(id)}: an id must be a non-empty string`);
   }
-  if (CONTROL.test(id) || !isWellFormed(id)) {
+  if (!plainId(id) && (CONTROL.test(id) || !isWellFormed(id))) {
     throw new ValidationError(
       `Invalid record id ${JSON.stringify(id)}: control characters and lone surrogates are not allowed`,
     );

@@ -137,7 +137,8 @@ export class ShardByPrimaryKey implements ShardStrategy {
 
   /** The position of the shard that owns the bucket of `key.id` (the first of its replicas). */
   shardOf(key: ShardKey): number {
-    return shardOfBucket(bucketOf(key.id), this.shards.length);
+    // One shard owns every bucket: no hash needed.
+    return this.shards.length === 1 ? 0 : shardOfBucket(bucketOf(key.id), this.shards.length);
   }
 
   /** The preference list of `key.id`'s bucket: {@link replicas} distinct positions, its owner first. */

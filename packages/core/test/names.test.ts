@@ -1,7 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Entity, Index, integer, ShardByColumn, uuidv7, ValidationError } from '../src/index.js';
 import { checkId, checkName, MAX_ENTITY_NAME, MAX_ID_BYTES, MAX_NAME } from '../src/names.js';
-import { expectError, fakeShards, jsonSerializer } from './helpers.js';
+import { expectError, fakeShards, jsonSerializer, wellFormed } from './helpers.js';
 
 const shards = fakeShards(2);
 
@@ -261,6 +262,39 @@ describe('checkId', () => {
       expectError(() => checkId(id), ValidationError, 'VALIDATION', 'Invalid record id', 'lone surrogates');
     }
     expect(checkId('\ud83d\ude00')).toBe('😀');
+  });
+
+  it('accepts exactly the ids without control characters and lone surrogates (any string of up to 60 characters)', () => {
+    // Characters near every boundary the checks draw: controls, DEL, surrogates (paired or lone), and plain ones.
+    const unit = fc.constantFrom(
+      'a',
+      'Z',
+      '-',
+      ' ',
+      '~',
+      '\u0000',
+      '\u001f',
+      '\u007f',
+      '\u0080',
+      'é',
+      '\ud7ff',
+      '\ud800',
+      '\udbff',
+      '\udc00',
+      '\udfff',
+      '\ue000',
+      '\uffff',
+      '😀',
+    );
+    fc.assert(
+      fc.property(fc.array(unit, { minLength: 1, maxLength: 60 }), (units) => {
+        const id = units.join('');
+        const control = Array.from(id).some((ch) => ch.charCodeAt(0) < 0x20 || ch === '\u007f');
+        const valid = !control && wellFormed(id);
+        if (valid) expect(checkId(id)).toBe(id);
+        else expect(() => checkId(id)).toThrow(ValidationError);
+      }),
+    );
   });
 
   it('allows at most 255 UTF-8 bytes', () => {

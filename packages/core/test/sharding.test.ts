@@ -38,6 +38,22 @@ describe('murmur3 (x86, 32-bit)', () => {
     expect(murmur3(new Uint8Array(0))).toBe(0);
   });
 
+  it('hashes any string as its UTF-8 bytes: ASCII ones (read from their char codes) and others, every tail length', () => {
+    const enc = new TextEncoder();
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: 'binary-ascii', maxLength: 70 }),
+          fc.string({ unit: 'grapheme', maxLength: 30 }),
+        ),
+        fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+        (s, seed) => {
+          expect(murmur3(s, seed)).toBe(murmur3(enc.encode(s), seed));
+        },
+      ),
+    );
+  });
+
   it('returns unsigned 32-bit integers', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary' }), fc.integer({ min: 0, max: 2 ** 32 - 1 }), (s, seed) => {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { postgresShard } from '../src/index.js';
 import { keyName } from '../src/postgres-dialect.js';
 import { MAX_PREPARED_DYNAMIC } from '../src/postgres-driver.js';
+import { arrayLiteral } from '../src/postgres-values.js';
 import {
   entitySpec,
   explain,
@@ -71,6 +72,32 @@ describe.skipIf(!dialectEnabled('postgres'))('postgres storage', () => {
         });
         expect(rows).toEqual([{ id: 'x', values: [1], version: 2 }]);
       }
+    });
+
+    it('array literals carry any text exactly: quotes, backslashes, commas, braces, NULL as text, empty, spaces, unicode', async () => {
+      const client = openClient(0);
+      const items = [
+        'plain',
+        'a"b',
+        'a\\b',
+        '\\"',
+        '"',
+        '\\',
+        'a,b',
+        '{x}',
+        'NULL',
+        'null',
+        '',
+        ' lead',
+        'tail ',
+        '日本😀',
+        null,
+      ];
+      const rows = await client.unsafe(
+        'SELECT x FROM unnest($1::text[]) WITH ORDINALITY AS u(x, n) ORDER BY n',
+        [arrayLiteral(items)],
+      );
+      expect(rows.map((r) => r.x)).toEqual(items);
     });
 
     it('quotes reserved words and mixed case', async () => {
