@@ -54,7 +54,7 @@ export class Notes<T> {
 
   /**
    * Finishes the notes of records: writes their rows to add and deletes their
-   * rows to remove (where the tag is older than the record's version), then
+   * rows to remove (where the tag is not newer than the record's version), then
    * clears each note if the record is still at that version (one statement
    * per shard). When it is not, the newer write carries the work; rows this
    * note added are deleted again where still tagged with the old version (the
@@ -69,9 +69,13 @@ export class Notes<T> {
       items.map(({ row, note }) => ({ id: row.id, version: row.version, rows: note.add })),
       'put',
     );
+    // Up to the record's version, that version included: the version does not produce these rows, so
+    // a row tagged with it was put by a write at that version that never committed (a sync writer
+    // whose commit failed after its rows were put, or that lost the compare-and-set), and no
+    // later write would remove it. A newer writer's rows are tagged above it and survive.
     await applyRows(
       indices,
-      items.map(({ row, note }) => ({ id: row.id, version: row.version, rows: note.remove })),
+      items.map(({ row, note }) => ({ id: row.id, version: row.version + 1, rows: note.remove })),
       'delete',
     );
     const cleared = new Map<RecordRow, boolean>();

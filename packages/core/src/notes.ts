@@ -12,7 +12,7 @@ export type RowsByIndex = RowValues[][];
 
 /** What a write still has to do to the indices, tagged with the record version that owns it. */
 export interface Note {
-  /** Rows to delete where their tag is older than the record's version. */
+  /** Rows to delete where their tag is not newer than the record's version. */
   readonly remove: RowsByIndex;
   /** Rows to write with the record's version (async mode only). */
   readonly add: RowsByIndex;

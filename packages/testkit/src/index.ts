@@ -19,6 +19,7 @@ import { faultSuite } from './suite-faults.js';
 import { hostileSuite } from './suite-hostile.js';
 import { lifecycleSuite } from './suite-lifecycle.js';
 import { messageSuite } from './suite-messages.js';
+import { modelSuite } from './suite-model.js';
 import { predicateSuite } from './suite-predicates.js';
 import { querySuite } from './suite-queries.js';
 import { raceSuite } from './suite-races.js';
@@ -55,7 +56,8 @@ export { serializationError, thrown } from './thrown.js';
  * The conformance suite every shard adapter runs: entities over its shards
  * (records, queries checked against brute force, predicate compilation
  * checked against core's JavaScript evaluation, codecs, repair, faults,
- * convergence, races, what errors say, export and import, hostile input), on real databases. Call it at the top of a test
+ * convergence, races, what errors say, export and import, hostile input,
+ * random command sequences checked against a model), on real databases. Call it at the top of a test
  * file, with {@link shardContract} for the shard operations themselves.
  *
  * @example
@@ -76,6 +78,7 @@ export function shardConformance(options: ConformanceOptions): void {
     messageSuite(options);
     transferSuite(options);
     hostileSuite(options);
+    modelSuite(options);
   });
 }
 

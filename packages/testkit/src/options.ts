@@ -20,6 +20,12 @@ export interface ConformanceOptions {
   readonly serializer: Serializer;
   /** Scale of the randomized tests (default 1; 0.2 for a quick run). */
   readonly scale?: number;
+  /**
+   * Random command sequences the model-based suite checks (before `scale`,
+   * and times 10 when `WAFFLE_LONG=1`). Default 100, what a database server
+   * runs in CI; the embedded libSQL runs 500.
+   */
+  readonly modelRuns?: number;
   /** Optional capabilities of the adapter; each one on unless set to false. */
   readonly capabilities?: Capabilities;
 }
