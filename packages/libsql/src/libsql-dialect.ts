@@ -79,11 +79,23 @@ export class SqliteDialect extends SqlDialect {
   readonly maxParameters = 32766;
   readonly commitMode: CommitMode = 'batch';
   override readonly foldsBody = true;
+  /** A batch of new records runs as plain inserts first; a stored key fails it with SQLITE_CONSTRAINT_PRIMARYKEY. */
+  protected override readonly insertsFirst = true;
   readonly render: Render = (query) => drizzleDialect.sqlToQuery(query);
   readonly read: ValueReader = valueReader;
 
   bind(kind: ColumnKind, value: ColumnValue): unknown {
     return toStorage(kind, value);
+  }
+
+  /** A constraint failure (the client's `LibsqlError`, as the driver's error's cause): maybe a stored key. */
+  protected override uniqueViolation(error: unknown): boolean {
+    const cause = (error as { cause?: unknown } | null)?.cause as
+      | { code?: unknown; extendedCode?: unknown }
+      | undefined;
+    return [cause?.code, cause?.extendedCode].some(
+      (code) => typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT'),
+    );
   }
 
   /** 64-bit integers are read as text, so that no precision is lost whatever the client's `intMode`. */

@@ -68,6 +68,14 @@ export type CommitMode =
   /** An interactive transaction: the records first, then the rows of the records written. */
   | 'transaction';
 
+/**
+ * After plain inserts of new records met a stored key, how many of the
+ * table's next commits of new records go straight to the gated batch: a
+ * workload that saves over existing or deleted ids does not pay a failed
+ * batch each time.
+ */
+export const FULL_AFTER_CONFLICT = 64;
+
 /** The values table of a batch of index rows, and an alias of an index table, in statements. */
 export const V = sql.identifier('__waffle_v');
 export const T = sql.identifier('__waffle_t');
@@ -151,6 +159,25 @@ export abstract class SqlDialect {
   abstract createTable(spec: TableSpec): SQL[];
   /** The statement that creates the metadata table `__waffle_meta (key, value)` if it is missing. */
   abstract createMetaTable(): SQL;
+
+  /**
+   * Whether a batch commit of new records tries plain inserts first (see
+   * {@link SqlDialect.plainStatements}): only where {@link uniqueViolation}
+   * tells the failure of a stored key.
+   */
+  protected readonly insertsFirst: boolean = false;
+
+  /**
+   * True when `error`, of a batch of plain inserts, may be a stored key
+   * (a unique or primary key violation): the batch wrote nothing and the
+   * gated one runs. Saying true for another failure only costs that batch.
+   */
+  protected uniqueViolation(_error: unknown): boolean {
+    return false;
+  }
+
+  /** Per entity table whose plain inserts met a stored key, the commits of new records left that take the gated batch. */
+  readonly #fullCommits = new WeakMap<EntityTable, number>();
 
   /** Whether `INSERT … RETURNING` and `UPDATE … RETURNING` exist. */
   readonly returning: boolean = true;
@@ -728,6 +755,16 @@ export abstract class SqlDialect {
     del: readonly GatedRows[],
     history: HistoryTable | undefined,
   ): Promise<boolean[]> {
+    if (del.length === 0 && this.#tryPlain(entity, writes)) {
+      try {
+        await driver.batch(this.plainStatements(entity, writes, put, history));
+        return writes.map(() => true);
+      } catch (error) {
+        if (!this.uniqueViolation(error)) throw error;
+        // The batch wrote nothing (one transaction): the gated one tells which records exist.
+        this.#fullCommits.set(entity, FULL_AFTER_CONFLICT);
+      }
+    }
     const expected = new Map(writes.map((w) => [w.row.id, w.expected]));
     const gate = { entity, expected };
     const statements: Statement[] = [];
@@ -757,6 +794,73 @@ export abstract class SqlDialect {
       if (results[insertResults + i]!.changes === 1) won.add(w);
     });
     return writes.map((w) => won.has(w));
+  }
+
+  /**
+   * Whether a commit of `writes` on `entity` tries {@link plainStatements}
+   * first: the dialect can tell a unique violation ({@link insertsFirst}),
+   * every write is a new record, and the table has not had a conflict in its
+   * last {@link FULL_AFTER_CONFLICT} such commits.
+   */
+  #tryPlain(entity: EntityTable, writes: readonly CasWrite[]): boolean {
+    if (!this.insertsFirst) return false;
+    for (const w of writes) if (w.expected !== 0) return false;
+    const full = this.#fullCommits.get(entity);
+    if (full === undefined) return true;
+    if (full <= 1) this.#fullCommits.delete(entity);
+    else this.#fullCommits.set(entity, full - 1);
+    return false;
+  }
+
+  /**
+   * A batch commit of new records only, as an application writes them by
+   * hand: the records' plain multi-row inserts (no `on conflict`, nothing
+   * returned), then their index rows, neither gated on the records nor
+   * upserted (nullable tables, whose keys a plain insert cannot keep unique,
+   * through their ungated put statements), then the history. Either all of
+   * it is written, or a stored key fails the batch, which then wrote
+   * nothing, and {@link commitBatch} runs the gated batch instead.
+   */
+  protected plainStatements(
+    entity: EntityTable,
+    writes: readonly CasWrite[],
+    put: readonly GatedRows[],
+    history: HistoryTable | undefined,
+  ): Statement[] {
+    const statements: Statement[] = [];
+    for (const chunk of chunks(writes, rowsPerStatement(WRITE_COLUMNS.length, this.maxParameters))) {
+      const template = entity.templates.get(
+        `plain:${chunk.length}`,
+        () =>
+          sql`insert into ${entity.name} (${list(WRITE_COLUMNS.map(ident))}) values ${tuples(chunk.length, WRITE_COLUMNS.length)}`,
+      );
+      const values: unknown[] = [];
+      for (const w of chunk) values.push(...recordValues(w.row, (b) => this.bindBytes(b)));
+      statements.push(template.bind(values));
+    }
+    for (const g of put) {
+      const t = g.table;
+      if (t.nullable) {
+        statements.push(...this.putStatements(t, g.rows));
+        continue;
+      }
+      const width = t.columns.length + 2;
+      const names = [...t.columns.map((c) => c.name), INDEX_ID_COLUMN, INDEX_VERSION_COLUMN];
+      for (const chunk of chunks(this.encodeRows(t, g.rows), rowsPerStatement(width, this.maxParameters))) {
+        const template = t.templates.get(
+          `plain:${chunk.length}`,
+          () => sql`insert into ${t.name} (${list(names.map(ident))}) values ${tuples(chunk.length, width)}`,
+        );
+        statements.push(template.bind(chunk.flat()));
+      }
+    }
+    if (history) {
+      const rows = writes.map((w) => historyOf(w.row));
+      for (const chunk of chunks(rows, rowsPerStatement(HISTORY_COLUMNS.length, this.maxParameters))) {
+        statements.push(this.historyStatement(history, chunk));
+      }
+    }
+    return statements;
   }
 
   /** History rows of `writes`, each gated like index rows. */

@@ -9,6 +9,7 @@ export {
   type CasCommit,
   type CasWrite,
   type CommitMode,
+  FULL_AFTER_CONFLICT,
   historyOf,
   keyOf,
   SqlDialect,
