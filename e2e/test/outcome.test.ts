@@ -22,6 +22,7 @@ import {
   integer,
   OutcomeUnknownError,
   type Shard,
+  ShardUnavailableError,
   WaffleError,
 } from '@waffle/core';
 import { libsqlShard } from '@waffle/libsql';
@@ -77,7 +78,7 @@ async function setup(dialect: Exclude<Dialect, 'libsql'>) {
   const docs = new Entity<Value>(name, { shards: [shard], indices: [byN], serializer: json() });
   await docs.create();
   open.push({ close: () => docs.drop() });
-  return { proxy, docs, byN, shard };
+  return { proxy, docs, byN, shard, name };
 }
 
 /** What the trials saw. */
@@ -226,6 +227,41 @@ for (const dialect of ['postgres', 'mysql'] as const) {
     }, 600_000);
   });
 }
+
+describe.runIf(dialectEnabled('postgres'))('a commit lost before it could run on postgres', () => {
+  it('cut after its Parse and Describe only (the Execute never sent): ShardUnavailableError, and nothing is stored', async () => {
+    const { proxy, docs: first, name } = await setup('postgres');
+    const url = proxy.url(shardDatabaseUrls(servers.postgres)[0]!);
+    const insert = new RegExp(`insert into "${name}"`, 'i');
+    // postgres.js's end() waits out its timeout on a client whose connection was cut mid-query: all at once.
+    const clients: Shard[] = [];
+    open.push({ close: () => Promise.all(clients.map((c) => c.close())).then(() => {}) });
+    for (let trial = 0; trial < 10; trial++) {
+      // A fresh client: its first commit statement is parsed and described before it is bound and executed.
+      const shard = postgresShard({ url, connect_timeout: 5 });
+      clients.push(shard);
+      const byN = new Index<Value>(`${name}_n`, {
+        columns: { n: integer() },
+        shard: [shard],
+        mapper: (d) => [{ n: d.value.n }],
+      });
+      const docs = new Entity<Value>(name, { shards: [shard], indices: [byN], serializer: json() });
+      await docs.status();
+      const record = docs.new({ n: trial, token: `<before ${trial}>` });
+      proxy.cutAfter((chunk) => {
+        const text = chunk.toString('latin1');
+        return insert.test(text) && !text.includes(record.value.token);
+      });
+      const error = await docs.save(record).catch((e: unknown) => e);
+      proxy.stopCutting();
+      expect(error, `trial ${trial}`).toBeInstanceOf(ShardUnavailableError);
+      expect(await first.get(record.id)).toBeUndefined();
+      await docs.save(record);
+      expect((await first.get(record.id))?.version).toBe(1);
+    }
+    expect(proxy.cuts).toBe(10);
+  });
+});
 
 describe('a save whose commit had an unknown outcome, saved again (libSQL)', () => {
   /** A libSQL shard whose next commits report OutcomeUnknownError, after running (`'after'`) or without (`'before'`). */
