@@ -27,6 +27,7 @@ import {
 } from '@waffle/core/adapter';
 import {
   at,
+  type CasCommit,
   type CommitMode,
   type Driver,
   type EntityTable,
@@ -482,6 +483,24 @@ export class MysqlDialect extends SqlDialect {
     if (record.version !== expected) return false;
     const [current] = await this.getRecords(runner, t, [record.id]);
     return current?.version === expected;
+  }
+
+  /**
+   * Commits compare-and-set writes (see {@link SqlDialect.commit}), again
+   * from the start when InnoDB chose the transaction as a deadlock victim and
+   * rolled it back: a commit of several records and a `clearNotes` of the
+   * same records (an async write's background work) lock their rows in
+   * different orders.
+   */
+  override async commit(driver: Driver, tables: TableCache, work: CasCommit): Promise<boolean[]> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await super.commit(driver, tables, work);
+      } catch (error) {
+        if (errnoOf(error) !== ER_LOCK_DEADLOCK || attempt >= DEADLOCK_RETRIES) throw error;
+        await backoff(attempt);
+      }
+    }
   }
 
   /**
