@@ -5,10 +5,33 @@
  */
 import { checkCount } from './checks.js';
 import { type EntityParts, indexShards, ready } from './entity-parts.js';
+import { ShardUnavailableError } from './errors.js';
 import { groupBy } from './group.js';
-import { decodeNote } from './notes.js';
-import { applyRows } from './routing.js';
+import { decodeNote, type Note } from './notes.js';
+import { isReplicated, isUp, reported } from './replicas.js';
+import { applyRows, settleAll } from './routing.js';
 import type { RecordRow, Shard } from './types.js';
+
+/**
+ * True when `a` wins over `b` by the conflict rule of replicas: the higher
+ * version, then the later update time, then the greater body (a stable
+ * tie-break every process computes alike).
+ */
+export function newer(a: RecordRow, b: RecordRow): boolean {
+  if (a.version !== b.version) return a.version > b.version;
+  if (a.updatedAt !== b.updatedAt) return a.updatedAt > b.updatedAt;
+  return compareBodies(a.body, b.body) > 0;
+}
+
+/** Orders bodies: text by code unit, bytes by byte, text before bytes. */
+function compareBodies(a: string | Uint8Array, b: string | Uint8Array): number {
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  if (typeof a === 'string') return -1;
+  if (typeof b === 'string') return 1;
+  const n = Math.min(a.byteLength, b.byteLength);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.byteLength - b.byteLength;
+}
 
 /** Options of `Entity.drain`. */
 export interface DrainOptions {
@@ -54,30 +77,50 @@ export class Notes<T> {
 
   /**
    * Finishes the notes of records: writes their rows to add and deletes their
-   * rows to remove (where the tag is not newer than the record's version), then
-   * clears each note if the record is still at that version (one statement
-   * per shard). When it is not, the newer write carries the work; rows this
-   * note added are deleted again where still tagged with the old version (the
-   * newer write re-adds those it produces). Returns how many notes were cleared.
+   * rows to remove (where the tag is not newer than the record's version) on
+   * every replica, writes each pending copy of the record ("apply if newer",
+   * without its note) on the replicas listed in the note, then clears each
+   * note if the record is still at that version (one statement per shard).
+   * When it is not, the newer write carries the work; rows this note added
+   * are deleted again where still tagged with the old version (the newer
+   * write re-adds those it produces). A note is cleared only when all of this
+   * succeeded; a replica whose breaker is open is skipped (the note stays for
+   * `drain()`) unless `force`. Returns how many notes were cleared.
    */
-  async finish(notes: readonly Noted[]): Promise<number> {
-    const { indices, table } = this.parts;
-    await this.parts.placement.readyFor(indexShards(this.parts));
-    const items = notes.map(({ row }) => ({ row, note: decodeNote(indices, row.note) }));
-    await applyRows(
-      indices,
-      items.map(({ row, note }) => ({ id: row.id, version: row.version, rows: note.add })),
-      'put',
-    );
-    // Up to the record's version, that version included: the version does not produce these rows, so
-    // a row tagged with it was put by a write at that version that never committed (a sync writer
-    // whose commit failed after its rows were put, or that lost the compare-and-set), and no
-    // later write would remove it. A newer writer's rows are tagged above it and survive.
-    await applyRows(
-      indices,
-      items.map(({ row, note }) => ({ id: row.id, version: row.version + 1, rows: note.remove })),
-      'delete',
-    );
+  async finish(notes: readonly Noted[], force = false): Promise<number> {
+    const { indices, table, placement } = this.parts;
+    const replicated = isReplicated(placement.strategy) || indices.some((ix) => isReplicated(ix.strategy));
+    // Over replicas, a shard that is down is met (and left to the note) by the work itself.
+    await Promise.resolve(placement.readyFor(indexShards(this.parts))).catch((error: unknown) => {
+      if (!replicated || !ShardUnavailableError.is(error)) throw error;
+    });
+    const items = notes.map(({ shard, row }) => ({ shard, row, note: decodeNote(indices, row.note) }));
+    const failures: unknown[] = [];
+    const copying = this.copy(items, force).catch((error: unknown) => {
+      failures.push(error);
+    });
+    try {
+      await applyRows(
+        indices,
+        items.map(({ row, note }) => ({ id: row.id, version: row.version, rows: note.add })),
+        'put',
+        force,
+      );
+      // Up to the record's version, that version included: the version does not produce these rows, so
+      // a row tagged with it was put by a write at that version that never committed (a sync writer
+      // whose commit failed after its rows were put, or that lost the compare-and-set), and no
+      // later write would remove it. A newer writer's rows are tagged above it and survive.
+      await applyRows(
+        indices,
+        items.map(({ row, note }) => ({ id: row.id, version: row.version + 1, rows: note.remove })),
+        'delete',
+        force,
+      );
+    } catch (error) {
+      failures.unshift(error);
+    }
+    await copying;
+    if (failures.length > 0) throw failures[0];
     const cleared = new Map<RecordRow, boolean>();
     await Promise.all(
       [...groupBy(notes, (n) => n.shard)].map(async ([shard, group]) => {
@@ -97,8 +140,52 @@ export class Notes<T> {
       indices,
       overtaken.map(({ row, note }) => ({ id: row.id, version: row.version + 1, rows: note.add })),
       'delete',
+      force,
     );
     return [...cleared.values()].filter(Boolean).length;
+  }
+
+  /**
+   * Writes the pending copies of noted records: on each replica a note lists,
+   * one commit of "apply if newer" writes of the rows without their notes
+   * (with their history rows). Throws the first failure once all have settled.
+   */
+  private async copy(
+    items: readonly { shard: Shard; row: RecordRow; note: Note }[],
+    force: boolean,
+  ): Promise<void> {
+    const { table, history, placement } = this.parts;
+    const { shards } = placement.strategy;
+    const byPosition = new Map<number, Map<string, RecordRow>>();
+    for (const { shard, row, note } of items) {
+      for (const position of note.copies ?? []) {
+        const target = shards[position];
+        if (target === undefined || target === shard) continue;
+        const rows = byPosition.get(position) ?? new Map<string, RecordRow>();
+        byPosition.set(position, rows);
+        const other = rows.get(row.id);
+        // One write per id in a commit: the newest.
+        if (!other || newer(row, other)) rows.set(row.id, { ...row, note: null });
+      }
+    }
+    await settleAll(
+      [...byPosition].map(async ([position, rows]) => {
+        const shard = shards[position]!;
+        if (!force && !isUp(shard, true)) {
+          throw new ShardUnavailableError(
+            `Shard ${shard.name} is skipped: it failed as unavailable recently (circuit breaker open); the copies wait in their notes for drain()`,
+          );
+        }
+        await reported(shard, true, async () => {
+          await placement.readyFor([shard]);
+          await shard.commit({
+            table,
+            writes: [...rows.values()].map((row) => ({ row, expected: 'older' as const })),
+            history,
+          });
+        });
+      }),
+    );
   }
 
   /** Finishes every note of the entity: see `Entity.drain`. */
@@ -118,7 +205,10 @@ export class Notes<T> {
         notes += rows.length;
         if (rows.length > 0) {
           try {
-            finished += await this.finish(rows.map((row) => ({ shard, row })));
+            finished += await this.finish(
+              rows.map((row) => ({ shard, row })),
+              true,
+            );
           } catch (error) {
             failures.push(error);
           }

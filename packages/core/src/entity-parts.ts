@@ -5,7 +5,9 @@
 import type { RecordCodec } from './codec.js';
 import { groupBy } from './group.js';
 import type { Placement } from './placement.js';
+import { isReplicated, onFirstReachable } from './replicas.js';
 import type { Index } from './secondary-index.js';
+import { replicasOf } from './shard-strategy.js';
 import type { EntityTableSpec, HistoryTableSpec, RecordRow, Shard } from './types.js';
 
 /** An entity's parts, as its write path, notes and maintenance see them. */
@@ -33,7 +35,9 @@ export function indexShards(parts: EntityParts<any>): Shard[] {
 
 /**
  * Stored rows by id (tombstones included), read in one statement per shard,
- * all shards in parallel; with `note: false`, without their notes (for reads that do not write).
+ * all shards in parallel; with `note: false`, without their notes (for reads
+ * that do not write). Over replicas, each bucket range is read on its first
+ * reachable replica, falling over to the next when one is unavailable.
  */
 export async function readRows(
   parts: EntityParts<any>,
@@ -42,13 +46,35 @@ export async function readRows(
 ): Promise<Map<string, RecordRow>> {
   const { strategy } = parts.placement;
   const byShard = groupBy(new Set(ids), (id) => strategy.shardOf({ id }));
-  await parts.placement.readyFor([...byShard.keys()].map((position) => strategy.shards[position]!));
+  if (!isReplicated(strategy)) {
+    // Every shard checked first: a failure is reported in shard order, whichever answers first.
+    await parts.placement.readyFor([...byShard.keys()].map((position) => strategy.shards[position]!));
+  }
   const found = new Map<string, RecordRow>();
   await Promise.all(
-    [...byShard].map(async ([position, group]) => {
-      for (const row of await strategy.shards[position]!.getRecords(parts.table, group, { note }))
-        found.set(row.id, row);
+    [...byShard.values()].map(async (group) => {
+      const rows = await onReplicas(parts, group[0]!, (shard) =>
+        shard.getRecords(parts.table, group, { note }),
+      );
+      for (const row of rows) found.set(row.id, row);
     }),
   );
   return found;
+}
+
+/**
+ * Runs `call` on the first reachable replica of `id`'s bucket, once that
+ * shard was checked, falling over to the next replica when one is
+ * unavailable (see `onFirstReachable`).
+ */
+export function onReplicas<R>(
+  parts: EntityParts<any>,
+  id: string,
+  call: (shard: Shard, position: number) => Promise<R>,
+): Promise<R> {
+  const { strategy } = parts.placement;
+  return onFirstReachable(strategy.shards, replicasOf(strategy, { id }), async (shard, position) => {
+    await parts.placement.readyFor([shard]);
+    return call(shard, position);
+  });
 }

@@ -12,7 +12,7 @@ import { checkCount, checkMode, checkOptions, type WriteMode } from './checks.js
 import { isTombstone, RecordCodec, TOMBSTONE } from './codec.js';
 import type { Doc } from './doc.js';
 import { type DrainOptions, type DrainReport, Notes } from './drain.js';
-import { type EntityParts, readRows } from './entity-parts.js';
+import { type EntityParts, onReplicas, readRows } from './entity-parts.js';
 import { ConflictError, type ImportError, NotFoundError, ValidationError } from './errors.js';
 import { uuidv7 } from './id.js';
 import { checkQueryable } from './index-states.js';
@@ -29,6 +29,7 @@ import { noRows } from './notes.js';
 import { Placement } from './placement.js';
 import type { Predicate } from './predicate.js';
 import { Query, type QuerySource, type SelectOptions } from './query.js';
+import { refuseReplicas } from './replicas.js';
 import type { Index } from './secondary-index.js';
 import { checkStrategyReplicas, colocated, ShardByPrimaryKey } from './shard-strategy.js';
 import {
@@ -207,7 +208,7 @@ export class Entity<T> {
     if (!this.strategy || typeof this.strategy.shardOf !== 'function') {
       throw new ValidationError(`Entity "${name}": shards must be an array of shards or a ShardStrategy`);
     }
-    checkStrategyReplicas(`Entity "${name}"`, 'entities', this.strategy);
+    checkStrategyReplicas(`Entity "${name}"`, this.strategy);
     const codec = new RecordCodec<T>(name, options.serializer, options.readers, options.maxBodyBytes);
     this.serializer = codec.current;
     this.maxBodyBytes = options.maxBodyBytes;
@@ -375,18 +376,14 @@ export class Entity<T> {
   async get(id: string, options: GetOptions = {}): Promise<Doc<T> | undefined> {
     checkId(id);
     const version = options?.version;
-    const { placement, codec } = this.#parts;
+    const { codec } = this.#parts;
     if (version !== undefined) {
       checkCount(version, 1, `${this.name}.get()`, 'version');
       const table = this.#requireHistory('get(id, { version })');
-      const shard = placement.shardOf(id);
-      await placement.readyFor([shard]);
-      const [row] = await shard.getHistory(table, id, version);
+      const [row] = await onReplicas(this.#parts, id, (shard) => shard.getHistory(table, id, version));
       return row && !row.deleted ? codec.decode(row) : undefined;
     }
-    const shard = placement.shardOf(id);
-    await placement.readyFor([shard]);
-    const [row] = await shard.getRecords(this.table, [id]);
+    const row = (await readRows(this.#parts, [id])).get(id);
     return row && !isTombstone(row) ? codec.load(row) : undefined;
   }
 
@@ -398,9 +395,7 @@ export class Entity<T> {
   async history(id: string): Promise<Version<T>[]> {
     checkId(id);
     const table = this.#requireHistory('history()');
-    const shard = this.#parts.placement.shardOf(id);
-    await this.#parts.placement.readyFor([shard]);
-    const rows = await shard.getHistory(table, id);
+    const rows = await onReplicas(this.#parts, id, (shard) => shard.getHistory(table, id));
     return rows.map((row) =>
       row.deleted
         ? {
@@ -457,9 +452,8 @@ export class Entity<T> {
     const expected = options.expectedVersion;
     if (expected !== undefined) checkCount(expected, 1, `${this.name}.delete()`, 'expectedVersion');
     const position = this.strategy.shardOf({ id });
-    await this.#parts.placement.readyFor([this.strategy.shards[position]!]);
     for (;;) {
-      const [row] = await this.strategy.shards[position]!.getRecords(this.table, [id]);
+      const row = (await readRows(this.#parts, [id])).get(id);
       if (!row || isTombstone(row)) {
         if (expected !== undefined) throw this.#writes.conflict(id, expected, row);
         return false;
@@ -495,10 +489,8 @@ export class Entity<T> {
     checkId(id);
     const retries = checkCount(options.retries ?? 5, 0, `${this.name}.update()`, 'retries');
     const mode = this.#modeOf(options, 'update');
-    const shard = this.#parts.placement.shardOf(id);
-    await this.#parts.placement.readyFor([shard]);
     for (let attempt = 0; ; attempt++) {
-      const [row] = await shard.getRecords(this.table, [id]);
+      const row = (await readRows(this.#parts, [id])).get(id);
       if (!row || isTombstone(row)) {
         throw new NotFoundError(`${this.name}.update(): record "${id}" does not exist`);
       }
@@ -560,6 +552,7 @@ export class Entity<T> {
    * changes, compare-and-set on the version, so a concurrent writer wins.
    */
   reencode(options: ReencodeOptions = {}): Promise<ReencodeReport> {
+    refuseReplicas(`${this.name}.reencode()`, this.strategy);
     return reencode(this.#parts, options);
   }
 
@@ -571,6 +564,7 @@ export class Entity<T> {
    * pages; changes nothing.
    */
   verify(index?: Index<T, any>, options: CheckIndexOptions = {}): Promise<VerifyReport> {
+    refuseReplicas(`${this.name}.verify()`, this.strategy, ...this.indices.map((ix) => ix.strategy));
     return checkIndices(this.#parts, index, false, options, 'verify');
   }
 
@@ -584,6 +578,7 @@ export class Entity<T> {
    * Returns what it found.
    */
   repair(index?: Index<T, any>, options: CheckIndexOptions = {}): Promise<VerifyReport> {
+    refuseReplicas(`${this.name}.repair()`, this.strategy, ...this.indices.map((ix) => ix.strategy));
     return checkIndices(this.#parts, index, true, options, 'repair');
   }
 
@@ -604,6 +599,7 @@ export class Entity<T> {
       );
     }
     checkBackfillOptions(this.name, options);
+    refuseReplicas(`${this.name}.backfill()`, this.strategy, ...this.indices.map((ix) => ix.strategy));
     await this.ready();
     const { placement } = this.#parts;
     // Read again: another process may have made progress, or finished.

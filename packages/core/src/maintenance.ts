@@ -8,9 +8,11 @@ import { isTombstone } from './codec.js';
 import { type EntityParts, readRows, ready } from './entity-parts.js';
 import { ValidationError } from './errors.js';
 import { describe } from './names.js';
+import { isReplicated, onFirstReachable } from './replicas.js';
 import { settleAll } from './routing.js';
 import type { Index } from './secondary-index.js';
-import type { RecordRow } from './types.js';
+import { replicaCount, replicaPositions } from './shard-strategy.js';
+import type { RecordRow, Shard } from './types.js';
 import { checkIndex, type IndexReport, type VerifyReport } from './verify.js';
 
 /** Options of `Entity.reencode`. */
@@ -33,7 +35,12 @@ export interface ReencodeReport {
   readonly skipped: number;
 }
 
-/** Stored rows (tombstones included), shard by shard in id order, a batch at a time. */
+/**
+ * Stored rows (tombstones included), shard by shard in id order, a batch at
+ * a time. Over replicas, bucket range by bucket range: each read on the
+ * range's first reachable replica (falling over to the next between
+ * batches), keeping only the rows of that range, so every record comes once.
+ */
 export async function* scanRows(
   parts: EntityParts<any>,
   batchSize: number,
@@ -41,11 +48,21 @@ export async function* scanRows(
 ): AsyncGenerator<RecordRow[]> {
   checkCount(batchSize, 1, `${parts.name}.${what}()`, 'batchSize');
   await ready(parts);
-  for (const shard of parts.placement.strategy.shards) {
+  const { strategy } = parts.placement;
+  const replicated = isReplicated(strategy);
+  for (const [owner, shard] of strategy.shards.entries()) {
     let after: string | undefined;
     for (;;) {
-      const rows = await shard.scanRecords(parts.table, { after, limit: batchSize });
-      if (rows.length > 0) yield rows;
+      const read = (s: Shard) => s.scanRecords(parts.table, { after, limit: batchSize });
+      const rows = replicated
+        ? await onFirstReachable(
+            strategy.shards,
+            replicaPositions(owner, strategy.shards.length, replicaCount(strategy)),
+            read,
+          )
+        : await read(shard);
+      const mine = replicated ? rows.filter((row) => strategy.shardOf({ id: row.id }) === owner) : rows;
+      if (mine.length > 0) yield mine;
       if (rows.length < batchSize) break;
       after = rows[rows.length - 1]!.id;
     }

@@ -16,11 +16,21 @@ export interface Note {
   readonly remove: RowsByIndex;
   /** Rows to write with the record's version (async mode only). */
   readonly add: RowsByIndex;
+  /**
+   * Positions (in the entity's strategy) of the record replicas still to
+   * receive this version as a copy ("apply if newer"); absent or empty
+   * without replicas.
+   */
+  readonly copies?: readonly number[];
 }
 
 /** True when a note holds no work. */
 export function isEmpty(note: Note): boolean {
-  return note.remove.every((rows) => rows.length === 0) && note.add.every((rows) => rows.length === 0);
+  return (
+    note.remove.every((rows) => rows.length === 0) &&
+    note.add.every((rows) => rows.length === 0) &&
+    (note.copies?.length ?? 0) === 0
+  );
 }
 
 /** An empty list per index. */
@@ -29,7 +39,7 @@ export function noRows(indices: readonly Index<any, any>[]): RowsByIndex {
 }
 
 /**
- * The note's stored text: `{"r":{index:[[values…]…]},"a":{…}}` with values as
+ * The note's stored text: `{"r":{index:[[values…]…]},"a":{…},"c":[positions]}` with values as
  * JSON ({@link encodeValue}), by index name, so that a note survives a change
  * of the entity's indices (rows of an index that is gone are dropped).
  * `undefined` when there is nothing to do.
@@ -45,9 +55,10 @@ export function encodeNote(indices: readonly Index<any, any>[], note: Note): str
     });
     return out;
   };
-  const text: { r?: object; a?: object } = {};
+  const text: { r?: object; a?: object; c?: number[] } = {};
   if (note.remove.some((rows) => rows.length > 0)) text.r = part(note.remove);
   if (note.add.some((rows) => rows.length > 0)) text.a = part(note.add);
+  if ((note.copies?.length ?? 0) > 0) text.c = [...note.copies!];
   return JSON.stringify(text);
 }
 
@@ -59,7 +70,7 @@ export function encodeNote(indices: readonly Index<any, any>[], note: Note): str
 export function decodeNote(indices: readonly Index<any, any>[], text: string | null | undefined): Note {
   const empty = { remove: noRows(indices), add: noRows(indices) };
   if (!text) return empty;
-  let parsed: { r?: Record<string, unknown>; a?: Record<string, unknown> };
+  let parsed: { r?: Record<string, unknown>; a?: Record<string, unknown>; c?: unknown };
   try {
     parsed = JSON.parse(text);
   } catch {
@@ -77,7 +88,10 @@ export function decodeNote(indices: readonly Index<any, any>[], text: string | n
       }
       return rows;
     });
-  return { remove: part(parsed?.r), add: part(parsed?.a) };
+  const copies = Array.isArray(parsed?.c)
+    ? [...new Set(parsed.c.filter((p): p is number => Number.isSafeInteger(p) && (p as number) >= 0))]
+    : [];
+  return { remove: part(parsed?.r), add: part(parsed?.a), ...(copies.length > 0 ? { copies } : {}) };
 }
 
 /**

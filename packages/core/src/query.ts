@@ -1,7 +1,8 @@
 import type { ColumnValue } from './columns.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { Doc } from './doc.js';
-import { ValidationError } from './errors.js';
+import { ShardUnavailableError, ValidationError } from './errors.js';
+import { shardHealth } from './health.js';
 import { describe } from './names.js';
 import { afterKey, compareKeys, type KeyPart, rowKey, toIndexOrder } from './order.js';
 import {
@@ -12,10 +13,12 @@ import {
   type OrderTerm,
   type Predicate,
 } from './predicate.js';
+import { isReplicated, onFirstReachable } from './replicas.js';
 import { byShard } from './routing.js';
 import type { Index, RowValues } from './secondary-index.js';
+import { coveringPositions, replicaCount, replicaPositions } from './shard-strategy.js';
 import { conjunction, Merge, ShardStream } from './streams.js';
-import type { EntityTableSpec, IndexHit, IndexRow, RecordRow } from './types.js';
+import type { EntityTableSpec, IndexHit, IndexRow, RecordRow, Shard } from './types.js';
 
 /** Options of `Entity.select`. */
 export interface SelectOptions {
@@ -191,22 +194,15 @@ async function* execute<T>(
   await source.ready(p.index);
   const { index, where, recordParts, rowParts } = p;
   await source.queryable(index, p.partial, 'select');
-  const positions = index.strategy.shardsFor(where);
   const resume = after && afterKey(recordParts, after);
   if (after && !resume) return; // the previous page ended at the last possible key
   const base = conjunction([where, resume]);
   const pageSize = Math.min(Math.max(limit ?? 500, 16), 1000);
   const order = toIndexOrder(rowParts);
   const records = source.joined(index);
-  const streams = positions.map((pos) => {
-    const shard = index.strategy.shards[pos]!;
-    return new ShardStream(
-      (w, n) => shard.queryIndex(index.table, { where: w, orderBy: order, limit: n, records }),
-      rowParts,
-      base,
-      pageSize,
-    );
-  });
+  const streams = readers(index, where, rowParts, (shard, w, n) =>
+    shard.queryIndex(index.table, { where: w, orderBy: order, limit: n, records }),
+  ).map((read) => new ShardStream(read, rowParts, base, pageSize));
   const merge = new Merge(streams, rowParts);
   const emitted = new Set<string>();
   const mapped = new Map<string, RowValues[]>();
@@ -265,6 +261,67 @@ async function* execute<T>(
     }
     if (hits.length > 0) yield hits;
   }
+}
+
+/** Reads one page of index rows on a shard: `limit` rows matching `where`, in the query's order. */
+type PageRead = (where: Predicate | undefined, limit: number) => Promise<IndexHit[]>;
+
+/**
+ * The readers of a query on `index`, one per shard to read. Without
+ * replicas, every shard that can hold a match. Over replicas, one reachable
+ * replica per owner range (`coveringPositions`); a page read there that
+ * fails as unavailable (or whose breaker is open) is read instead on the
+ * next reachable replica of each of its ranges, their rows merged in order.
+ * A shard also returns the rows of the other ranges it holds: duplicates of
+ * rows read elsewhere, which the query drops by record id and counts by id.
+ */
+function readers(
+  index: Index<any, any>,
+  where: Predicate | undefined,
+  parts: readonly KeyPart[],
+  read: (shard: Shard, where: Predicate | undefined, limit: number) => Promise<IndexHit[]>,
+): PageRead[] {
+  const { strategy } = index;
+  const { shards } = strategy;
+  if (!isReplicated(strategy))
+    return strategy.shardsFor(where).map((pos) => (w, n) => read(shards[pos]!, w, n));
+  const replicas = replicaCount(strategy);
+  return coveringPositions(strategy, where, (p) => shardHealth.isUp(shards[p]!)).map(
+    ({ position, ranges }) =>
+      async (w, n) => {
+        const shard = shards[position]!;
+        if (shardHealth.isUp(shard)) {
+          try {
+            const rows = await read(shard, w, n);
+            shardHealth.reportSuccess(shard);
+            return rows;
+          } catch (error) {
+            shardHealth.reportFailure(shard, error);
+            if (!ShardUnavailableError.is(error)) throw error;
+          }
+        }
+        const pages = await Promise.all(
+          ranges.map((range) =>
+            onFirstReachable(
+              shards,
+              replicaPositions(range, shards.length, replicas).filter((p) => p !== position),
+              (other) => read(other, w, n),
+            ),
+          ),
+        );
+        const keyed = pages.flat().map((row) => ({ row, key: rowKey(parts, row) }));
+        keyed.sort((a, b) => compareKeys(parts, a.key, b.key));
+        const out: IndexHit[] = [];
+        let last: ColumnValue[] | undefined;
+        for (const { row, key } of keyed) {
+          if (last && compareKeys(parts, last, key) === 0) continue;
+          out.push(row);
+          last = key;
+          if (out.length === n) break;
+        }
+        return out;
+      },
+  );
 }
 
 /**
@@ -394,22 +451,19 @@ export class Query<T> implements PromiseLike<Doc<T>[]>, AsyncIterable<Doc<T>> {
     await this.source.ready(this.plan.index);
     const { index, where, rowParts } = this.plan;
     await this.source.queryable(index, this.plan.partial, 'count');
-    const positions = index.strategy.shardsFor(where);
-    const shards = positions.map((pos) => index.strategy.shards[pos]!);
-    if (!index.strategy.columns?.length) {
+    if (!index.strategy.columns?.length && !isReplicated(index.strategy)) {
+      const shards = index.strategy.shardsFor(where).map((pos) => index.strategy.shards[pos]!);
       const counts = await Promise.all(shards.map((shard) => shard.countIndex(index.table, where)));
       return counts.reduce((a, b) => a + b, 0);
     }
+    // The ids, read page by page and counted once: over replicas a shard holds several ranges' rows.
     const ids = new Set<string>();
     const order = toIndexOrder(rowParts);
     await Promise.all(
-      shards.map(async (shard) => {
-        const stream = new ShardStream(
-          (w, n) => shard.queryIndex(index.table, { where: w, orderBy: order, limit: n }),
-          rowParts,
-          where,
-          1000,
-        );
+      readers(index, where, rowParts, (shard, w, n) =>
+        shard.queryIndex(index.table, { where: w, orderBy: order, limit: n }),
+      ).map(async (read) => {
+        const stream = new ShardStream(read, rowParts, where, 1000);
         while (true) {
           await stream.fill();
           if (!stream.head()) return;

@@ -4,10 +4,13 @@
  * its own shard and those elsewhere. Writes, queries, drain, verify and repair
  * all route through here.
  */
+
+import { ShardUnavailableError } from './errors.js';
 import { groupBy } from './group.js';
 import type { Note, RowsByIndex } from './notes.js';
+import { isReplicated, isUp, reported } from './replicas.js';
 import type { Index, RowValues } from './secondary-index.js';
-import { colocated } from './shard-strategy.js';
+import { colocated, replicasOf } from './shard-strategy.js';
 import type { IndexRow, IndexTableSpec, Shard, ShardStrategy } from './types.js';
 
 /** Index rows of records, each list tagged with its record's version. */
@@ -29,9 +32,29 @@ export function shardOfRow(index: Index<any, any>, id: string, values: RowValues
   return index.strategy.shardOf({ id, row: index.rowObject(values) });
 }
 
-/** Rows of one index grouped by their shard. */
+/** The positions, in the index's strategy, of every replica holding a row of record `id` (its preference list). */
+export function replicasOfRow(index: Index<any, any>, id: string, values: RowValues): readonly number[] {
+  return replicasOf(index.strategy, { id, row: index.rowObject(values) });
+}
+
+/** Rows of one index grouped by their shard: each row goes to every replica of its bucket. */
 export function byShard(index: Index<any, any>, rows: readonly IndexRow[]): RowGroup[] {
-  return [...groupBy(rows, (row) => shardOfRow(index, row.id, row.values))].map(([position, group]) => ({
+  if (!isReplicated(index.strategy)) {
+    return [...groupBy(rows, (row) => shardOfRow(index, row.id, row.values))].map(([position, group]) => ({
+      shard: index.strategy.shards[position]!,
+      index,
+      rows: group,
+    }));
+  }
+  const groups = new Map<number, IndexRow[]>();
+  for (const row of rows) {
+    for (const position of replicasOfRow(index, row.id, row.values)) {
+      const group = groups.get(position);
+      if (group) group.push(row);
+      else groups.set(position, [row]);
+    }
+  }
+  return [...groups].map(([position, group]) => ({
     shard: index.strategy.shards[position]!,
     index,
     rows: group,
@@ -58,17 +81,79 @@ export async function settleAll(work: readonly Promise<unknown>[]): Promise<void
   if (failed) throw failed.reason;
 }
 
-/** Writes rows (each group in parallel), or deletes them where their tag is older than the row's version. */
-export function applyRows(
+/**
+ * Writes rows (each group in parallel), or deletes them where their tag is
+ * older than the row's version, on every replica of each row. A replica whose
+ * breaker is open is skipped (and counts as failed) unless `force`; throws the
+ * first failure once every group has settled.
+ */
+export async function applyRows(
   indices: readonly Index<any, any>[],
   items: readonly TaggedRows[],
   how: 'put' | 'delete',
+  force = false,
 ): Promise<void> {
-  return settleAll(
-    rowGroups(indices, items).map(({ shard, index, rows }) =>
-      how === 'put' ? shard.putIndexRows(index.table, rows) : shard.deleteIndexRows(index.table, rows),
-    ),
+  await settleAll(
+    rowGroups(indices, items).map(({ shard, index, rows }) => {
+      const replicated = isReplicated(index.strategy);
+      if (!force && !isUp(shard, replicated)) return Promise.reject(skippedError(shard));
+      return reported(shard, replicated, () =>
+        how === 'put' ? shard.putIndexRows(index.table, rows) : shard.deleteIndexRows(index.table, rows),
+      );
+    }),
   );
+}
+
+/** The error of a call not made because the shard's breaker is open. */
+function skippedError(shard: Shard): ShardUnavailableError {
+  return new ShardUnavailableError(
+    `Shard ${shard.name} is skipped: it failed as unavailable recently (circuit breaker open)`,
+  );
+}
+
+/**
+ * Puts the rows of `items` on every replica of each, before their records
+ * commit (`sync` mode). Returns the ids whose rows some replica did not take
+ * (its breaker open, or the put failed as unavailable): their writes keep the
+ * rows in their note for `drain()`. Throws when a row reached no replica at
+ * all, or on any other failure, as with one replica.
+ */
+export async function putRows(
+  indices: readonly Index<any, any>[],
+  items: readonly TaggedRows[],
+): Promise<Set<string>> {
+  const incomplete = new Set<string>();
+  const groups = rowGroups(indices, items);
+  const results = await Promise.allSettled(
+    groups.map(({ shard, index, rows }) => {
+      const replicated = isReplicated(index.strategy);
+      if (!isUp(shard, replicated)) return Promise.reject(skippedError(shard));
+      return reported(shard, replicated, () => shard.putIndexRows(index.table, rows));
+    }),
+  );
+  // Per row (index, id, values): how many replicas took it.
+  const taken = new Map<string, { copies: number; error?: unknown }>();
+  groups.forEach(({ index, rows }, g) => {
+    const result = results[g]!;
+    if (
+      result.status === 'rejected' &&
+      !(isReplicated(index.strategy) && ShardUnavailableError.is(result.reason))
+    ) {
+      throw result.reason;
+    }
+    for (const row of rows) {
+      const key = `${index.name}\u0000${row.id}\u0000${JSON.stringify(row.values, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? [...v] : v))}`;
+      const entry = taken.get(key) ?? { copies: 0 };
+      if (result.status === 'fulfilled') entry.copies++;
+      else {
+        entry.error = result.reason;
+        incomplete.add(row.id);
+      }
+      taken.set(key, entry);
+    }
+  });
+  for (const entry of taken.values()) if (entry.copies === 0) throw entry.error;
+  return incomplete;
 }
 
 /**
@@ -88,6 +173,8 @@ export function splitWork(
       const rows = lists[i] ?? [];
       if (rows.length === 0) return rows;
       if (colocated(records, index.strategy)) return here ? rows : [];
+      // Over replicas nothing is co-located: every row is routed to the replicas of its own bucket.
+      if (isReplicated(records) || isReplicated(index.strategy)) return here ? [] : rows;
       return rows.filter(
         (values) => (index.strategy.shards[shardOfRow(index, id, values)] === home) === here,
       );

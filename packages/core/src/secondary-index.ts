@@ -127,7 +127,7 @@ export class Index<T = unknown, C extends Columns = Columns> {
     if (!this.strategy || typeof this.strategy.shardOf !== 'function') {
       throw new ValidationError(`Index "${name}": shard must be a ShardStrategy or an array of shards`);
     }
-    checkStrategyReplicas(`Index "${name}"`, 'indices', this.strategy);
+    checkStrategyReplicas(`Index "${name}"`, this.strategy);
     for (const column of this.strategy.columns ?? []) {
       if (!Object.hasOwn(columns, column)) {
         throw new ValidationError(

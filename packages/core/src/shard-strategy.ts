@@ -253,17 +253,17 @@ export function fixedValues(where: Predicate, column: string): ColumnValue[] | u
 /**
  * True when every row of an index on `index` lives on the shard of its record
  * on `records`: both shard by the record id over the same shards, in order,
- * with the same number of replicas (so each replica of a record's bucket holds
- * its index rows too). Writes then commit a record with its index rows, and
- * queries JOIN them.
+ * each with one replica. Writes then commit a record with its index rows, and
+ * queries JOIN them. With replicas (either strategy's `replicas` above 1)
+ * nothing is co-located: a record's copies carry no index rows, and every
+ * index row is routed to each replica of its own bucket.
  */
 export function colocated(records: ShardStrategy, index: ShardStrategy): boolean {
+  if (replicaCount(records) > 1 || replicaCount(index) > 1) return false;
   if (records === index) return true;
   if (!(records instanceof ShardByPrimaryKey) || !(index instanceof ShardByPrimaryKey)) return false;
   return (
-    records.replicas === index.replicas &&
-    records.shards.length === index.shards.length &&
-    records.shards.every((s, i) => s === index.shards[i])
+    records.shards.length === index.shards.length && records.shards.every((s, i) => s === index.shards[i])
   );
 }
 
@@ -333,26 +333,16 @@ export function coveringPositions(
 }
 
 /**
- * Refuses, for now, a strategy that an entity or index cannot use: a
- * `replicas` that is not an integer from 1 to the number of shards, or more
- * than 1 (reads and writes over replicas do not exist yet).
- * `what` names the user, e.g. `Entity "blog"` or `Index "blog_time"`; `kind` is `entities` or `indices`.
+ * Refuses a strategy that an entity or index cannot use: a `replicas` that is
+ * not an integer from 1 to the number of shards.
+ * `what` names the user, e.g. `Entity "blog"` or `Index "blog_time"`.
  */
-export function checkStrategyReplicas(
-  what: string,
-  kind: 'entities' | 'indices',
-  strategy: ShardStrategy,
-): void {
+export function checkStrategyReplicas(what: string, strategy: ShardStrategy): void {
   const replicas = replicaCount(strategy);
   const count = strategy.shards?.length ?? 0;
   if (!Number.isSafeInteger(replicas) || replicas < 1 || replicas > count) {
     throw new ValidationError(
       `${what}: the shard strategy's replicas must be an integer from 1 to the number of shards (${count}), got ${describe(replicas)}`,
-    );
-  }
-  if (replicas > 1) {
-    throw new ValidationError(
-      `${what}: replicas > 1 is not supported yet by ${kind} (the shard strategy has replicas: ${replicas}); reads and writes over replicas come in a later release, use replicas: 1 until then`,
     );
   }
 }

@@ -15,12 +15,14 @@ import { compareValues } from './columns.js';
 import type { Doc } from './doc.js';
 import type { Notes } from './drain.js';
 import { type EntityParts, readRows } from './entity-parts.js';
-import { ConflictError, OutcomeUnknownError, ValidationError } from './errors.js';
+import { ConflictError, OutcomeUnknownError, ShardUnavailableError, ValidationError } from './errors.js';
 import { groupBy } from './group.js';
 import { checkId, describe } from './names.js';
 import { decodeNote, encodeNote, type Note, noRows, planWrite, type RowsByIndex } from './notes.js';
-import { applyRows, localRows, splitWork, type TaggedRows } from './routing.js';
+import { isReplicated, isUp, reported } from './replicas.js';
+import { applyRows, localRows, putRows, splitWork, type TaggedRows } from './routing.js';
 import type { RowValues } from './secondary-index.js';
+import { replicasOf } from './shard-strategy.js';
 import type { RecordRow } from './types.js';
 
 /** A checked record (or a deletion) on its way to storage. */
@@ -55,6 +57,8 @@ export interface Pending<T> {
   readonly minVersion?: number;
   /** The times to write (an import keeps those of its file). Default: kept `createdAt`, `updatedAt` now. */
   readonly times?: { readonly createdAt: number; readonly updatedAt: number };
+  /** Over replicas: the positions whose commit failed as unavailable, not tried again by this write. */
+  tried?: Set<number>;
 }
 
 /** A pending write whose stored version matched: what to write. */
@@ -62,7 +66,9 @@ interface Write<T> {
   readonly pending: Pending<T>;
   readonly id: string;
   readonly version: number;
-  readonly row: RecordRow;
+  row: RecordRow;
+  /** The position of the shard that commits it: the record's first reachable replica. */
+  readonly position: number;
   /** Index work on the record's own shard: committed with the record. */
   readonly local: Note;
   /** Index work on other shards: adds before the commit (sync) or in the note (async), removes in the note. */
@@ -149,10 +155,44 @@ export class WritePath<T> {
       id: p.record.id,
       version: stored.version,
       row: stored,
+      position: p.shard,
       local: none,
       remote: none,
       own: true,
     };
+  }
+
+  /** True when the entity keeps its records, or an index its rows, on more than one replica. */
+  private get replicated(): boolean {
+    const { placement, indices } = this.parts;
+    return isReplicated(placement.strategy) || indices.some((index) => isReplicated(index.strategy));
+  }
+
+  /**
+   * The position that commits `p`: the first replica of its bucket whose
+   * breaker lets calls through and that has not failed this write, else the
+   * first not tried, else the owner (its only replica without replicas).
+   */
+  private commitPosition(p: Pending<T>): number {
+    const { strategy } = this.parts.placement;
+    if (!isReplicated(strategy)) return p.shard;
+    const list = replicasOf(strategy, { id: p.record.id }).filter((position) => !p.tried?.has(position));
+    return list.find((position) => isUp(strategy.shards[position]!, true)) ?? list[0] ?? p.shard;
+  }
+
+  /**
+   * True when `p`, whose commit on `position` failed with `error`, is to be
+   * committed on another replica: the commit was refused as unavailable
+   * (never an unknown outcome, which may have committed) and a replica of
+   * its bucket is left untried.
+   */
+  private retryElsewhere(p: Pending<T>, position: number, error: unknown): boolean {
+    const { strategy } = this.parts.placement;
+    if (!isReplicated(strategy) || !ShardUnavailableError.is(error) || OutcomeUnknownError.is(error))
+      return false;
+    p.tried ??= new Set();
+    p.tried.add(position);
+    return replicasOf(strategy, { id: p.record.id }).some((other) => !p.tried!.has(other));
   }
 
   /** Checks a record and computes what writing it needs, before anything touches a database. */
@@ -283,20 +323,26 @@ export class WritePath<T> {
       const live = current && !isTombstone(current) ? codec.decode(current) : undefined;
       const before = live ? indices.map((index) => index.storedRowsOf(live)) : noRows(indices);
       const work = planWrite(indices, before, p.rows, decodeNote(indices, current?.note));
+      const position = this.commitPosition(p);
       const { local, remote } = splitWork(
         indices,
         placement.strategy,
         id,
         work,
-        placement.strategy.shards[p.shard]!,
+        placement.strategy.shards[position]!,
       );
-      const noted: Note = mode === 'sync' ? { add: noRows(indices), remove: remote.remove } : remote;
+      const copies = replicasOf(placement.strategy, { id }).filter((other) => other !== position);
+      const noted: Note = {
+        ...(mode === 'sync' ? { add: noRows(indices), remove: remote.remove } : remote),
+        copies,
+      };
       const version = Math.max(p.expected + 1, p.minVersion ?? 0);
       const times = p.times ?? this.unsettledOf(p)?.row;
       writes.push({
         pending: p,
         id,
         version,
+        position,
         local,
         remote,
         row: {
@@ -331,34 +377,49 @@ export class WritePath<T> {
     const planned = this.plan(batch, stored, mode, errors);
     const writes = planned.filter((w) => !w.own);
     if (mode === 'sync') {
-      await applyRows(
-        indices,
-        writes.map((w) => ({ id: w.id, version: w.version, rows: w.remote.add })),
-        'put',
-      );
+      const items = writes.map((w) => ({ id: w.id, version: w.version, rows: w.remote.add }));
+      if (!this.replicated) await applyRows(indices, items, 'put');
+      else {
+        // A replica that did not take its rows gets them from the note, as in async mode.
+        const incomplete = await putRows(indices, items);
+        for (const w of writes) {
+          if (!incomplete.has(w.id)) continue;
+          const note = decodeNote(indices, w.row.note);
+          w.row = { ...w.row, note: encodeNote(indices, { ...note, add: w.remote.add }) ?? null };
+        }
+      }
     }
     const won: Write<T>[] = planned.filter((w) => w.own);
     const lost: Write<T>[] = [];
+    const failedOver: Pending<T>[] = [];
     await Promise.all(
-      [...groupBy(writes, (w) => w.pending.shard)].map(async ([position, group]) => {
+      [...groupBy(writes, (w) => w.position)].map(async ([position, group]) => {
         const tagged = (pick: (w: Write<T>) => RowsByIndex) =>
           localRows(
             indices,
             group.map((w) => ({ id: w.id, version: w.version, rows: pick(w) })),
           );
+        const shard = placement.strategy.shards[position]!;
         try {
-          const done = await placement.strategy.shards[position]!.commit({
-            table,
-            writes: group.map((w) => ({ row: w.row, expected: w.pending.expected })),
-            put: tagged((w) => w.local.add),
-            delete: tagged((w) => w.local.remove),
-            history,
+          const done = await reported(shard, this.replicated, async () => {
+            await placement.readyFor([shard]);
+            return shard.commit({
+              table,
+              writes: group.map((w) => ({ row: w.row, expected: w.pending.expected })),
+              put: tagged((w) => w.local.add),
+              delete: tagged((w) => w.local.remove),
+              history,
+            });
           });
           group.forEach((w, i) => {
             (done[i] ? won : lost).push(w);
           });
         } catch (error) {
           for (const w of group) {
+            if (this.retryElsewhere(w.pending, position, error)) {
+              failedOver.push(w.pending);
+              continue;
+            }
             errors.set(w.pending, error);
             // Saved again unchanged, the record is written alike, and its stored row known for this commit's.
             if (OutcomeUnknownError.is(error)) {
@@ -368,7 +429,7 @@ export class WritePath<T> {
         }
       }),
     );
-    const retry: Pending<T>[] = [];
+    const retry: Pending<T>[] = [...failedOver];
     if (lost.length > 0) {
       const current = await readRows(
         this.parts,
@@ -401,7 +462,7 @@ export class WritePath<T> {
     }
     const noted = won
       .filter((w) => w.row.note !== null)
-      .map((w) => ({ shard: placement.strategy.shards[w.pending.shard]!, row: w.row }));
+      .map((w) => ({ shard: placement.strategy.shards[w.position]!, row: w.row }));
     if (noted.length > 0) {
       const finishing = this.notes.finish(noted).then(
         () => {},

@@ -29,6 +29,24 @@ describe('notes', () => {
     expect(decodeNote(indices, text)).toEqual(note);
   });
 
+  it('keeps the replicas still to copy to ("c"), and reads bad positions as none', () => {
+    const note = { remove: noRows(indices), add: noRows(indices), copies: [2, 0] };
+    const text = encodeNote(indices, note)!;
+    expect(JSON.parse(text)).toEqual({ c: [2, 0] });
+    expect(isEmpty(decodeNote(indices, text))).toBe(false);
+    expect(decodeNote(indices, text)).toEqual(note);
+    expect(encodeNote(indices, { ...note, copies: [] })).toBeUndefined();
+    const stored = JSON.stringify({ c: [1, -1, 1.5, '2', null, 1, 3], r: { by_tag: [['a', 1]] } });
+    expect(decodeNote(indices, stored)).toEqual({
+      remove: [[['a', 1]], []],
+      add: noRows(indices),
+      copies: [1, 3],
+    });
+    for (const c of ['x', {}, [], [-1]]) {
+      expect(isEmpty(decodeNote(indices, JSON.stringify({ c })))).toBe(true);
+    }
+  });
+
   it('is absent when there is nothing to do, and reads nothing from no note or a foreign one', () => {
     expect(encodeNote(indices, { remove: noRows(indices), add: noRows(indices) })).toBeUndefined();
     for (const stored of [null, undefined, '', 'not json', '[1]', '{"r":{"by_tag":"x"}}']) {

@@ -208,10 +208,14 @@ describe('replica placement', () => {
     );
   });
 
-  it('colocated only with the same shards, order and replicas', () => {
+  it('colocated only with the same shards and order, and never over replicas', () => {
     const shards = fakeShards(3);
     const two = new ShardByPrimaryKey(shards, { replicas: 2 });
-    expect(colocated(two, new ShardByPrimaryKey(shards, { replicas: 2 }))).toBe(true);
+    expect(colocated(new ShardByPrimaryKey(shards), new ShardByPrimaryKey(shards, { replicas: 1 }))).toBe(
+      true,
+    );
+    expect(colocated(two, new ShardByPrimaryKey(shards, { replicas: 2 }))).toBe(false);
+    expect(colocated(two, two)).toBe(false);
     expect(colocated(two, new ShardByPrimaryKey(shards))).toBe(false);
     expect(colocated(new ShardByPrimaryKey(shards), two)).toBe(false);
     expect(colocated(two, new ShardByPrimaryKey([shards[1]!, shards[0]!, shards[2]!], { replicas: 2 }))).toBe(
@@ -352,30 +356,41 @@ describe('coveringPositions', () => {
   });
 });
 
-describe('entities and indices refuse replicas > 1 until reads and writes over replicas exist', () => {
+describe('entities and indices over replicas', () => {
   const shards = fakeShards(3);
 
-  it('an Entity over a strategy with 2 replicas is a ValidationError', () => {
-    expectValidation(
-      () =>
-        new Entity('blog', {
-          shards: new ShardByPrimaryKey(shards, { replicas: 2 }),
-          serializer: jsonSerializer,
-        }),
-      'Entity "blog": replicas > 1 is not supported yet by entities (the shard strategy has replicas: 2); reads and writes over replicas come in a later release, use replicas: 1 until then',
-    );
+  it('an Entity and an Index over strategies with 2 and 3 replicas are accepted', () => {
+    const byAuthor = new Index('by_author', {
+      columns: { author: text() },
+      shard: new ShardByColumn('author', shards, { replicas: 3 }),
+      mapper: () => [],
+    });
+    const blog = new Entity('blog', {
+      shards: new ShardByPrimaryKey(shards, { replicas: 2 }),
+      serializer: jsonSerializer,
+      indices: [byAuthor],
+    });
+    expect(blog.strategy.replicas).toBe(2);
+    expect(byAuthor.strategy.replicas).toBe(3);
   });
 
-  it('an Index over a strategy with 3 replicas is a ValidationError', () => {
-    expectValidation(
-      () =>
-        new Index('by_author', {
-          columns: { author: text() },
-          shard: new ShardByColumn('author', shards, { replicas: 3 }),
-          mapper: () => [],
-        }),
-      'Index "by_author": replicas > 1 is not supported yet by indices (the shard strategy has replicas: 3); reads and writes over replicas come in a later release, use replicas: 1 until then',
-    );
+  it('verify, repair, backfill and reencode refuse replicas with a ValidationError, before any shard call', async () => {
+    const byAuthor = new Index('by_author', {
+      columns: { author: text() },
+      shard: new ShardByColumn('author', shards, { replicas: 2 }),
+      mapper: () => [],
+    });
+    const blog = new Entity('blog', { shards, serializer: jsonSerializer, indices: [byAuthor] });
+    const replicated = new Entity('blog', {
+      shards: new ShardByPrimaryKey(shards, { replicas: 2 }),
+      serializer: jsonSerializer,
+    });
+    const refused = (what: string, n: number) =>
+      `${what}: not supported yet over replicas (a shard strategy has replicas: ${n}); use replicas: 1 for this until a later release`;
+    expectValidation(() => blog.verify(), refused('blog.verify()', 2));
+    expectValidation(() => blog.repair(), refused('blog.repair()', 2));
+    await expect(blog.backfill()).rejects.toThrow(refused('blog.backfill()', 2));
+    expectValidation(() => replicated.reencode(), refused('blog.reencode()', 2));
   });
 
   it('a custom strategy with a replicas that is not an integer from 1 to its number of shards is a ValidationError', () => {
@@ -391,10 +406,7 @@ describe('entities and indices refuse replicas > 1 until reads and writes over r
         `Entity "e": the shard strategy's replicas must be an integer from 1 to the number of shards (3), got ${shown}`,
       );
     }
-    expectValidation(
-      () => checkStrategyReplicas('Index "i"', 'indices', custom(2)),
-      'Index "i": replicas > 1 is not supported yet by indices (the shard strategy has replicas: 2); reads and writes over replicas come in a later release, use replicas: 1 until then',
-    );
+    expect(() => checkStrategyReplicas('Index "i"', custom(2))).not.toThrow();
   });
 
   it('replicas: 1, given or not, and custom strategies without replicas are accepted', () => {

@@ -25,6 +25,7 @@ import { querySuite } from './suite-queries.js';
 import { raceSuite } from './suite-races.js';
 import { recordSuite } from './suite-records.js';
 import { repairSuite } from './suite-repair.js';
+import { replicaSuite } from './suite-replicas.js';
 import { transferSuite } from './suite-transfer.js';
 
 export { orderArbitrary, predicateArbitrary, prefixArbitrary, valueArbitraries } from './arbitraries.js';
@@ -57,7 +58,8 @@ export { serializationError, thrown } from './thrown.js';
  * (records, queries checked against brute force, predicate compilation
  * checked against core's JavaScript evaluation, codecs, repair, faults,
  * convergence, races, what errors say, export and import, hostile input,
- * random command sequences checked against a model), on real databases. Call it at the top of a test
+ * random command sequences checked against a model, entities over replicas
+ * with one of them down), on real databases. Call it at the top of a test
  * file, with {@link shardContract} for the shard operations themselves.
  *
  * @example
@@ -79,6 +81,7 @@ export function shardConformance(options: ConformanceOptions): void {
     transferSuite(options);
     hostileSuite(options);
     modelSuite(options);
+    replicaSuite(options);
   });
 }
 

@@ -1,0 +1,92 @@
+/**
+ * Calls over replicas: which replica of a bucket to use, with the circuit
+ * breakers of `health.ts`, and the fall-over to the next replica when one
+ * fails as unavailable. With one replica nothing here consults a breaker:
+ * the only shard is always called, as before replication existed.
+ */
+import { ShardUnavailableError, ValidationError } from './errors.js';
+import { shardHealth } from './health.js';
+import { replicaCount } from './shard-strategy.js';
+import type { Shard, ShardStrategy } from './types.js';
+
+/**
+ * Runs `call` on the first of `positions` (a preference list of `shards`)
+ * whose breaker lets it through, reporting each outcome to the breaker, and
+ * falls over to the next on {@link ShardUnavailableError}; the replicas the
+ * breaker skipped are tried last, so a read that can succeed does. Any other
+ * error is thrown at once. With one position, it is simply called.
+ */
+export async function onFirstReachable<R>(
+  shards: readonly Shard[],
+  positions: readonly number[],
+  call: (shard: Shard, position: number) => Promise<R>,
+): Promise<R> {
+  if (positions.length === 1) return call(shards[positions[0]!]!, positions[0]!);
+  let last: unknown;
+  const skipped: number[] = [];
+  const attempt = async (position: number): Promise<{ value: R } | undefined> => {
+    const shard = shards[position]!;
+    try {
+      const value = await call(shard, position);
+      shardHealth.reportSuccess(shard);
+      return { value };
+    } catch (error) {
+      shardHealth.reportFailure(shard, error);
+      if (!ShardUnavailableError.is(error)) throw error;
+      last = error;
+      return undefined;
+    }
+  };
+  for (const position of positions) {
+    if (!shardHealth.isUp(shards[position]!)) {
+      skipped.push(position);
+      continue;
+    }
+    const done = await attempt(position);
+    if (done) return done.value;
+  }
+  for (const position of skipped) {
+    const done = await attempt(position);
+    if (done) return done.value;
+  }
+  throw last;
+}
+
+/**
+ * Runs `call` on `shard` and reports its outcome to the shard's breaker.
+ * With `replicated` false (a strategy of one replica) the breaker is left out.
+ */
+export async function reported<R>(shard: Shard, replicated: boolean, call: () => Promise<R>): Promise<R> {
+  if (!replicated) return call();
+  try {
+    const value = await call();
+    shardHealth.reportSuccess(shard);
+    return value;
+  } catch (error) {
+    shardHealth.reportFailure(shard, error);
+    throw error;
+  }
+}
+
+/** True when the breaker of `shard` lets a call through (always, without replicas). */
+export function isUp(shard: Shard, replicated: boolean): boolean {
+  return !replicated || shardHealth.isUp(shard);
+}
+
+/** True when `strategy` keeps more than one copy of each bucket. */
+export function isReplicated(strategy: ShardStrategy): boolean {
+  return replicaCount(strategy) > 1;
+}
+
+/**
+ * Refuses an operation that does not support replicas yet on an entity or
+ * index whose strategy has more than one.
+ */
+export function refuseReplicas(what: string, ...strategies: ShardStrategy[]): void {
+  const replicated = strategies.find(isReplicated);
+  if (replicated) {
+    throw new ValidationError(
+      `${what}: not supported yet over replicas (a shard strategy has replicas: ${replicaCount(replicated)}); use replicas: 1 for this until a later release`,
+    );
+  }
+}

@@ -1,0 +1,266 @@
+import {
+  type Doc,
+  Entity,
+  Index,
+  integer,
+  ShardByColumn,
+  ShardByPrimaryKey,
+  ShardUnavailableError,
+  text,
+  type WriteMode,
+} from '@waffle/core';
+import {
+  INDEX_ID_COLUMN,
+  type IndexRow,
+  type Predicate,
+  type RecordRow,
+  type Shard,
+} from '@waffle/core/adapter';
+import { describe, expect, it } from 'vitest';
+import { Faults } from './faults.js';
+import { type Post, post, shardPool } from './fixtures.js';
+import { type ConformanceOptions, uniqueName } from './options.js';
+import { bruteForce } from './oracle.js';
+import { entityTable } from './shard-helpers.js';
+
+const SHARDS = 3;
+const REPLICAS = 2;
+const TAGS = ['red', 'green', 'blue', 'cyan', 'gold'];
+
+/** Every row of a table on one shard, read straight from it. */
+async function recordsOn(shard: Shard, table: { kind: 'entity'; name: string }): Promise<RecordRow[]> {
+  return shard.scanRecords(table, { limit: 100_000 });
+}
+
+/** Every index row on one shard, read straight from it, as comparable text. */
+async function indexRowsOn(shard: Shard, index: Index<Post, any>): Promise<string[]> {
+  const rows: IndexRow[] = await shard.queryIndex(index.table, {
+    where: undefined,
+    orderBy: [{ column: INDEX_ID_COLUMN, direction: 'asc' }],
+    limit: 100_000,
+  });
+  return rows.map((row) => rowText(row.id, row.values)).sort();
+}
+
+function rowText(id: string, values: readonly unknown[]): string {
+  return JSON.stringify([id, values], (_, v) => (typeof v === 'bigint' ? `${v}n` : v));
+}
+
+/** A body as comparable text. */
+function bodyText(body: string | Uint8Array): string {
+  return typeof body === 'string' ? body : `bytes:${[...body].join(',')}`;
+}
+
+/**
+ * Entities over replicas: records on 2 of 3 shards (`replicas: 2`), an index
+ * by primary key over the same shards and one by column, both with 2
+ * replicas, one of the three shards made unavailable (a {@link Faults}
+ * wrapper whose every call fails as unavailable). Saves, updates and deletes
+ * go on and every read succeeds while it is down; index queries and counts
+ * equal brute force; after it is back, `drain()` (of another Entity object,
+ * as in another process: the copies wait in durable notes) leaves every
+ * replica of every record and of every index row equal, shard by shard.
+ */
+export function replicaSuite(options: ConformanceOptions): void {
+  const open = shardPool(options);
+
+  const setUp = async (mode: WriteMode, history: boolean) => {
+    const faults = Array.from({ length: SHARDS }, () => new Faults());
+    const raw = await open(SHARDS);
+    const shards = raw.map((shard, i) => faults[i]!.wrap(shard));
+    const names = {
+      post: uniqueName('rpost'),
+      byGroup: uniqueName('rby_group'),
+      byTag: uniqueName('rby_tag'),
+    };
+    const make = () => {
+      const byGroup = new Index<Post>(names.byGroup, {
+        columns: { group: integer(), title: text() },
+        shard: new ShardByPrimaryKey(shards, { replicas: REPLICAS }),
+        mapper: (p: Doc<Post>) => [{ group: p.value.group, title: p.value.title }],
+      });
+      const byTag = new Index<Post>(names.byTag, {
+        columns: { tag: text(), rank: integer() },
+        shard: new ShardByColumn('tag', shards, { replicas: REPLICAS }),
+        mapper: (p: Doc<Post>) => p.value.tags.map((tag) => ({ tag, rank: p.value.rank })),
+      });
+      const posts = new Entity<Post>(names.post, {
+        shards: new ShardByPrimaryKey(shards, { replicas: REPLICAS }),
+        indices: [byGroup, byTag],
+        serializer: options.serializer,
+        mode,
+        history,
+      });
+      return { posts, byGroup, byTag };
+    };
+    return { faults, raw, shards, make };
+  };
+
+  describe('entities over replicas (replicas: 2 over 3 shards)', () => {
+    for (const mode of ['sync', 'async'] as WriteMode[]) {
+      it(`${mode}: writes and reads go on while one replica is down; drain() makes every replica equal`, async () => {
+        const { faults, raw, make } = await setUp(mode, true);
+        const { posts, byGroup, byTag } = make();
+        await posts.create();
+        const model = new Map<string, Post | undefined>();
+        const live = new Map<string, Doc<Post>>();
+        let n = 0;
+        const next = (): Post =>
+          post({
+            title: `t${n}`,
+            group: n % 4,
+            rank: n % 7,
+            tags: TAGS.filter((_, i) => (n + i) % 3 === 0),
+            author: `a${n++}`,
+          });
+        const saveNew = async (count: number) => {
+          const records = Array.from({ length: count }, () => posts.new(next()));
+          await posts.saveMany(records);
+          for (const r of records) {
+            model.set(r.id, r.value);
+            live.set(r.id, r);
+          }
+        };
+        await saveNew(30);
+
+        const checkReads = async () => {
+          for (const [id, value] of model) {
+            expect((await posts.get(id))?.value, `get ${id}`).toEqual(value);
+          }
+          const ids = [...model.keys()];
+          expect((await posts.getMany(ids)).map((d) => d?.value)).toEqual(ids.map((id) => model.get(id)));
+          const docs = [...live.values()];
+          const queries: [Index<Post, any>, Predicate, string][] = [
+            ...TAGS.map((tag): [Index<Post, any>, Predicate, string] => [byTag, byTag.c.tag.eq(tag), tag]),
+            ...[0, 1, 2, 3].map((g): [Index<Post, any>, Predicate, string] => [
+              byGroup,
+              byGroup.c.group.eq(g),
+              `${g}`,
+            ]),
+          ];
+          for (const [index, where, label] of queries) {
+            const expected = bruteForce(docs, index, where, []);
+            expect(
+              (await posts.select(where)).map((d) => d.id),
+              `${index.name} ${label}`,
+            ).toEqual(expected);
+            expect(await posts.count(where), `count ${index.name} ${label}`).toBe(expected.length);
+          }
+          // Pages in another order, followed by their cursors.
+          const where = byTag.c.rank.gte(2);
+          const orderBy = [byTag.c.rank.desc()];
+          const expected = bruteForce(docs, byTag, where, orderBy);
+          const got: string[] = [];
+          let after: string | undefined;
+          do {
+            const page = await posts.select(where, { orderBy, limit: 7, after }).page();
+            got.push(...page.records.map((d) => d.id));
+            after = page.next;
+          } while (after);
+          expect(got).toEqual(expected);
+          const scanned: string[] = [];
+          for await (const doc of posts.scan({ batchSize: 5 })) scanned.push(doc.id);
+          expect(scanned.sort()).toEqual([...live.keys()].sort());
+        };
+        await checkReads();
+
+        // Shard 1 goes down: it is the first replica of one range and the second of another.
+        faults[1]!.arm({ failAt: 1, persistent: true });
+        await saveNew(20);
+        const updated = [...live.keys()].slice(0, 12);
+        for (const id of updated) {
+          const doc = await posts.update(id, (v) => ({
+            ...v,
+            title: `${v.title}!`,
+            tags: [...v.tags, 'gold'].slice(-2),
+          }));
+          model.set(id, doc.value);
+          live.set(id, doc);
+        }
+        for (const id of [...live.keys()].slice(12, 18)) {
+          const doc = live.get(id)!;
+          doc.value = { ...doc.value, group: doc.value.group + 1, rank: 6 };
+          await posts.save(doc);
+          model.set(id, doc.value);
+        }
+        for (const id of [...live.keys()].slice(18, 24)) {
+          expect(await posts.delete(id)).toBe(true);
+          model.set(id, undefined);
+          live.delete(id);
+        }
+        await checkReads();
+        const first = [...live.keys()][0]!;
+        expect((await posts.history(first)).map((v) => v.value)).toContainEqual(model.get(first));
+        expect(faults[1]!.failures).toBeGreaterThan(0);
+        // The copies for shard 1 wait in notes: drain cannot deliver them yet.
+        await expect(posts.drain()).rejects.toBeInstanceOf(ShardUnavailableError);
+
+        // Back up: another Entity object (as another process) delivers what the notes hold.
+        faults[1]!.disarm();
+        const again = make();
+        const report = await again.posts.drain();
+        expect(report.notes).toBeGreaterThan(0);
+        expect((await again.posts.status()).notes.every((s) => s.notes === 0)).toBe(true);
+
+        // Every replica of every record (tombstones included) equal, and on no other shard.
+        const strategy = posts.strategy;
+        const table = entityTable(posts);
+        const byShard = await Promise.all(raw.map((shard) => recordsOn(shard, table)));
+        const seen = new Map<string, string[]>();
+        byShard.forEach((rows, position) => {
+          for (const row of rows) {
+            expect(strategy.replicasOf!({ id: row.id }), `${row.id} on shard ${position}`).toContain(
+              position,
+            );
+            expect(row.note ?? null, `note of ${row.id} on shard ${position}`).toBeNull();
+            const text = `${row.version}|${row.updatedAt}|${row.codec}|${bodyText(row.body)}`;
+            seen.set(row.id, [...(seen.get(row.id) ?? []), text]);
+          }
+        });
+        expect([...seen.keys()].sort()).toEqual([...model.keys()].sort());
+        for (const [id, copies] of seen) {
+          expect(copies.length, `copies of ${id}`).toBe(REPLICAS);
+          expect(new Set(copies).size, `copies of ${id}: ${copies.join(' / ')}`).toBe(1);
+        }
+        // Every index row on exactly the replicas of its bucket, and nothing else.
+        for (const index of [byGroup, byTag]) {
+          const expected: string[][] = raw.map(() => []);
+          for (const doc of live.values()) {
+            for (const values of index.rowsOf(doc)) {
+              const row = index.rowObject(values);
+              for (const p of index.strategy.replicasOf!({ id: doc.id, row })) {
+                expected[p]!.push(rowText(doc.id, values));
+              }
+            }
+          }
+          for (const [position, shard] of raw.entries()) {
+            expect(await indexRowsOn(shard, index), `${index.name} on shard ${position}`).toEqual(
+              expected[position]!.sort(),
+            );
+          }
+        }
+        await checkReads();
+      });
+    }
+
+    it('a read falls over to the next replica, and a write commits there, when the first fails as unavailable', async () => {
+      const { faults, make } = await setUp('sync', false);
+      const { posts } = make();
+      await posts.create();
+      // A record whose first replica is shard 2 (its bucket's owner).
+      let record = posts.new(post({ title: 'x' }));
+      while (posts.strategy.shardOf({ id: record.id }) !== 2) record = posts.new(post({ title: 'x' }));
+      await posts.save(record);
+      faults[2]!.arm({ failAt: 1, persistent: true });
+      expect((await posts.get(record.id))?.value.title).toBe('x');
+      record.value = { ...record.value, title: 'y' };
+      await posts.save(record);
+      expect(record.version).toBe(2);
+      expect((await posts.get(record.id))?.value.title).toBe('y');
+      faults[2]!.disarm();
+      await posts.drain();
+      const [stored] = await posts.strategy.shards[2]!.getRecords(entityTable(posts), [record.id]);
+      expect(stored?.version).toBe(2);
+    });
+  });
+}
