@@ -6,7 +6,6 @@
  * failed statement, and ends only a client it opened.
  */
 
-import { ShardUnavailableError } from '@waffle/core';
 import {
   closedError,
   commitError,
@@ -57,11 +56,6 @@ interface QueryProgress {
 /** True unless postgres.js shows that `query` never reached the point where the server could execute it. */
 function mayHaveRun(query: QueryProgress): boolean {
   return query.state !== null && query.describeFirst !== true;
-}
-
-/** A connection reserved from the pool (postgres.js `sql.reserve()`). */
-interface Reserved extends Queryable {
-  release(): void;
 }
 
 /**
@@ -143,7 +137,6 @@ export function isUnavailable(error: unknown): boolean {
 
 const BEGIN: Statement = { sql: 'BEGIN', params: [] };
 const COMMIT: Statement = { sql: 'COMMIT', params: [] };
-const ROLLBACK: Statement = { sql: 'ROLLBACK', params: [] };
 
 function result(rows: ArrayLike<unknown>[] & { count?: unknown }): Result {
   return { rows: rows as unknown as unknown[][], changes: Number(rows.count ?? 0) };
@@ -206,14 +199,17 @@ export class PostgresDriver implements Driver {
     on: Queryable,
     statement: PostgresStatement,
     committing = false,
-    onLost?: () => void,
+    onLost?: (error: unknown) => void,
   ): Promise<Result> {
     if (this.#closed) throw closedError(this.name, statement);
     const query = on.unsafe(statement.sql, statement.params as any[], { prepare: this.#prepare(statement) });
     try {
       return result(await query.values());
     } catch (error) {
-      if (onLost !== undefined && isLost(error)) onLost();
+      if (onLost !== undefined && isLost(error)) {
+        onLost(error);
+        return new Promise<never>(() => {}); // never settles: see transaction()
+      }
       if (committing && mayHaveRun(query as unknown as QueryProgress)) {
         throw commitError(this.#errors, statement, error);
       }
@@ -251,55 +247,50 @@ export class PostgresDriver implements Driver {
   }
 
   /**
-   * Runs `work` in one transaction on one connection reserved from the
-   * client (other calls of the shard go on alongside, on other
+   * Runs `work` in one transaction on one connection of the client
+   * (`sql.begin`; other calls of the shard go on alongside, on other
    * connections): committed when it resolves, rolled back when it throws.
-   * The work's own error passes through unchanged; a failing BEGIN or
-   * ROLLBACK is a waffle error, a COMMIT whose connection is lost after it
-   * was sent an OutcomeUnknownError.
+   * The work's own error passes through unchanged; a failing BEGIN is a
+   * waffle error, a COMMIT whose connection is lost once it was sent an
+   * OutcomeUnknownError, a connection lost before it a ShardUnavailableError.
    *
-   * Not `sql.begin`: when its connection dies under the work, postgres.js
-   * sends its ROLLBACK on the closed connection, and that write, scheduled
-   * with `setImmediate`, throws a TypeError outside every promise
-   * (porsager/postgres#1208) that ends the process. Here nothing more is
-   * sent on a connection once a statement on it failed with a lost
-   * connection, and such a connection is not released: postgres.js has
-   * already put it back among its closed ones, and releasing it would hand
-   * it to the next query as open.
+   * When the connection dies under the work, `sql.begin` would send its
+   * ROLLBACK on the closed connection, and that write, scheduled with
+   * `setImmediate`, throws a TypeError outside every promise that ends the
+   * process (postgres.js 3.4.9, porsager/postgres#1208). So a statement of
+   * the work that fails with a lost connection never settles for the work:
+   * `sql.begin` then rejects with the connection's close, and sends nothing
+   * more. (`sql.reserve()` is no way out: on a client with `fetch_types:
+   * false` a reservation that opens a connection is never resolved.)
    */
   async transaction<T>(work: (tx: Runner) => Promise<T>): Promise<T> {
     if (this.#closed) throw closedError(this.name, BEGIN);
-    let reserved: Reserved;
+    const progress: { step: Statement; failure?: { error: unknown }; lost?: unknown } = { step: BEGIN };
     try {
-      reserved = (await this.#client.reserve()) as unknown as Reserved;
+      return (await this.#client.begin(async (tx) => {
+        progress.step = { sql: 'the statements of the transaction', params: [] };
+        let out: T;
+        try {
+          out = await work({
+            run: (statement) =>
+              this.#run(tx as unknown as Queryable, statement, false, (error) => {
+                progress.lost ??= error;
+              }),
+          });
+        } catch (error) {
+          if (progress.lost !== undefined) return new Promise<never>(() => {}); // see above: sql.begin rejects
+          progress.failure = { error };
+          throw error;
+        }
+        if (progress.lost !== undefined) return new Promise<never>(() => {});
+        progress.step = COMMIT;
+        return out;
+      })) as T;
     } catch (error) {
-      throw driverError(this.#errors, BEGIN, error);
-    }
-    let alive = true;
-    const on = async (statement: PostgresStatement, committing = false): Promise<Result> => {
-      if (!alive) {
-        throw new ShardUnavailableError(
-          `Shard ${this.name} is unavailable: the transaction's connection was lost`,
-        );
-      }
-      return this.#run(reserved, statement, committing, () => {
-        alive = false;
-      });
-    };
-    try {
-      await on(BEGIN);
-      let out: T;
-      try {
-        out = await work({ run: (statement) => on(statement) });
-      } catch (error) {
-        // A failing rollback must not hide why the work failed.
-        if (alive) await on(ROLLBACK).catch(() => {});
-        throw error;
-      }
-      await on(COMMIT, true);
-      return out;
-    } finally {
-      if (alive) reserved.release();
+      // postgres.js rolled back; a failing rollback must not hide why the work failed.
+      if (progress.failure !== undefined) throw progress.failure.error;
+      if (progress.step === COMMIT) throw commitError(this.#errors, COMMIT, error);
+      throw driverError(this.#errors, progress.step, progress.lost ?? error);
     }
   }
 
