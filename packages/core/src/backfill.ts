@@ -19,6 +19,7 @@ import { ValidationError } from './errors.js';
 import { type IndexState, storeState } from './index-states.js';
 import { DEFAULT_GRACE_MS } from './maintenance.js';
 import { describe } from './names.js';
+import { scanRange } from './replicas.js';
 import { byShard } from './routing.js';
 import type { Index } from './secondary-index.js';
 import type { IndexRow, RecordRow } from './types.js';
@@ -109,11 +110,13 @@ export async function backfill<T>(
     version: index.version,
     ...(state.rebuild ? { rebuild: true } : {}),
   };
-  for (const [position, shard] of placement.strategy.shards.entries()) {
+  // Bucket range by bucket range (over replicas, each read on a reachable replica of it).
+  for (const position of placement.strategy.shards.keys()) {
     if (finished.has(position)) continue;
     for (;;) {
       options.signal?.throwIfAborted();
-      const rows: RecordRow[] = await shard.scanRecords(table, { after: after[position], limit: batchSize });
+      const page = await scanRange(placement.strategy, table, position, after[position], batchSize);
+      const { rows } = page;
       const put: IndexRow[] = [];
       for (const row of rows) {
         if (isTombstone(row)) continue;
@@ -126,9 +129,8 @@ export async function backfill<T>(
       report.records += rows.length;
       report.rows += put.length;
       report.withdrawn += withdrawn;
-      const last = rows[rows.length - 1];
-      if (last) after[position] = last.id;
-      if (rows.length < batchSize) finished.add(position);
+      if (page.last !== undefined) after[position] = page.last;
+      if (page.done) finished.add(position);
       const checkpoint = { ...building, after: { ...after }, finished: [...finished].sort((a, b) => a - b) };
       // The checkpoint lives on the index's first shard; the others say building.
       state = await storeState(index, state, (_, at) => (at === 0 ? checkpoint : building));
@@ -139,7 +141,7 @@ export async function backfill<T>(
         const wait = (report.records / rate) * 1000 - (Date.now() - started);
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       }
-      if (rows.length < batchSize) break;
+      if (page.done) break;
     }
   }
   if (state.rebuild) {

@@ -564,7 +564,6 @@ export class Entity<T> {
    * pages; changes nothing.
    */
   verify(index?: Index<T, any>, options: CheckIndexOptions = {}): Promise<VerifyReport> {
-    refuseReplicas(`${this.name}.verify()`, this.strategy, ...this.indices.map((ix) => ix.strategy));
     return checkIndices(this.#parts, index, false, options, 'verify');
   }
 
@@ -578,7 +577,6 @@ export class Entity<T> {
    * Returns what it found.
    */
   repair(index?: Index<T, any>, options: CheckIndexOptions = {}): Promise<VerifyReport> {
-    refuseReplicas(`${this.name}.repair()`, this.strategy, ...this.indices.map((ix) => ix.strategy));
     return checkIndices(this.#parts, index, true, options, 'repair');
   }
 
@@ -599,7 +597,6 @@ export class Entity<T> {
       );
     }
     checkBackfillOptions(this.name, options);
-    refuseReplicas(`${this.name}.backfill()`, this.strategy, ...this.indices.map((ix) => ix.strategy));
     await this.ready();
     const { placement } = this.#parts;
     // Read again: another process may have made progress, or finished.

@@ -8,11 +8,10 @@ import { isTombstone } from './codec.js';
 import { type EntityParts, readRows, ready } from './entity-parts.js';
 import { ValidationError } from './errors.js';
 import { describe } from './names.js';
-import { isReplicated, onFirstReachable } from './replicas.js';
+import { scanRange } from './replicas.js';
 import { settleAll } from './routing.js';
 import type { Index } from './secondary-index.js';
-import { replicaCount, replicaPositions } from './shard-strategy.js';
-import type { RecordRow, Shard } from './types.js';
+import type { RecordRow } from './types.js';
 import { checkIndex, type IndexReport, type VerifyReport } from './verify.js';
 
 /** Options of `Entity.reencode`. */
@@ -49,22 +48,13 @@ export async function* scanRows(
   checkCount(batchSize, 1, `${parts.name}.${what}()`, 'batchSize');
   await ready(parts);
   const { strategy } = parts.placement;
-  const replicated = isReplicated(strategy);
-  for (const [owner, shard] of strategy.shards.entries()) {
+  for (const owner of strategy.shards.keys()) {
     let after: string | undefined;
     for (;;) {
-      const read = (s: Shard) => s.scanRecords(parts.table, { after, limit: batchSize });
-      const rows = replicated
-        ? await onFirstReachable(
-            strategy.shards,
-            replicaPositions(owner, strategy.shards.length, replicaCount(strategy)),
-            read,
-          )
-        : await read(shard);
-      const mine = replicated ? rows.filter((row) => strategy.shardOf({ id: row.id }) === owner) : rows;
-      if (mine.length > 0) yield mine;
-      if (rows.length < batchSize) break;
-      after = rows[rows.length - 1]!.id;
+      const page = await scanRange(strategy, parts.table, owner, after, batchSize);
+      if (page.rows.length > 0) yield page.rows;
+      if (page.done) break;
+      after = page.last;
     }
   }
 }

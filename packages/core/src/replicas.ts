@@ -6,8 +6,8 @@
  */
 import { ShardUnavailableError, ValidationError } from './errors.js';
 import { shardHealth } from './health.js';
-import { replicaCount } from './shard-strategy.js';
-import type { Shard, ShardStrategy } from './types.js';
+import { replicaCount, replicaPositions } from './shard-strategy.js';
+import type { EntityTableSpec, RecordRow, Shard, ShardStrategy } from './types.js';
 
 /**
  * Runs `call` on the first of `positions` (a preference list of `shards`)
@@ -89,4 +89,45 @@ export function refuseReplicas(what: string, ...strategies: ShardStrategy[]): vo
       `${what}: not supported yet over replicas (a shard strategy has replicas: ${replicaCount(replicated)}); use replicas: 1 for this until a later release`,
     );
   }
+}
+
+/** One page of a bucket range's records: see {@link scanRange}. */
+export interface RangePage {
+  /** The records of the range in the page, in id order. */
+  readonly rows: RecordRow[];
+  /** The last id read (of any range), where the next page starts; unchanged when none was read. */
+  readonly last: string | undefined;
+  /** True when the shard had no more records after this page. */
+  readonly done: boolean;
+}
+
+/**
+ * One page of the stored rows (tombstones included) of the bucket range of
+ * owner position `owner`, in id order after `after`: without replicas, the
+ * owner's rows; over replicas, read on the range's first reachable replica
+ * (falling over to the next), keeping only the rows of that range.
+ */
+export async function scanRange(
+  strategy: ShardStrategy,
+  table: EntityTableSpec,
+  owner: number,
+  after: string | undefined,
+  limit: number,
+): Promise<RangePage> {
+  const read = (shard: Shard) => shard.scanRecords(table, { after, limit });
+  if (!isReplicated(strategy)) {
+    const rows = await read(strategy.shards[owner]!);
+    return { rows, last: rows[rows.length - 1]?.id ?? after, done: rows.length < limit };
+  }
+  const count = strategy.shards.length;
+  const rows = await onFirstReachable(
+    strategy.shards,
+    replicaPositions(owner, count, replicaCount(strategy)),
+    read,
+  );
+  return {
+    rows: rows.filter((row) => strategy.shardOf({ id: row.id }) === owner),
+    last: rows[rows.length - 1]?.id ?? after,
+    done: rows.length < limit,
+  };
 }

@@ -1,7 +1,8 @@
 import { compareText } from './columns.js';
 import type { Doc } from './doc.js';
 import type { KeyPart } from './order.js';
-import { byShard } from './routing.js';
+import { isReplicated, scanRange } from './replicas.js';
+import { byShard, replicasOfRow } from './routing.js';
 import type { Index, RowValues } from './secondary-index.js';
 import { mergeStreams, ShardStream } from './streams.js';
 import type { EntityTableSpec, IndexRow, RecordRow, ShardStrategy } from './types.js';
@@ -76,15 +77,18 @@ async function* recordsById(
   batchSize: number,
   start: string | undefined,
 ): AsyncGenerator<RecordRow> {
-  const pages = source.strategy.shards.map((shard) => {
+  // Bucket range by bucket range: over replicas, each record once, from a reachable replica of its range.
+  const pages = [...source.strategy.shards.keys()].map((owner) => {
     let after: string | undefined = start;
     let done = false;
     return async (): Promise<RecordRow[]> => {
-      if (done) return [];
-      const rows = await shard.scanRecords(source.table, { after, limit: batchSize });
-      done = rows.length < batchSize;
-      after = rows[rows.length - 1]?.id ?? after;
-      return rows;
+      while (!done) {
+        const page = await scanRange(source.strategy, source.table, owner, after, batchSize);
+        done = page.done;
+        after = page.last;
+        if (page.rows.length > 0) return page.rows;
+      }
+      return [];
     };
   });
   const buffers: RecordRow[][] = await Promise.all(pages.map((page) => page()));
@@ -132,11 +136,17 @@ export async function checkIndex<T>(
     })),
   ];
   const order = parts.map((p) => ({ column: p.ref.name, direction: p.direction }));
+  const replicated = isReplicated(index.strategy);
+  // Every shard of the index, each row marked with where it was read (over replicas, each replica is compared).
   const rows = mergeStreams(
     index.strategy.shards.map(
-      (shard) =>
+      (shard, position) =>
         new ShardStream(
-          (where, limit) => shard.queryIndex(index.table, { where, orderBy: order, limit }),
+          async (where, limit) =>
+            (await shard.queryIndex(index.table, { where, orderBy: order, limit })).map((hit) => ({
+              ...hit,
+              position,
+            })),
           parts,
           options.after === undefined ? undefined : { op: 'gt', column: index.idRef, value: options.after },
           batchSize,
@@ -195,19 +205,32 @@ export async function checkIndex<T>(
       }
       record = await records.next();
     }
-    const actual: IndexRow[] = [];
+    const actual: (IndexRow & { position?: number })[] = [];
     while (!row.done && row.value.id === id) {
       actual.push(row.value);
       report.rows++;
       row = await rows.next();
     }
+    // Over replicas, a row is where it should be on each replica of its bucket; without, anywhere it is read.
+    const at = (values: RowValues): readonly (number | undefined)[] =>
+      replicated ? replicasOfRow(index, id, values) : [undefined];
+    const holds = (r: { position?: number }, position: number | undefined) =>
+      position === undefined || r.position === position;
     for (const values of expected) {
-      if (actual.some((r) => index.sameValues(r.values, values))) continue;
-      found('missing', id);
-      toWrite.push({ id, values, version: stored });
+      let lacking = false;
+      for (const position of at(values)) {
+        if (actual.some((r) => holds(r, position) && index.sameValues(r.values, values))) continue;
+        found('missing', id);
+        lacking = true;
+      }
+      // Written once: put on every replica of its bucket.
+      if (lacking) toWrite.push({ id, values, version: stored });
     }
     for (const r of actual) {
-      if (expected.some((values) => index.sameValues(r.values, values))) continue;
+      if (
+        expected.some((values) => index.sameValues(r.values, values) && at(values).some((p) => holds(r, p)))
+      )
+        continue;
       found(live ? 'stale' : 'orphaned', id);
       // Tagged at or below the stored version, which does not produce it: no write can make it valid again.
       if (r.version <= stored) toDelete.push({ ...r, version: r.version + 1 });

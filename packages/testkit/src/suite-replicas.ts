@@ -240,8 +240,60 @@ export function replicaSuite(options: ConformanceOptions): void {
           }
         }
         await checkReads();
+        expect(await again.posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
       });
     }
+
+    it('verify and repair compare every index replica; backfill fills every replica', async () => {
+      const { raw, make, shards } = await setUp('sync', false);
+      const { posts, byTag } = make();
+      await posts.create();
+      const records = Array.from({ length: 40 }, (_, i) =>
+        posts.new(post({ title: `t${i}`, tags: [TAGS[i % TAGS.length]!], rank: i % 3 })),
+      );
+      await posts.saveMany(records);
+      expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+      // One replica loses a row; another gets a row of a record that does not exist, and a stale one.
+      const victim = records[3]!;
+      const [values] = byTag.rowsOf(victim);
+      const [first, second] = byTag.strategy.replicasOf!({ id: victim.id, row: byTag.rowObject(values!) });
+      await raw[first!]!.deleteIndexRows(byTag.table, [{ id: victim.id, values: values!, version: 100 }]);
+      const ghost = posts.new(post({ tags: ['red'] })).id;
+      await raw[second!]!.putIndexRows(byTag.table, [{ id: ghost, values: ['red', 0], version: 1 }]);
+      const staleOf = records[5]!;
+      await raw[0]!.putIndexRows(byTag.table, [{ id: staleOf.id, values: ['nowhere', 9], version: 1 }]);
+      const found = await posts.verify(byTag);
+      expect(found).toMatchObject({ missing: 1, orphaned: 1, stale: 1 });
+      expect(found.indices[0]!.samples).toEqual({
+        missing: [victim.id],
+        orphaned: [ghost],
+        stale: [staleOf.id],
+      });
+      await posts.repair(byTag, { graceMs: 0 });
+      expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+      expect(await indexRowsOn(raw[first!]!, byTag)).toContain(rowText(victim.id, values!));
+
+      // A new index over replicas, added to the entity holding records: backfill puts every row on every replica.
+      const byRank = new Index<Post>(uniqueName('rby_rank'), {
+        columns: { rank: integer() },
+        shard: new ShardByColumn('rank', shards, { replicas: REPLICAS }),
+        mapper: (p: Doc<Post>) => [{ rank: p.value.rank }],
+      });
+      const wider = new Entity<Post>(posts.name, {
+        shards: posts.strategy,
+        indices: [...posts.indices, byRank],
+        serializer: options.serializer,
+      });
+      await wider.create();
+      await wider.backfill(byRank, { batchSize: 7 });
+      expect(await wider.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+      let total = 0;
+      for (const shard of raw) total += (await indexRowsOn(shard, byRank)).length;
+      expect(total).toBe(records.length * REPLICAS);
+      expect((await wider.select(byRank.c.rank.eq(1))).map((d) => d.id)).toEqual(
+        bruteForce(records, byRank, byRank.c.rank.eq(1), []),
+      );
+    });
 
     it('a read falls over to the next replica, and a write commits there, when the first fails as unavailable', async () => {
       const { faults, make } = await setUp('sync', false);
