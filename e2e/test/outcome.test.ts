@@ -228,6 +228,30 @@ for (const dialect of ['postgres', 'mysql'] as const) {
   });
 }
 
+for (const dialect of ['postgres', 'mysql'] as const) {
+  describe.runIf(dialectEnabled(dialect))(`a transaction cut in the middle of its work on ${dialect}`, () => {
+    it('saveMany of 600 records (several statements in one transaction) cut before its COMMIT: ShardUnavailableError, none stored, the process lives on; saving again stores each once', async () => {
+      const { proxy, docs, byN } = await setup(dialect);
+      for (let trial = 0; trial < 5; trial++) {
+        const records = Array.from({ length: 600 }, (_, i) =>
+          docs.new({ n: i % 20, token: `<many ${trial} ${i}>` }),
+        );
+        const last = records[599]!.value.token;
+        proxy.cutAfter((chunk) => chunk.toString('latin1').includes(last));
+        const error = await docs.saveMany(records).catch((e: unknown) => e);
+        proxy.stopCutting();
+        expect(error, `trial ${trial}`).toBeInstanceOf(ShardUnavailableError);
+        expect((await docs.getMany(records.map((r) => r.id))).filter(Boolean)).toEqual([]);
+        await docs.saveMany(records);
+        expect(records.every((r) => r.version === 1)).toBe(true);
+      }
+      expect(proxy.cuts).toBe(5);
+      expect(await docs.count(byN.c.n.gte(0))).toBe(3000);
+      expect(await docs.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+    });
+  });
+}
+
 describe.runIf(dialectEnabled('postgres'))('a commit lost before it could run on postgres', () => {
   it('cut after its Parse and Describe only (the Execute never sent): ShardUnavailableError, and nothing is stored', async () => {
     const { proxy, docs: first, name } = await setup('postgres');

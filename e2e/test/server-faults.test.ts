@@ -254,6 +254,32 @@ for (const dialect of ['postgres', 'mysql'] as const) {
       await check(docs, byN, model);
     });
 
+    it('a connection killed while a transaction of several statements waits on a lock: ShardUnavailableError, nothing written, the process lives on', async () => {
+      const { docs, byN, name } = await entity();
+      const model = new Map<string, { value: Value; version: number }>();
+      // 600 updates: more than one statement of records (512 at most on PostgreSQL), in one transaction.
+      const records = await docs.saveMany(
+        Array.from({ length: 600 }, (_, i) => docs.new({ n: i % 10, token: `seed${i}` })),
+      );
+      const lock = await control.lock(name, records[599]!.id);
+      for (const r of records) r.value = { n: (r.value.n + 1) % 10, token: `${r.value.token}+` };
+      const saving = docs.saveMany(records).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      await until(() => control.waiting());
+      expect(await control.killAll()).toBeGreaterThan(0);
+      const error = await saving;
+      await lock.release();
+      expect(error).toBeInstanceOf(ShardUnavailableError);
+      expect((error as Error).message).toMatch(/^Shard \S+ is unavailable: /);
+      expect(records.every((r) => r.version === 1)).toBe(true);
+      expect((await docs.getMany(records.map((r) => r.id))).every((r) => r?.version === 1)).toBe(true);
+      await docs.saveMany(records); // the next call, with no reset of anything
+      for (const r of records) model.set(r.id, { value: r.value, version: 2 });
+      await check(docs, byN, model);
+    });
+
     for (const limits of ['lock', 'statement'] as const) {
       it(`a ${limits === 'lock' ? 'lock wait' : 'statement'} timeout set for the session: ShardUnavailableError saying it timed out, nothing written; the next call succeeds`, async () => {
         const { docs, byN, name } = await entity(limits);
