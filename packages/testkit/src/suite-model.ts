@@ -928,11 +928,11 @@ class StepCommand implements fc.AsyncCommand<Model, Real> {
 // The suite.
 
 /**
- * How many sequences a run checks: `options.modelRuns` (default 100), times
+ * How many sequences a run checks: `options.modelRuns` (default 300), times
  * `scale`, times 10 when `WAFFLE_LONG=1` (`pnpm test:long`).
  */
 export function modelRuns(options: ConformanceOptions, env: NodeJS.ProcessEnv = process.env): number {
-  const base = Math.max(20, Math.round((options.modelRuns ?? 100) * (options.scale ?? 1)));
+  const base = Math.max(20, Math.round((options.modelRuns ?? 300) * (options.scale ?? 1)));
   return env.WAFFLE_LONG === '1' ? base * 10 : base;
 }
 
