@@ -10,6 +10,7 @@ import { INDEX_ID_COLUMN as ID, type IndexTableSpec as Spec } from './types.js';
 
 export type { ColumnKind, ColumnValue } from './columns.js';
 export { compareBytes, compareText, compareValues } from './columns.js';
+export { type BreakerState, ShardHealth, shardHealth } from './health.js';
 export type { CompareOp, Predicate } from './predicate.js';
 export { ColumnRef, evaluate, forEachColumn, isPredicate, prefixRange } from './predicate.js';
 export type {

@@ -8,30 +8,9 @@ import { type EntityParts, indexShards, ready } from './entity-parts.js';
 import { ShardUnavailableError } from './errors.js';
 import { groupBy } from './group.js';
 import { decodeNote, type Note } from './notes.js';
-import { isReplicated, isUp, reported } from './replicas.js';
+import { isReplicated, isUp, newer, reported } from './replicas.js';
 import { applyRows, settleAll } from './routing.js';
 import type { RecordRow, Shard } from './types.js';
-
-/**
- * True when `a` wins over `b` by the conflict rule of replicas: the higher
- * version, then the later update time, then the greater body (a stable
- * tie-break every process computes alike).
- */
-export function newer(a: RecordRow, b: RecordRow): boolean {
-  if (a.version !== b.version) return a.version > b.version;
-  if (a.updatedAt !== b.updatedAt) return a.updatedAt > b.updatedAt;
-  return compareBodies(a.body, b.body) > 0;
-}
-
-/** Orders bodies: text by code unit, bytes by byte, text before bytes. */
-function compareBodies(a: string | Uint8Array, b: string | Uint8Array): number {
-  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
-  if (typeof a === 'string') return -1;
-  if (typeof b === 'string') return 1;
-  const n = Math.min(a.byteLength, b.byteLength);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.byteLength - b.byteLength;
-}
 
 /** Options of `Entity.drain`. */
 export interface DrainOptions {
@@ -85,9 +64,10 @@ export class Notes<T> {
    * are deleted again where still tagged with the old version (the newer
    * write re-adds those it produces). A note is cleared only when all of this
    * succeeded; a replica whose breaker is open is skipped (the note stays for
-   * `drain()`) unless `force`. Returns how many notes were cleared.
+   * `drain()`) unless `force`. Returns how many notes were cleared; `copied`
+   * counts, per record id, the replicas its copy was written to.
    */
-  async finish(notes: readonly Noted[], force = false): Promise<number> {
+  async finish(notes: readonly Noted[], force = false, copied?: Map<string, number>): Promise<number> {
     const { indices, table, placement } = this.parts;
     const replicated = isReplicated(placement.strategy) || indices.some((ix) => isReplicated(ix.strategy));
     // Over replicas, a shard that is down is met (and left to the note) by the work itself.
@@ -96,7 +76,7 @@ export class Notes<T> {
     });
     const items = notes.map(({ shard, row }) => ({ shard, row, note: decodeNote(indices, row.note) }));
     const failures: unknown[] = [];
-    const copying = this.copy(items, force).catch((error: unknown) => {
+    const copying = this.copy(items, force, copied).catch((error: unknown) => {
       failures.push(error);
     });
     try {
@@ -153,6 +133,7 @@ export class Notes<T> {
   private async copy(
     items: readonly { shard: Shard; row: RecordRow; note: Note }[],
     force: boolean,
+    copied?: Map<string, number>,
   ): Promise<void> {
     const { table, history, placement } = this.parts;
     const { shards } = placement.strategy;
@@ -184,6 +165,8 @@ export class Notes<T> {
             history,
           });
         });
+        // Held there now: written, or found newer (a later write's copy, or its own commit).
+        for (const id of rows.keys()) copied?.set(id, (copied.get(id) ?? 0) + 1);
       }),
     );
   }

@@ -3,9 +3,10 @@
  * error callback; and the read of stored rows by id that several of them need.
  */
 import type { RecordCodec } from './codec.js';
+import { ShardUnavailableError } from './errors.js';
 import { groupBy } from './group.js';
 import type { Placement } from './placement.js';
-import { isReplicated, onFirstReachable } from './replicas.js';
+import { isReplicated, newer, onFirstReachable, reported } from './replicas.js';
 import type { Index } from './secondary-index.js';
 import { replicasOf } from './shard-strategy.js';
 import type { EntityTableSpec, HistoryTableSpec, RecordRow, Shard } from './types.js';
@@ -21,7 +22,12 @@ export interface EntityParts<T> {
   readonly codec: RecordCodec<T>;
   /** Reports failures of index work done after a commit. */
   readonly onIndexError: (error: unknown) => void;
+  /** How many record replicas a write waits for (default 1), or `'all'`. */
+  readonly writeQuorum: WriteQuorum;
 }
+
+/** How many record replicas hold a write before it is acknowledged: a number from 1 to the replicas, or all of them. */
+export type WriteQuorum = number | 'all';
 
 /** Waits until the entity's shards were checked, without a pause once they were. */
 export function ready(parts: EntityParts<any>): Promise<void> | undefined {
@@ -77,4 +83,72 @@ export function onReplicas<R>(
     await parts.placement.readyFor([shard]);
     return call(shard, position);
   });
+}
+
+/**
+ * Stored rows by id read on every reachable replica of each (read with
+ * `consistency: 'all'`): per id the newest (highest version, then later
+ * update time, then body), written back as "apply if newer" to the replicas
+ * that answered with an older row or none (read repair, best effort).
+ * Throws when no replica of a bucket answers, or on any error other than
+ * {@link ShardUnavailableError}.
+ */
+export async function readNewest(
+  parts: EntityParts<any>,
+  ids: Iterable<string>,
+): Promise<Map<string, RecordRow>> {
+  const { strategy } = parts.placement;
+  const replicated = isReplicated(strategy);
+  const found = new Map<string, RecordRow>();
+  await Promise.all(
+    [...groupBy(new Set(ids), (id) => strategy.shardOf({ id })).values()].map(async (group) => {
+      const positions = replicasOf(strategy, { id: group[0]! });
+      const results = await Promise.allSettled(
+        positions.map((position) => {
+          const shard = strategy.shards[position]!;
+          return reported(shard, replicated, async () => {
+            await parts.placement.readyFor([shard]);
+            return new Map((await shard.getRecords(parts.table, group)).map((row) => [row.id, row]));
+          });
+        }),
+      );
+      const refused = results.find(
+        (r): r is PromiseRejectedResult => r.status === 'rejected' && !ShardUnavailableError.is(r.reason),
+      );
+      if (refused) throw refused.reason;
+      const answered = positions.flatMap((position, i) => {
+        const result = results[i]!;
+        return result.status === 'fulfilled' ? [{ position, rows: result.value }] : [];
+      });
+      if (answered.length === 0) throw (results[0] as PromiseRejectedResult).reason;
+      const stale = new Map<number, RecordRow[]>();
+      for (const id of group) {
+        let best: RecordRow | undefined;
+        for (const { rows } of answered) {
+          const row = rows.get(id);
+          if (row && (!best || newer(row, best))) best = row;
+        }
+        if (!best) continue;
+        found.set(id, best);
+        for (const { position, rows } of answered) {
+          const row = rows.get(id);
+          if (row && !newer(best, row)) continue;
+          stale.set(position, [...(stale.get(position) ?? []), { ...best, note: null }]);
+        }
+      }
+      await Promise.allSettled(
+        [...stale].map(([position, rows]) => {
+          const shard = strategy.shards[position]!;
+          return reported(shard, replicated, () =>
+            shard.commit({
+              table: parts.table,
+              writes: rows.map((row) => ({ row, expected: 'older' as const })),
+              history: parts.history,
+            }),
+          );
+        }),
+      );
+    }),
+  );
+  return found;
 }

@@ -12,7 +12,7 @@ import { checkCount, checkMode, checkOptions, type WriteMode } from './checks.js
 import { isTombstone, RecordCodec, TOMBSTONE } from './codec.js';
 import type { Doc } from './doc.js';
 import { type DrainOptions, type DrainReport, Notes } from './drain.js';
-import { type EntityParts, onReplicas, readRows } from './entity-parts.js';
+import { type EntityParts, onReplicas, readNewest, readRows, type WriteQuorum } from './entity-parts.js';
 import { ConflictError, type ImportError, NotFoundError, ValidationError } from './errors.js';
 import { uuidv7 } from './id.js';
 import { checkQueryable } from './index-states.js';
@@ -31,7 +31,7 @@ import type { Predicate } from './predicate.js';
 import { Query, type QuerySource, type SelectOptions } from './query.js';
 import { refuseReplicas } from './replicas.js';
 import type { Index } from './secondary-index.js';
-import { checkStrategyReplicas, colocated, ShardByPrimaryKey } from './shard-strategy.js';
+import { checkStrategyReplicas, colocated, replicaCount, ShardByPrimaryKey } from './shard-strategy.js';
 import {
   type ExportOptions,
   exportLines,
@@ -46,6 +46,7 @@ import { type Pending, WritePath } from './write-path.js';
 export type { BackfillOptions, BackfillReport } from './backfill.js';
 export type { WriteMode } from './checks.js';
 export type { DrainOptions, DrainReport } from './drain.js';
+export type { WriteQuorum } from './entity-parts.js';
 export type { CheckIndexOptions, ReencodeOptions, ReencodeReport } from './maintenance.js';
 export type { ExportOptions, ExportProgress, ImportOptions, ImportReport, OnConflict } from './transfer.js';
 
@@ -96,12 +97,45 @@ export interface EntityOptions<T> {
    * stays in the record's note, and {@link Entity.drain} finishes it.
    */
   readonly onIndexError?: (error: unknown) => void;
+  /**
+   * Over replicas: how many replicas of a record must hold a write before it
+   * is acknowledged (default 1), or `'all'`. Above 1, the write waits for its
+   * copies (and its note's index work, in both modes); it is refused up front
+   * with {@link ShardUnavailableError}, nothing written, when the circuit
+   * breakers know too few replicas are up; a copy that fails after the
+   * commit makes it throw a {@link QuorumError} (the write stands, `drain()`
+   * copies it). A write can choose for itself.
+   */
+  readonly writeQuorum?: WriteQuorum;
 }
 
 /** Options of a write. */
 export interface WriteOptions {
   /** Overrides the entity's {@link EntityOptions.mode} for this write. */
   readonly mode?: WriteMode;
+  /** Overrides the entity's {@link EntityOptions.writeQuorum} for this write. */
+  readonly writeQuorum?: WriteQuorum;
+}
+
+/** A write's mode and quorum, as checked. */
+interface WriteHow {
+  readonly mode: WriteMode;
+  readonly quorum: WriteQuorum;
+}
+
+/**
+ * Checks a `writeQuorum`: `undefined`, `'all'`, or an integer from 1 to the
+ * number of replicas of `strategy`.
+ */
+function checkQuorum(quorum: unknown, strategy: ShardStrategy, what: string): WriteQuorum | undefined {
+  if (quorum === undefined || quorum === 'all') return quorum;
+  const replicas = replicaCount(strategy);
+  if (typeof quorum !== 'number' || !Number.isSafeInteger(quorum) || quorum < 1 || quorum > replicas) {
+    throw new ValidationError(
+      `${what}: writeQuorum must be 'all' or an integer from 1 to the number of replicas (${replicas}), got ${describe(quorum)}`,
+    );
+  }
+  return quorum;
 }
 
 /** Options of {@link Entity.delete}. */
@@ -114,6 +148,26 @@ export interface DeleteOptions extends WriteOptions {
 export interface GetOptions {
   /** Read this version from the history (an entity with `history: true`). */
   readonly version?: number;
+  /**
+   * Over replicas: `'one'` (default) reads the first reachable replica;
+   * `'all'` reads every reachable replica, returns the newest (highest
+   * version, then later `updatedAt`, then body) and writes it back to the
+   * replicas that hold an older one or none (read repair).
+   */
+  readonly consistency?: Consistency;
+}
+
+/** Options of {@link Entity.getMany}. */
+export type GetManyOptions = Pick<GetOptions, 'consistency'>;
+
+/** How many replicas a read asks: see {@link GetOptions.consistency}. */
+export type Consistency = 'one' | 'all';
+
+/** Checks a `consistency`. */
+function checkConsistency(consistency: unknown, what: string): Consistency {
+  if (consistency === undefined || consistency === 'one' || consistency === 'all')
+    return consistency ?? 'one';
+  throw new ValidationError(`${what}: consistency must be 'one' or 'all', got ${describe(consistency)}`);
 }
 
 /** One version of a record, from {@link Entity.history}. */
@@ -188,6 +242,8 @@ export class Entity<T> {
   readonly maxBodyBytes: number | undefined;
   /** The default {@link WriteMode} of writes. */
   readonly mode: WriteMode;
+  /** The default {@link EntityOptions.writeQuorum} of writes. */
+  readonly writeQuorum: WriteQuorum;
   /** @internal */
   readonly table: EntityTableSpec;
   /** @internal The history table, when the entity keeps history. */
@@ -213,6 +269,7 @@ export class Entity<T> {
     this.serializer = codec.current;
     this.maxBodyBytes = options.maxBodyBytes;
     this.mode = checkMode(options.mode, `Entity "${name}"`) ?? 'sync';
+    this.writeQuorum = checkQuorum(options.writeQuorum, this.strategy, `Entity "${name}"`) ?? 1;
     const onIndexError = options.onIndexError;
     if (onIndexError !== undefined && typeof onIndexError !== 'function') {
       throw new ValidationError(
@@ -247,6 +304,7 @@ export class Entity<T> {
       placement: new Placement(name, this.strategy, this.table, this.historyTable, this.indices),
       codec,
       onIndexError: onIndexError ?? (() => {}),
+      writeQuorum: this.writeQuorum,
     };
     this.#notes = new Notes(this.#parts);
     this.#writes = new WritePath(this.#parts, this.#notes);
@@ -321,9 +379,12 @@ export class Entity<T> {
     return { id, value, version: 0, createdAt: now, updatedAt: now };
   }
 
-  #modeOf(options: WriteOptions, what: string): WriteMode {
+  #modeOf(options: WriteOptions, what: string): WriteHow {
     checkOptions(options, `${this.name}.${what}()`);
-    return checkMode(options.mode, `${this.name}.${what}()`) ?? this.mode;
+    return {
+      mode: checkMode(options.mode, `${this.name}.${what}()`) ?? this.mode,
+      quorum: checkQuorum(options.writeQuorum, this.strategy, `${this.name}.${what}()`) ?? this.writeQuorum,
+    };
   }
 
   /**
@@ -336,7 +397,7 @@ export class Entity<T> {
    */
   async save(record: Doc<T>, options: WriteOptions = {}): Promise<Doc<T>> {
     const mode = this.#modeOf(options, 'save');
-    await this.#writes.write([this.#writes.prepare(record, 'save')], mode);
+    await this.#writes.write([this.#writes.prepare(record, 'save')], mode.mode, mode.quorum);
     return record;
   }
 
@@ -363,7 +424,7 @@ export class Entity<T> {
       ids.add(record.id);
       return pending;
     });
-    if (batch.length > 0) await this.#writes.write(batch, mode);
+    if (batch.length > 0) await this.#writes.write(batch, mode.mode, mode.quorum);
     return [...records];
   }
 
@@ -383,7 +444,8 @@ export class Entity<T> {
       const [row] = await onReplicas(this.#parts, id, (shard) => shard.getHistory(table, id, version));
       return row && !row.deleted ? codec.decode(row) : undefined;
     }
-    const row = (await readRows(this.#parts, [id])).get(id);
+    const consistency = checkConsistency(options?.consistency, `${this.name}.get()`);
+    const row = (await (consistency === 'all' ? readNewest : readRows)(this.#parts, [id])).get(id);
     return row && !isTombstone(row) ? codec.load(row) : undefined;
   }
 
@@ -420,19 +482,26 @@ export class Entity<T> {
   }
 
   /** One entry per id asked (duplicates included), in order; `undefined` where missing. */
-  async getMany(ids: readonly string[]): Promise<(Doc<T> | undefined)[]> {
+  async getMany(ids: readonly string[], options: GetManyOptions = {}): Promise<(Doc<T> | undefined)[]> {
     if (!Array.isArray(ids))
       throw new ValidationError(`${this.name}.getMany(): expected an array of ids, got ${describe(ids)}`);
     ids.forEach(checkId);
-    const { docs } = await this.#fetch(ids);
+    checkOptions(options, `${this.name}.getMany()`);
+    const consistency = checkConsistency(options.consistency, `${this.name}.getMany()`);
+    const { docs } = await this.#fetch(ids, consistency);
     return ids.map((id) => docs.get(id));
   }
 
   /** The records with these ids, and the version of the deletion of those deleted. */
-  async #fetch(ids: readonly string[]): Promise<{ docs: Map<string, Doc<T>>; deleted: Map<string, number> }> {
+  async #fetch(
+    ids: readonly string[],
+    consistency: Consistency = 'one',
+  ): Promise<{ docs: Map<string, Doc<T>>; deleted: Map<string, number> }> {
     const docs = new Map<string, Doc<T>>();
     const deleted = new Map<string, number>();
-    for (const [id, row] of await readRows(this.#parts, ids, false)) {
+    const rows =
+      consistency === 'all' ? await readNewest(this.#parts, ids) : await readRows(this.#parts, ids, false);
+    for (const [id, row] of rows) {
       if (isTombstone(row)) deleted.set(id, row.version);
       else docs.set(id, this.#parts.codec.decode(row));
     }
@@ -470,7 +539,7 @@ export class Entity<T> {
         read: row,
       };
       try {
-        await this.#writes.write([tombstone], mode);
+        await this.#writes.write([tombstone], mode.mode, mode.quorum);
         return true;
       } catch (error) {
         // Changed meanwhile: read again, unless a version was demanded.
@@ -498,7 +567,7 @@ export class Entity<T> {
       record.value = await fn(record.value);
       try {
         // The record remembers the row it was read from: the write does not read it again.
-        await this.#writes.write([this.#writes.prepare(record, 'update')], mode);
+        await this.#writes.write([this.#writes.prepare(record, 'update')], mode.mode, mode.quorum);
         return record;
       } catch (error) {
         if (!ConflictError.is(error) || attempt >= retries) throw error;

@@ -16,6 +16,7 @@ export type WaffleErrorCode =
   | 'QUERY'
   | 'SHARD_UNAVAILABLE'
   | 'OUTCOME_UNKNOWN'
+  | 'QUORUM'
   | 'IMPORT';
 
 const TAG = Symbol.for('@waffle/core/error');
@@ -244,6 +245,39 @@ export class OutcomeUnknownError extends WaffleError {
 
   static override is(error: unknown): error is OutcomeUnknownError {
     return WaffleError.is(error) && error.code === 'OUTCOME_UNKNOWN';
+  }
+}
+
+/**
+ * A write over replicas that committed, but on fewer replicas than its
+ * `writeQuorum` asked: the copies to the others failed after the commit (a
+ * replica went down meanwhile). The write is not undone: the record is
+ * saved (the record object was updated in place, as by a successful save),
+ * readers see it, and the missing copies wait in its note until `drain()`
+ * (or a later write) delivers them. Retrying the same save would conflict:
+ * run `drain()` once the replicas are back instead.
+ */
+export class QuorumError extends WaffleError {
+  override readonly code = 'QUORUM';
+  /** The record's id. */
+  readonly id: string;
+  /** How many replicas hold the write now. */
+  readonly replicas: number;
+  /** How many the write asked for. */
+  readonly required: number;
+
+  constructor(id: string, replicas: number, required: number, options?: { cause?: unknown }) {
+    super(
+      `Record "${id}" is committed on ${replicas} of the ${required} replicas its writeQuorum asks for: the write stands, and drain() will copy it to the others once they are reachable`,
+      options,
+    );
+    this.id = id;
+    this.replicas = replicas;
+    this.required = required;
+  }
+
+  static override is(error: unknown): error is QuorumError {
+    return WaffleError.is(error) && error.code === 'QUORUM';
   }
 }
 

@@ -40,6 +40,7 @@ export {
   NotFoundError,
   OutcomeUnknownError,
   QueryError,
+  QuorumError,
   SerializationError,
   ShardMapError,
   ShardUnavailableError,

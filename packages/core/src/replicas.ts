@@ -79,6 +79,27 @@ export function isReplicated(strategy: ShardStrategy): boolean {
 }
 
 /**
+ * True when `a` wins over `b` by the conflict rule of replicas: the higher
+ * version, then the later update time, then the greater body (a stable
+ * tie-break every process computes alike).
+ */
+export function newer(a: RecordRow, b: RecordRow): boolean {
+  if (a.version !== b.version) return a.version > b.version;
+  if (a.updatedAt !== b.updatedAt) return a.updatedAt > b.updatedAt;
+  return compareBodies(a.body, b.body) > 0;
+}
+
+/** Orders bodies: text by code unit, bytes by byte, text before bytes. */
+function compareBodies(a: string | Uint8Array, b: string | Uint8Array): number {
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  if (typeof a === 'string') return -1;
+  if (typeof b === 'string') return 1;
+  const n = Math.min(a.byteLength, b.byteLength);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.byteLength - b.byteLength;
+}
+
+/**
  * Refuses an operation that does not support replicas yet on an entity or
  * index whose strategy has more than one.
  */

@@ -14,15 +14,22 @@ import { isTombstone, keptExactly } from './codec.js';
 import { compareValues } from './columns.js';
 import type { Doc } from './doc.js';
 import type { Notes } from './drain.js';
-import { type EntityParts, readRows } from './entity-parts.js';
-import { ConflictError, OutcomeUnknownError, ShardUnavailableError, ValidationError } from './errors.js';
+import { type EntityParts, readRows, type WriteQuorum } from './entity-parts.js';
+import {
+  ConflictError,
+  OutcomeUnknownError,
+  QuorumError,
+  ShardUnavailableError,
+  ValidationError,
+} from './errors.js';
 import { groupBy } from './group.js';
+import { shardHealth } from './health.js';
 import { checkId, describe } from './names.js';
 import { decodeNote, encodeNote, type Note, noRows, planWrite, type RowsByIndex } from './notes.js';
 import { isReplicated, isUp, reported } from './replicas.js';
 import { applyRows, localRows, putRows, splitWork, type TaggedRows } from './routing.js';
 import type { RowValues } from './secondary-index.js';
-import { replicasOf } from './shard-strategy.js';
+import { replicaCount, replicasOf } from './shard-strategy.js';
 import type { RecordRow } from './types.js';
 
 /** A checked record (or a deletion) on its way to storage. */
@@ -162,6 +169,30 @@ export class WritePath<T> {
     };
   }
 
+  /** How many record replicas a write with `quorum` waits for. */
+  private required(quorum: WriteQuorum): number {
+    const replicas = replicaCount(this.parts.placement.strategy);
+    return quorum === 'all' ? replicas : Math.min(quorum, replicas);
+  }
+
+  /**
+   * Refuses a batch, before anything is written, when the circuit breakers
+   * know that fewer than `required` replicas of one of its records are up.
+   */
+  private refuseBelowQuorum(batch: readonly Pending<T>[], quorum: WriteQuorum, required: number): void {
+    const { name, placement } = this.parts;
+    const { strategy } = placement;
+    for (const p of batch) {
+      const list = replicasOf(strategy, { id: p.record.id });
+      const down = list.filter((position) => shardHealth.stateOf(strategy.shards[position]!) === 'open');
+      if (list.length - down.length < required) {
+        throw new ShardUnavailableError(
+          `${name}: writeQuorum ${typeof quorum === 'number' ? quorum : "'all'"} needs ${required} replicas of record "${p.record.id}", but shard ${strategy.shards[down[0]!]!.name} failed as unavailable recently (circuit breaker open); nothing was written`,
+        );
+      }
+    }
+  }
+
   /** True when the entity keeps its records, or an index its rows, on more than one replica. */
   private get replicated(): boolean {
     const { placement, indices } = this.parts;
@@ -276,15 +307,25 @@ export class WritePath<T> {
   }
 
   /** Writes a batch of checked records; throws the first error after the others are written. */
-  async write(batch: readonly Pending<T>[], mode: WriteMode): Promise<void> {
-    const errors = await this.settle(batch, mode);
+  async write(
+    batch: readonly Pending<T>[],
+    mode: WriteMode,
+    quorum: WriteQuorum = this.parts.writeQuorum,
+  ): Promise<void> {
+    const errors = await this.settle(batch, mode, quorum);
     const first = batch.find((p) => errors.has(p));
     if (first) throw errors.get(first);
   }
 
   /** Writes a batch of checked records; returns the error of each one not written (a conflict, a failed commit). */
-  async settle(batch: readonly Pending<T>[], mode: WriteMode): Promise<Map<Pending<T>, unknown>> {
+  async settle(
+    batch: readonly Pending<T>[],
+    mode: WriteMode,
+    quorum: WriteQuorum = this.parts.writeQuorum,
+  ): Promise<Map<Pending<T>, unknown>> {
     const { shards } = this.parts.placement.strategy;
+    const required = this.required(quorum);
+    if (required > 1) this.refuseBelowQuorum(batch, quorum, required);
     await this.parts.placement.readyForWrite(
       batch.map((p) => shards[p.shard]!),
       mode,
@@ -294,7 +335,7 @@ export class WritePath<T> {
     }
     const errors = new Map<Pending<T>, unknown>();
     let round: readonly Pending<T>[] = batch;
-    while (round.length > 0) round = await this.round(round, mode, errors);
+    while (round.length > 0) round = await this.round(round, mode, required, errors);
     return errors;
   }
 
@@ -363,6 +404,7 @@ export class WritePath<T> {
   private async round(
     batch: readonly Pending<T>[],
     mode: WriteMode,
+    required: number,
     errors: Map<Pending<T>, unknown>,
   ): Promise<Pending<T>[]> {
     const { indices, table, history, placement, onIndexError } = this.parts;
@@ -463,13 +505,21 @@ export class WritePath<T> {
     const noted = won
       .filter((w) => w.row.note !== null)
       .map((w) => ({ shard: placement.strategy.shards[w.position]!, row: w.row }));
+    const copied = new Map<string, number>();
     if (noted.length > 0) {
-      const finishing = this.notes.finish(noted).then(
+      const finishing = this.notes.finish(noted, false, copied).then(
         () => {},
         (error) => onIndexError(error),
       );
-      if (mode === 'sync') await finishing;
+      // A quorum above 1 waits for the copies, in both modes.
+      if (mode === 'sync' || required > 1) await finishing;
       else this.notes.track(finishing);
+    }
+    if (required > 1) {
+      for (const w of won) {
+        const holders = 1 + (copied.get(w.id) ?? 0);
+        if (!w.own && holders < required) errors.set(w.pending, new QuorumError(w.id, holders, required));
+      }
     }
     return retry;
   }

@@ -5,6 +5,7 @@ import {
   NotFoundError,
   OutcomeUnknownError,
   QueryError,
+  QuorumError,
   SerializationError,
   ShardMapError,
   ShardUnavailableError,
@@ -25,6 +26,7 @@ const samples = {
   ShardUnavailableError: new ShardUnavailableError('down'),
   OutcomeUnknownError: new OutcomeUnknownError('pg:db', 'Connection closed', { cause }),
   ImportError: new ImportError(7, 'not valid JSON', { cause }),
+  QuorumError: new QuorumError('r1', 1, 2),
 };
 const CODES = {
   WaffleError: 'WAFFLE_ERROR',
@@ -37,6 +39,7 @@ const CODES = {
   ShardUnavailableError: 'SHARD_UNAVAILABLE',
   OutcomeUnknownError: 'OUTCOME_UNKNOWN',
   ImportError: 'IMPORT',
+  QuorumError: 'QUORUM',
 } as const;
 const CLASSES = {
   WaffleError,
@@ -49,6 +52,7 @@ const CLASSES = {
   ShardUnavailableError,
   OutcomeUnknownError,
   ImportError,
+  QuorumError,
 };
 type Name = keyof typeof CLASSES;
 const NAMES = Object.keys(CLASSES) as Name[];
@@ -226,5 +230,17 @@ describe('OutcomeUnknownError', () => {
     expect(error.cause).toBe(cause);
     expect(ShardUnavailableError.is(error)).toBe(false);
     expect(OutcomeUnknownError.is(error)).toBe(true);
+  });
+});
+
+describe('QuorumError', () => {
+  it('says how many replicas hold the write and that drain() copies it', () => {
+    const error = new QuorumError('r1', 1, 3);
+    expect(error.message).toBe(
+      'Record "r1" is committed on 1 of the 3 replicas its writeQuorum asks for: the write stands, and drain() will copy it to the others once they are reachable',
+    );
+    expect(error).toMatchObject({ id: 'r1', replicas: 1, required: 3, code: 'QUORUM' });
+    expect(QuorumError.is(error)).toBe(true);
+    expect(QuorumError.is(new ShardUnavailableError('down'))).toBe(false);
   });
 });

@@ -374,6 +374,35 @@ describe('entities and indices over replicas', () => {
     expect(byAuthor.strategy.replicas).toBe(3);
   });
 
+  it('writeQuorum is an integer from 1 to the replicas, or all; consistency one or all (ValidationError)', async () => {
+    const strategy = new ShardByPrimaryKey(shards, { replicas: 2 });
+    for (const [quorum, shown] of [
+      [0, '0 (number)'],
+      [3, '3 (number)'],
+      [1.5, '1.5 (number)'],
+      ['2', '"2" (string)'],
+    ] as const) {
+      expectValidation(
+        () => new Entity('blog', { shards: strategy, serializer: jsonSerializer, writeQuorum: quorum as never }),
+        `Entity "blog": writeQuorum must be 'all' or an integer from 1 to the number of replicas (2), got ${shown}`,
+      );
+    }
+    expect(new Entity('blog', { shards: strategy, serializer: jsonSerializer }).writeQuorum).toBe(1);
+    expect(new Entity('blog', { shards: strategy, serializer: jsonSerializer, writeQuorum: 'all' }).writeQuorum).toBe(
+      'all',
+    );
+    const blog = new Entity<{ a: number }>('blog', { shards: strategy, serializer: jsonSerializer, writeQuorum: 2 });
+    await expect(blog.save(blog.new({ a: 1 }), { writeQuorum: 3 })).rejects.toThrow(
+      "blog.save(): writeQuorum must be 'all' or an integer from 1 to the number of replicas (2), got 3 (number)",
+    );
+    await expect(blog.get('x', { consistency: 'most' as never })).rejects.toThrow(
+      `blog.get(): consistency must be 'one' or 'all', got "most" (string)`,
+    );
+    await expect(blog.getMany(['x'], { consistency: 2 as never })).rejects.toThrow(
+      `blog.getMany(): consistency must be 'one' or 'all', got 2 (number)`,
+    );
+  });
+
   it('reencode refuses replicas with a ValidationError, before any shard call', () => {
     const replicated = new Entity('blog', {
       shards: new ShardByPrimaryKey(shards, { replicas: 2 }),

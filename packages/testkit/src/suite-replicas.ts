@@ -3,6 +3,7 @@ import {
   Entity,
   Index,
   integer,
+  QuorumError,
   ShardByColumn,
   ShardByPrimaryKey,
   ShardUnavailableError,
@@ -15,6 +16,7 @@ import {
   type Predicate,
   type RecordRow,
   type Shard,
+  shardHealth,
 } from '@waffle/core/adapter';
 import { describe, expect, it } from 'vitest';
 import { Faults } from './faults.js';
@@ -243,6 +245,88 @@ export function replicaSuite(options: ConformanceOptions): void {
         expect(await again.posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
       });
     }
+
+    /** A new record of `posts` whose bucket's owner (first replica) is shard `owner`. */
+    const ownedBy = (posts: Entity<Post>, owner: number, fields: Partial<Post> = {}) => {
+      let record = posts.new(post(fields));
+      while (posts.strategy.shardOf({ id: record.id }) !== owner) record = posts.new(post(fields));
+      return record;
+    };
+    const storedOn = async (shard: Shard, posts: Entity<Post>, id: string) =>
+      (await shard.getRecords(entityTable(posts), [id]))[0];
+
+    it("consistency 'all' reads every replica, returns the newest and writes it back to stale ones", async () => {
+      const { faults, raw, shards, make } = await setUp('sync', true);
+      const { posts } = make();
+      await posts.create();
+      // Owned by shard 1 (replicas 1 and 2): written while shard 1 is down, they commit on shard 2 only.
+      const records = [ownedBy(posts, 1, { title: 'a' }), ownedBy(posts, 1, { title: 'b' })];
+      await posts.saveMany(records);
+      faults[1]!.arm({ failAt: 1, persistent: true });
+      for (const record of records) {
+        record.value = { ...record.value, title: `${record.value.title}2` };
+        await posts.save(record);
+      }
+      faults[1]!.disarm();
+      shardHealth.reportSuccess(shards[1]!); // known up again: reads go to it first
+      const [one, two] = records;
+      // Shard 1 still holds version 1: a read of one replica sees it.
+      expect(await posts.get(one!.id)).toMatchObject({ version: 1, value: { title: 'a' } });
+      expect(await posts.get(one!.id, { consistency: 'all' })).toMatchObject({
+        version: 2,
+        value: { title: 'a2' },
+      });
+      expect(await storedOn(raw[1]!, posts, one!.id)).toMatchObject({ version: 2, note: null });
+      expect(await posts.get(one!.id)).toMatchObject({ version: 2 });
+      expect(
+        (await posts.getMany([two!.id, one!.id], { consistency: 'all' })).map((d) => d?.version),
+      ).toEqual([2, 2]);
+      expect(await storedOn(raw[1]!, posts, two!.id)).toMatchObject({ version: 2 });
+      expect((await posts.history(two!.id)).map((v) => v.version)).toEqual([1, 2]);
+      await posts.drain();
+      expect(await posts.get('nothing-here', { consistency: 'all' })).toBeUndefined();
+    });
+
+    it('writeQuorum: copies awaited, QuorumError when a copy fails after the commit, all refused while a replica is known down', async () => {
+      const { faults, raw, shards, make } = await setUp('async', false);
+      const { posts } = make();
+      await posts.create();
+      // All up, async mode: a quorum of 2 waits for the copy.
+      const both = ownedBy(posts, 0, { title: 'both' });
+      await posts.save(both, { writeQuorum: 2 });
+      expect(await storedOn(raw[1]!, posts, both.id)).toMatchObject({ version: 1 });
+      // Shard 1 goes down unbeknown: the commit on shard 0 stands, the copy fails.
+      faults[1]!.arm({ failAt: 1, persistent: true });
+      const short = ownedBy(posts, 0, { title: 'short' });
+      const error = await posts.save(short, { writeQuorum: 'all' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(QuorumError);
+      expect(error).toMatchObject({ id: short.id, replicas: 1, required: 2 });
+      expect(short.version).toBe(1);
+      expect((await posts.get(short.id))?.value.title).toBe('short');
+      // Now known down: 'all' (and 2) refused before anything is written; 1 goes on.
+      const refused = ownedBy(posts, 0, { title: 'refused' });
+      await expect(posts.save(refused, { writeQuorum: 'all' })).rejects.toBeInstanceOf(ShardUnavailableError);
+      await expect(posts.save(refused, { writeQuorum: 2 })).rejects.toThrow(/nothing was written/);
+      expect(refused.version).toBe(0);
+      expect(await storedOn(raw[0]!, posts, refused.id)).toBeUndefined();
+      await posts.save(refused);
+      expect(refused.version).toBe(1);
+      faults[1]!.disarm();
+      await posts.drain();
+      for (const record of [short, refused]) {
+        expect(await storedOn(raw[1]!, posts, record.id)).toMatchObject({ version: 1, note: null });
+      }
+      shardHealth.reportSuccess(shards[1]!);
+      const quorate = new Entity<Post>(posts.name, {
+        shards: posts.strategy,
+        indices: posts.indices,
+        serializer: options.serializer,
+        writeQuorum: 'all',
+      });
+      const last = ownedBy(quorate, 2, { title: 'last' });
+      await quorate.save(last, { mode: 'async' });
+      expect(await storedOn(raw[0]!, posts, last.id)).toMatchObject({ version: 1 });
+    });
 
     it('verify and repair compare every index replica; backfill fills every replica', async () => {
       const { raw, make, shards } = await setUp('sync', false);
