@@ -108,7 +108,12 @@ export function isTimeout(error: unknown): boolean {
   return typeof code === 'string' && TIMEOUT_STATES.has(code);
 }
 
-/** Error codes of postgres.js and Node meaning a connection that was open is gone. */
+/**
+ * Error codes of postgres.js and Node meaning a connection that was open is
+ * gone. A `write ECONNRESET` counts too: postgres.js pipelines, and rejects
+ * every query on the connection with the error of whichever write failed,
+ * so it does not show that this query's bytes never left.
+ */
 const LOST = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'CONNECTION_CLOSED', 'CONNECTION_DESTROYED']);
 
 /**
