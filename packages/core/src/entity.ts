@@ -7,6 +7,7 @@
  * each call to its room.
  */
 
+import { checkReplicas, type ReplicaCheckOptions, type ReplicaReport } from './anti-entropy.js';
 import { type BackfillOptions, type BackfillReport, backfill, checkBackfillOptions } from './backfill.js';
 import { checkCount, checkMode, checkOptions, type WriteMode } from './checks.js';
 import { isTombstone, RecordCodec, TOMBSTONE } from './codec.js';
@@ -43,6 +44,7 @@ import type { EntityTableSpec, HistoryTableSpec, Serializer, Shard, ShardStrateg
 import type { VerifyReport } from './verify.js';
 import { type Pending, WritePath } from './write-path.js';
 
+export type { ReplicaCheckOptions, ReplicaReport } from './anti-entropy.js';
 export type { BackfillOptions, BackfillReport } from './backfill.js';
 export type { WriteMode } from './checks.js';
 export type { DrainOptions, DrainReport } from './drain.js';
@@ -647,6 +649,28 @@ export class Entity<T> {
    */
   repair(index?: Index<T, any>, options: CheckIndexOptions = {}): Promise<VerifyReport> {
     return checkIndices(this.#parts, index, true, options, 'repair');
+  }
+
+  /**
+   * Compares the replicas of every record (deletions included): a paged
+   * merge, in id order, of what each shard holds, reporting the copies
+   * `missing` from a replica of their bucket and those `stale` (older than
+   * the newest: lower version, or the same version losing the tie-break of
+   * `updatedAt`, then body), with a few ids of each. Changes nothing. Needs
+   * every shard; `after` resumes after a progress report's `cursor`. Without
+   * replicas there is nothing to compare (all zero).
+   */
+  verifyReplicas(options: ReplicaCheckOptions = {}): Promise<ReplicaReport> {
+    return checkReplicas(this.#parts, false, options, 'verifyReplicas');
+  }
+
+  /**
+   * Like {@link Entity.verifyReplicas}, and copies the newest row over the
+   * older and missing ones as "apply if newer" (never over a newer version a
+   * writer commits meanwhile). Returns what it found.
+   */
+  repairReplicas(options: ReplicaCheckOptions = {}): Promise<ReplicaReport> {
+    return checkReplicas(this.#parts, true, options, 'repairReplicas');
   }
 
   /**

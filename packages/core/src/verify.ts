@@ -71,6 +71,31 @@ export interface CheckOptions {
   readonly rowsPerSecond?: number;
 }
 
+/**
+ * Merges pages of rows, each source in id order, into one stream in id order
+ * (rows of equal ids one after another, in source order), each with the index
+ * of its source. A source's `page()` returns its next rows, `[]` at its end.
+ */
+export async function* mergeById<R extends { readonly id: string }>(
+  pages: readonly (() => Promise<R[]>)[],
+): AsyncGenerator<{ row: R; source: number }> {
+  const buffers: R[][] = await Promise.all(pages.map((page) => page()));
+  const offsets = buffers.map(() => 0);
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i < buffers.length; i++) {
+      if (offsets[i]! >= buffers[i]!.length) {
+        buffers[i] = await pages[i]!();
+        offsets[i] = 0;
+      }
+      const head = buffers[i]![offsets[i]!];
+      if (head && (best < 0 || compareText(head.id, buffers[best]![offsets[best]!]!.id) < 0)) best = i;
+    }
+    if (best < 0) return;
+    yield { row: buffers[best]![offsets[best]!++]!, source: best };
+  }
+}
+
 /** Every record of the entity, in id order across shards, read in pages. */
 async function* recordsById(
   source: CheckSource<unknown>,
@@ -91,21 +116,7 @@ async function* recordsById(
       return [];
     };
   });
-  const buffers: RecordRow[][] = await Promise.all(pages.map((page) => page()));
-  const offsets = buffers.map(() => 0);
-  for (;;) {
-    let best = -1;
-    for (let i = 0; i < buffers.length; i++) {
-      if (offsets[i]! >= buffers[i]!.length) {
-        buffers[i] = await pages[i]!();
-        offsets[i] = 0;
-      }
-      const head = buffers[i]![offsets[i]!];
-      if (head && (best < 0 || compareText(head.id, buffers[best]![offsets[best]!]!.id) < 0)) best = i;
-    }
-    if (best < 0) return;
-    yield buffers[best]![offsets[best]!++]!;
-  }
+  for await (const { row } of mergeById(pages)) yield row;
 }
 
 /**

@@ -4,6 +4,7 @@ import {
   Index,
   integer,
   QuorumError,
+  type ReplicaReport,
   ShardByColumn,
   ShardByPrimaryKey,
   ShardUnavailableError,
@@ -243,6 +244,11 @@ export function replicaSuite(options: ConformanceOptions): void {
         }
         await checkReads();
         expect(await again.posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+        expect(await again.posts.verifyReplicas()).toMatchObject({
+          records: model.size,
+          missing: 0,
+          stale: 0,
+        });
       });
     }
 
@@ -326,6 +332,60 @@ export function replicaSuite(options: ConformanceOptions): void {
       const last = ownedBy(quorate, 2, { title: 'last' });
       await quorate.save(last, { mode: 'async' });
       expect(await storedOn(raw[0]!, posts, last.id)).toMatchObject({ version: 1 });
+    });
+
+    it('verifyReplicas finds missing and stale copies; repairReplicas mends them; progress, resume and signal', async () => {
+      const { faults, raw, make } = await setUp('sync', true);
+      const { posts } = make();
+      await posts.create();
+      const records = Array.from({ length: 30 }, (_, i) => posts.new(post({ title: `t${i}` })));
+      await posts.saveMany(records);
+      expect(await posts.verifyReplicas()).toMatchObject({ records: 30, missing: 0, stale: 0 });
+      // While shard 1 is down, its copies of new, updated and deleted records wait in notes.
+      faults[1]!.arm({ failAt: 1, persistent: true });
+      const fresh = Array.from({ length: 6 }, (_, i) => posts.new(post({ title: `n${i}` })));
+      await posts.saveMany(fresh);
+      for (const record of records.slice(0, 10)) {
+        record.value = { ...record.value, title: `${record.value.title}!` };
+        await posts.save(record);
+      }
+      await posts.delete(records[10]!.id);
+      faults[1]!.disarm();
+      const onOne = (id: string) => posts.strategy.replicasOf!({ id }).includes(1);
+      const missing = fresh
+        .map((r) => r.id)
+        .filter(onOne)
+        .sort();
+      const stale = records
+        .slice(0, 11)
+        .map((r) => r.id)
+        .filter(onOne)
+        .sort();
+      expect(missing.length).toBeGreaterThan(0);
+      expect(stale.length).toBeGreaterThan(0);
+      const progress: ReplicaReport[] = [];
+      const found = await posts.verifyReplicas({ batchSize: 4, onProgress: (p) => progress.push(p) });
+      expect(found).toMatchObject({ records: 36, missing: missing.length, stale: stale.length });
+      expect(found.samples).toEqual({ missing: missing.slice(0, 5), stale: stale.slice(0, 5) });
+      const cursors = progress.map((p) => p.cursor!);
+      expect(cursors.length).toBeGreaterThanOrEqual(9);
+      expect([...cursors].sort()).toEqual(cursors);
+      // Resumed after a cursor: only the later ids.
+      const all = [...records, ...fresh].map((r) => r.id).sort();
+      const rest = await posts.verifyReplicas({ after: cursors[3] });
+      expect(rest.records).toBe(all.filter((id) => id > cursors[3]!).length);
+      expect(rest.missing + rest.stale).toBe([...missing, ...stale].filter((id) => id > cursors[3]!).length);
+      const stop = new AbortController();
+      stop.abort();
+      await expect(posts.verifyReplicas({ batchSize: 2, signal: stop.signal })).rejects.toThrow();
+      // Repair copies the newest over the others; nothing left to find, before drain() even runs.
+      const repaired = await posts.repairReplicas({ batchSize: 4 });
+      expect(repaired).toMatchObject({ missing: missing.length, stale: stale.length });
+      expect(await posts.verifyReplicas()).toMatchObject({ records: 36, missing: 0, stale: 0 });
+      const updated = records.slice(0, 10).find((r) => onOne(r.id))!;
+      expect(await storedOn(raw[1]!, posts, updated.id)).toMatchObject({ version: 2, note: null });
+      await posts.drain();
+      expect(await posts.verifyReplicas()).toMatchObject({ missing: 0, stale: 0 });
     });
 
     it('verify and repair compare every index replica; backfill fills every replica', async () => {
