@@ -7,6 +7,7 @@ import { ShardMapError, ShardUnavailableError } from './errors.js';
 import { groupBy } from './group.js';
 import { encodeState, type IndexState, mergeState, stateKey, storeState } from './index-states.js';
 import type { Index } from './secondary-index.js';
+import { replicaCount } from './shard-strategy.js';
 import type { EntityTableSpec, HistoryTableSpec, Shard, ShardStrategy, TableSpec } from './types.js';
 
 /** A table on a shard, and the identity the shard records for it. */
@@ -291,8 +292,11 @@ export class Placement {
     index: Index<any, any>,
     metas: ReadonlyMap<Shard, ReadonlyMap<string, string>>,
   ): Promise<void> {
+    // Every shard of the index, or over replicas those that answered (the state is stored on each alike).
     const raw = new Map(
-      index.strategy.shards.map((shard) => [shard, metas.get(shard)?.get(stateKey(index))]),
+      index.strategy.shards
+        .filter((shard) => metas.has(shard))
+        .map((shard) => [shard, metas.get(shard)?.get(stateKey(index))]),
     );
     let state = mergeState(index, raw);
     if (state.state === 'building' && state.version < index.version) {
@@ -388,6 +392,12 @@ export class Placement {
    */
   async readyForWrite(shards: Iterable<Shard>, mode: 'sync' | 'async'): Promise<void> {
     if (this.isReady) return;
+    if (this.replicated) {
+      // Over replicas, a shard that is down is the write's to meet (another replica commits, the note keeps the rest).
+      return this.readyAround(
+        mode === 'sync' ? this.placed().map((p) => p.shard) : [...this.strategy.shards],
+      );
+    }
     if (mode === 'sync') return this.ready();
     await this.readyFor(shards);
     await Promise.all(
@@ -404,6 +414,7 @@ export class Placement {
   /** Checks the shards of `index` and of the records, and learns the index's state: what a query needs. */
   async readyForIndex(index: Index<any, any>): Promise<void> {
     if (this.isReady) return;
+    if (this.replicated) return this.readyAround([...index.strategy.shards, ...this.strategy.shards]);
     await this.readyFor([...index.strategy.shards, ...this.strategy.shards]);
     if (!this.states.has(index)) {
       const metas = new Map(
@@ -411,6 +422,35 @@ export class Placement {
           index.strategy.shards.map(async (shard) => [shard, await this.checkShard(shard)] as const),
         ),
       );
+      await this.loadState(index, metas);
+    }
+    this.completeIfAll();
+  }
+
+  /** True when the records or an index are kept on more than one replica. */
+  private get replicated(): boolean {
+    return replicaCount(this.strategy) > 1 || this.indices.some((index) => replicaCount(index.strategy) > 1);
+  }
+
+  /**
+   * Over replicas: checks the given shards, letting those that fail as
+   * unavailable be (their replicas serve meanwhile; they are checked again
+   * at their next use), and learns the state of each index from its shards
+   * that answered. Any other failure is thrown, the first in the order given.
+   */
+  private async readyAround(shards: readonly Shard[]): Promise<void> {
+    const unique = [...new Set(shards)];
+    const settled = await Promise.allSettled(unique.map((shard) => this.checkShard(shard)));
+    const refused = settled.find(
+      (r): r is PromiseRejectedResult => r.status === 'rejected' && !ShardUnavailableError.is(r.reason),
+    );
+    if (refused) throw refused.reason;
+    const metas = new Map<Shard, ReadonlyMap<string, string>>();
+    settled.forEach((result, i) => {
+      if (result.status === 'fulfilled') metas.set(unique[i]!, result.value);
+    });
+    for (const index of this.indices) {
+      if (this.states.has(index) || !index.strategy.shards.some((shard) => metas.has(shard))) continue;
       await this.loadState(index, metas);
     }
     this.completeIfAll();

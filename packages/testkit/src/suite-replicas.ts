@@ -388,6 +388,54 @@ export function replicaSuite(options: ConformanceOptions): void {
       expect(await posts.verifyReplicas()).toMatchObject({ missing: 0, stale: 0 });
     });
 
+    it('a process started while a replica is down writes (both modes), reads and queries with the others', async () => {
+      const { faults, shards, make } = await setUp('sync', false);
+      // Down means its metadata too: the first-use check of a fresh process meets it.
+      let down = false;
+      const readMeta = shards[1]!.readMeta.bind(shards[1]!);
+      Object.assign(shards[1]!, {
+        readMeta: (names: readonly string[]) =>
+          down ? Promise.reject(new ShardUnavailableError('shard 1 is down (test)')) : readMeta(names),
+      });
+      const before = make();
+      await before.posts.create();
+      const docs = new Map<string, Doc<Post>>();
+      const records = Array.from({ length: 20 }, (_, i) =>
+        before.posts.new(post({ title: `t${i}`, tags: [TAGS[i % 3]!], rank: i % 4 })),
+      );
+      await before.posts.saveMany(records);
+      for (const r of records) docs.set(r.id, r);
+      down = true;
+      faults[1]!.arm({ failAt: 1, persistent: true });
+      const { posts, byTag } = make(); // another process: nothing checked yet
+      for (const mode of ['sync', 'async'] as WriteMode[]) {
+        const record = posts.new(post({ title: mode, tags: ['red'], rank: 1 }));
+        await posts.save(record, { mode });
+        docs.set(record.id, record);
+      }
+      const changed = await posts.update(records[0]!.id, (v) => ({ ...v, tags: ['red', 'cyan'] }));
+      docs.set(changed.id, changed);
+      expect(await posts.delete(records[1]!.id)).toBe(true);
+      docs.delete(records[1]!.id);
+      for (const [id, doc] of docs) expect((await posts.get(id))?.value, id).toEqual(doc.value);
+      // drain() settles the background work of the async write, then fails on the shard that is down.
+      await expect(posts.drain()).rejects.toBeInstanceOf(ShardUnavailableError);
+      for (const tag of ['red', 'green', 'cyan']) {
+        const where = byTag.c.tag.eq(tag);
+        const expected = bruteForce([...docs.values()], byTag, where, []);
+        expect(
+          (await posts.select(where)).map((d) => d.id),
+          tag,
+        ).toEqual(expected);
+        expect(await posts.count(where)).toBe(expected.length);
+      }
+      down = false;
+      faults[1]!.disarm();
+      await posts.drain();
+      expect(await posts.verifyReplicas()).toMatchObject({ records: 22, missing: 0, stale: 0 });
+      expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+    });
+
     it('verify and repair compare every index replica; backfill fills every replica', async () => {
       const { raw, make, shards } = await setUp('sync', false);
       const { posts, byTag } = make();
