@@ -7,8 +7,10 @@
  * beside the records (its rows commit with them: always exact), `byTag` on
  * two other shards (ShardByColumn). Every shard goes through {@link Faults},
  * so that a "crash" command can fail one shard call (or every call from one
- * on) in the middle of a write. What the model demands is what the README's
- * guarantees say:
+ * on) in the middle of a write, and an "outage" command makes the tag
+ * index's databases refuse index writes until the next drain (async writes
+ * go on, sync writes that need them fail). What the model demands is what
+ * the README's guarantees say:
  *
  * - `get`/`getMany` are exact at all times, and every write's outcome
  *   (new version, or `ConflictError`/`NotFoundError` with its fields) is
