@@ -30,7 +30,6 @@ import { noRows } from './notes.js';
 import { Placement } from './placement.js';
 import type { Predicate } from './predicate.js';
 import { Query, type QuerySource, type SelectOptions } from './query.js';
-import { refuseReplicas } from './replicas.js';
 import type { Index } from './secondary-index.js';
 import { checkStrategyReplicas, colocated, replicaCount, ShardByPrimaryKey } from './shard-strategy.js';
 import {
@@ -623,7 +622,6 @@ export class Entity<T> {
    * changes, compare-and-set on the version, so a concurrent writer wins.
    */
   reencode(options: ReencodeOptions = {}): Promise<ReencodeReport> {
-    refuseReplicas(`${this.name}.reencode()`, this.strategy);
     return reencode(this.#parts, options);
   }
 

@@ -59,29 +59,40 @@ export async function* scanRows(
   }
 }
 
-/** Rewrites the rows of other codecs than the current serializer's: see `Entity.reencode`. */
+/**
+ * Rewrites the rows of other codecs than the current serializer's: see
+ * `Entity.reencode`. Shard by shard, each row compare-and-set (at its own
+ * version) on the shard it was read from: over replicas, every copy.
+ */
 export async function reencode<T>(parts: EntityParts<T>, options: ReencodeOptions): Promise<ReencodeReport> {
   const { codec, placement, table } = parts;
+  const batchSize = checkCount(options.batchSize ?? 500, 1, `${parts.name}.reencode()`, 'batchSize');
+  await ready(parts);
   let scanned = 0;
   let rewritten = 0;
   let skipped = 0;
   const report = () => ({ scanned, rewritten, skipped });
-  for await (const rows of scanRows(parts, options.batchSize ?? 500, 'reencode')) {
-    options.signal?.throwIfAborted();
-    scanned += rows.length;
-    const stale = rows.filter((row) => !isTombstone(row) && row.codec !== codec.current.codec);
-    await settleAll(
-      stale.map(async (row) => {
-        const body = codec.encode(codec.decode(row));
-        const shard = placement.shardOf(row.id);
-        codec.checkSize(row.id, body, shard);
-        const next: RecordRow = { ...row, codec: codec.current.codec, body };
-        const [done] = await shard.commit({ table, writes: [{ row: next, expected: row.version }] });
-        if (done) rewritten++;
-        else skipped++;
-      }),
-    );
-    options.onProgress?.(report());
+  for (const shard of placement.strategy.shards) {
+    let after: string | undefined;
+    for (;;) {
+      const rows = await shard.scanRecords(table, { after, limit: batchSize });
+      options.signal?.throwIfAborted();
+      scanned += rows.length;
+      const stale = rows.filter((row) => !isTombstone(row) && row.codec !== codec.current.codec);
+      await settleAll(
+        stale.map(async (row) => {
+          const body = codec.encode(codec.decode(row));
+          codec.checkSize(row.id, body, shard);
+          const next: RecordRow = { ...row, codec: codec.current.codec, body };
+          const [done] = await shard.commit({ table, writes: [{ row: next, expected: row.version }] });
+          if (done) rewritten++;
+          else skipped++;
+        }),
+      );
+      if (rows.length > 0) options.onProgress?.(report());
+      if (rows.length < batchSize) break;
+      after = rows[rows.length - 1]!.id;
+    }
   }
   return report();
 }

@@ -4,7 +4,7 @@
  * fails as unavailable. With one replica nothing here consults a breaker:
  * the only shard is always called, as before replication existed.
  */
-import { ShardUnavailableError, ValidationError } from './errors.js';
+import { ShardUnavailableError } from './errors.js';
 import { shardHealth } from './health.js';
 import { replicaCount, replicaPositions } from './shard-strategy.js';
 import type { EntityTableSpec, RecordRow, Shard, ShardStrategy } from './types.js';
@@ -97,19 +97,6 @@ function compareBodies(a: string | Uint8Array, b: string | Uint8Array): number {
   const n = Math.min(a.byteLength, b.byteLength);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
   return a.byteLength - b.byteLength;
-}
-
-/**
- * Refuses an operation that does not support replicas yet on an entity or
- * index whose strategy has more than one.
- */
-export function refuseReplicas(what: string, ...strategies: ShardStrategy[]): void {
-  const replicated = strategies.find(isReplicated);
-  if (replicated) {
-    throw new ValidationError(
-      `${what}: not supported yet over replicas (a shard strategy has replicas: ${replicaCount(replicated)}); use replicas: 1 for this until a later release`,
-    );
-  }
 }
 
 /** One page of a bucket range's records: see {@link scanRange}. */

@@ -383,15 +383,20 @@ describe('entities and indices over replicas', () => {
       ['2', '"2" (string)'],
     ] as const) {
       expectValidation(
-        () => new Entity('blog', { shards: strategy, serializer: jsonSerializer, writeQuorum: quorum as never }),
+        () =>
+          new Entity('blog', { shards: strategy, serializer: jsonSerializer, writeQuorum: quorum as never }),
         `Entity "blog": writeQuorum must be 'all' or an integer from 1 to the number of replicas (2), got ${shown}`,
       );
     }
     expect(new Entity('blog', { shards: strategy, serializer: jsonSerializer }).writeQuorum).toBe(1);
-    expect(new Entity('blog', { shards: strategy, serializer: jsonSerializer, writeQuorum: 'all' }).writeQuorum).toBe(
-      'all',
-    );
-    const blog = new Entity<{ a: number }>('blog', { shards: strategy, serializer: jsonSerializer, writeQuorum: 2 });
+    expect(
+      new Entity('blog', { shards: strategy, serializer: jsonSerializer, writeQuorum: 'all' }).writeQuorum,
+    ).toBe('all');
+    const blog = new Entity<{ a: number }>('blog', {
+      shards: strategy,
+      serializer: jsonSerializer,
+      writeQuorum: 2,
+    });
     await expect(blog.save(blog.new({ a: 1 }), { writeQuorum: 3 })).rejects.toThrow(
       "blog.save(): writeQuorum must be 'all' or an integer from 1 to the number of replicas (2), got 3 (number)",
     );
@@ -400,17 +405,6 @@ describe('entities and indices over replicas', () => {
     );
     await expect(blog.getMany(['x'], { consistency: 2 as never })).rejects.toThrow(
       `blog.getMany(): consistency must be 'one' or 'all', got 2 (number)`,
-    );
-  });
-
-  it('reencode refuses replicas with a ValidationError, before any shard call', () => {
-    const replicated = new Entity('blog', {
-      shards: new ShardByPrimaryKey(shards, { replicas: 2 }),
-      serializer: jsonSerializer,
-    });
-    expectValidation(
-      () => replicated.reencode(),
-      'blog.reencode(): not supported yet over replicas (a shard strategy has replicas: 2); use replicas: 1 for this until a later release',
     );
   });
 

@@ -10,7 +10,7 @@ const fromUtf8 = new TextDecoder();
  * The suite's serializer with the other body format: text bodies become UTF-8
  * bytes, binary bodies hex text. Switching to it stores rows in the other column.
  */
-function flipped(inner: Serializer): Serializer {
+export function flipped(inner: Serializer): Serializer {
   const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
   const fromHex = (h: string) => new Uint8Array(h.match(/../g)?.map((x) => Number.parseInt(x, 16)) ?? []);
   return inner.format === 'text'

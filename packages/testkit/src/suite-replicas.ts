@@ -25,6 +25,7 @@ import { type Post, post, shardPool } from './fixtures.js';
 import { type ConformanceOptions, uniqueName } from './options.js';
 import { bruteForce } from './oracle.js';
 import { entityTable } from './shard-helpers.js';
+import { flipped } from './suite-codecs.js';
 
 const SHARDS = 3;
 const REPLICAS = 2;
@@ -434,6 +435,32 @@ export function replicaSuite(options: ConformanceOptions): void {
       await posts.drain();
       expect(await posts.verifyReplicas()).toMatchObject({ records: 22, missing: 0, stale: 0 });
       expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+    });
+
+    it('reencode rewrites every replica of every record', async () => {
+      const raw = await open(SHARDS);
+      const strategy = new ShardByPrimaryKey(raw, { replicas: REPLICAS });
+      const name = uniqueName('rnotes');
+      const old = new Entity<Post>(name, { shards: strategy, serializer: options.serializer });
+      await old.create();
+      const records = await old.saveMany(
+        Array.from({ length: 10 }, (_, i) => old.new(post({ title: `t${i}` }))),
+      );
+      const after = flipped(options.serializer);
+      const now = new Entity<Post>(name, {
+        shards: strategy,
+        serializer: after,
+        readers: [options.serializer],
+      });
+      expect(await now.reencode({ batchSize: 3 })).toEqual({ scanned: 20, rewritten: 20, skipped: 0 });
+      for (const shard of raw) {
+        for (const row of await recordsOn(shard, entityTable(now))) expect(row.codec).toBe(after.codec);
+      }
+      expect(await now.verifyReplicas()).toMatchObject({ records: 10, missing: 0, stale: 0 });
+      const only = new Entity<Post>(name, { shards: strategy, serializer: after });
+      expect((await only.getMany(records.map((r) => r.id))).map((d) => d?.value)).toEqual(
+        records.map((r) => r.value),
+      );
     });
 
     it('verify and repair compare every index replica; backfill fills every replica', async () => {
