@@ -7,7 +7,7 @@ import { checkCount } from './checks.js';
 import { type EntityParts, indexShards, ready } from './entity-parts.js';
 import { ShardUnavailableError } from './errors.js';
 import { groupBy } from './group.js';
-import { decodeNote, type Note } from './notes.js';
+import { decodeNote, encodeNote, type Note } from './notes.js';
 import { isReplicated, isUp, newer, reported } from './replicas.js';
 import { applyRows, settleAll } from './routing.js';
 import type { RecordRow, Shard } from './types.js';
@@ -57,8 +57,10 @@ export class Notes<T> {
   /**
    * Finishes the notes of records: writes their rows to add and deletes their
    * rows to remove (where the tag is not newer than the record's version) on
-   * every replica, writes each pending copy of the record ("apply if newer",
-   * without its note) on the replicas listed in the note, then clears each
+   * every replica, then writes each pending copy of the record ("apply if
+   * newer") on the replicas listed in the note (without the note, or with
+   * its index part when that index work failed, so the copy's own note keeps
+   * it for `drain()` on that replica), then clears each
    * note if the record is still at that version (one statement per shard).
    * When it is not, the newer write carries the work; rows this note added
    * are deleted again where still tagged with the old version (the newer
@@ -76,9 +78,6 @@ export class Notes<T> {
     });
     const items = notes.map(({ shard, row }) => ({ shard, row, note: decodeNote(indices, row.note) }));
     const failures: unknown[] = [];
-    const copying = this.copy(items, force, copied).catch((error: unknown) => {
-      failures.push(error);
-    });
     try {
       await applyRows(
         indices,
@@ -97,9 +96,13 @@ export class Notes<T> {
         force,
       );
     } catch (error) {
-      failures.unshift(error);
+      failures.push(error);
     }
-    await copying;
+    // After the index work: a copy made while it is unfinished carries it, so that the replica's
+    // own note keeps it should that replica be the one the next write reads and commits on.
+    await this.copy(items, force, failures.length === 0, copied).catch((error: unknown) => {
+      failures.push(error);
+    });
     if (failures.length > 0) throw failures[0];
     const cleared = new Map<RecordRow, boolean>();
     await Promise.all(
@@ -127,15 +130,16 @@ export class Notes<T> {
 
   /**
    * Writes the pending copies of noted records: on each replica a note lists,
-   * one commit of "apply if newer" writes of the rows without their notes
-   * (with their history rows). Throws the first failure once all have settled.
+   * one commit of "apply if newer" writes of the rows (with their history
+   * rows), without their notes once `indexed`, else with their index part. Throws the first failure once all have settled.
    */
   private async copy(
     items: readonly { shard: Shard; row: RecordRow; note: Note }[],
     force: boolean,
+    indexed: boolean,
     copied?: Map<string, number>,
   ): Promise<void> {
-    const { table, history, placement } = this.parts;
+    const { table, history, placement, indices } = this.parts;
     const { shards } = placement.strategy;
     const byPosition = new Map<number, Map<string, RecordRow>>();
     for (const { shard, row, note } of items) {
@@ -146,7 +150,8 @@ export class Notes<T> {
         byPosition.set(position, rows);
         const other = rows.get(row.id);
         // One write per id in a commit: the newest.
-        if (!other || newer(row, other)) rows.set(row.id, { ...row, note: null });
+        const carried = indexed ? undefined : encodeNote(indices, { add: note.add, remove: note.remove });
+        if (!other || newer(row, other)) rows.set(row.id, { ...row, note: carried ?? null });
       }
     }
     await settleAll(

@@ -463,6 +463,33 @@ export function replicaSuite(options: ConformanceOptions): void {
       );
     });
 
+    it('a copy made while its index work failed carries that work, so the next write on that replica keeps it', async () => {
+      const { faults, shards, make } = await setUp('sync', false);
+      const { posts, byTag } = make();
+      await posts.create();
+      const record = ownedBy(posts, 0, { tags: [...TAGS] });
+      await posts.save(record);
+      const onTwo = TAGS.filter((tag) =>
+        byTag.strategy.replicasOf!({ id: '', row: { tag, rank: 0 } }).includes(2),
+      );
+      expect(onTwo.length).toBeGreaterThan(0);
+      // Shard 2 refuses index work: the removal of the old tag rows fails there; the copy to shard 1 is made.
+      faults[2]!.arm({ failAt: 1, persistent: true, only: ['putIndexRows', 'deleteIndexRows'] });
+      record.value = { ...record.value, tags: [] };
+      await posts.save(record);
+      // Shard 0 goes down: the next write reads and commits on shard 1.
+      faults[0]!.arm({ failAt: 1, persistent: true });
+      await posts.update(record.id, (v) => ({ ...v, title: 'three' }));
+      // Shard 0 back, its version 2 (and note) overwritten by read repair with version 3.
+      faults[0]!.disarm();
+      shardHealth.reportSuccess(shards[0]!);
+      expect(await posts.get(record.id, { consistency: 'all' })).toMatchObject({ version: 3 });
+      faults[2]!.disarm();
+      await posts.drain();
+      expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+      for (const tag of onTwo) expect(await posts.select(byTag.c.tag.eq(tag))).toEqual([]);
+    });
+
     it('verify and repair compare every index replica; backfill fills every replica', async () => {
       const { raw, make, shards } = await setUp('sync', false);
       const { posts, byTag } = make();
