@@ -490,6 +490,27 @@ export function replicaSuite(options: ConformanceOptions): void {
       for (const tag of onTwo) expect(await posts.select(byTag.c.tag.eq(tag))).toEqual([]);
     });
 
+    it('sync refuses a write whose index row reaches no replica (nothing committed); async commits it to the note', async () => {
+      const { faults, make } = await setUp('sync', false);
+      const { posts, byTag } = make();
+      await posts.create();
+      // A tag whose bucket lives on shards 1 and 2, both refusing index work.
+      const tag = ['t0', 't1', 't2', 't3', 't4', 't5', 't6', 't7'].find(
+        (t) => byTag.strategy.shardOf({ id: '', row: { tag: t, rank: 0 } }) === 1,
+      )!;
+      for (const i of [1, 2]) faults[i]!.arm({ failAt: 1, persistent: true, only: ['putIndexRows'] });
+      const refused = ownedBy(posts, 0, { tags: [tag] });
+      await expect(posts.save(refused)).rejects.toBeInstanceOf(ShardUnavailableError);
+      expect(refused.version).toBe(0);
+      expect(await posts.get(refused.id)).toBeUndefined();
+      const later = ownedBy(posts, 0, { tags: [tag] });
+      await posts.save(later, { mode: 'async' });
+      expect((await posts.get(later.id))?.version).toBe(1);
+      for (const i of [1, 2]) faults[i]!.disarm();
+      await posts.drain();
+      expect((await posts.select(byTag.c.tag.eq(tag))).map((d) => d.id)).toEqual([later.id]);
+    });
+
     it('verify and repair compare every index replica; backfill fills every replica', async () => {
       const { raw, make, shards } = await setUp('sync', false);
       const { posts, byTag } = make();
