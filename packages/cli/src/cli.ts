@@ -132,6 +132,16 @@ export async function run(
     'make the indices exact: write missing rows, delete the wrong ones',
     (c, e, i) => check(c, e, i, true),
   );
+  command(
+    'verify-replicas <entity>',
+    'compare the replicas of every record (entities with replicas > 1); exit 1 when they differ',
+    (c, e) => checkReplicas(c, e, false),
+  );
+  command(
+    'repair-replicas <entity>',
+    'copy the newest version of every record over older and missing copies',
+    (c, e) => checkReplicas(c, e, true),
+  );
   command('drain [entity]', 'finish the index work that writes left in notes', drain);
   command('reencode <entity>', 'rewrite the records stored with an older serializer', reencode);
   command(
@@ -190,7 +200,8 @@ function targets(config: LoadedConfig, name: string | undefined): readonly Entit
 async function recordTotal(entity: Entity<any>, bar: Progress): Promise<number | undefined> {
   if (!bar.shown) return undefined;
   const { records } = await entity.status({ counts: true });
-  return (records ?? []).reduce((sum, r) => sum + r.records, 0);
+  // Each record is on `replicas` shards.
+  return Math.ceil((records ?? []).reduce((sum, r) => sum + r.records, 0) / (entity.strategy.replicas ?? 1));
 }
 
 async function status({ config, out }: Context, name?: string): Promise<number> {
@@ -306,6 +317,38 @@ async function check(
       ]);
     }
     const differences = report.missing + report.orphaned + report.stale;
+    return !fix && differences > 0 ? EXIT.failed : EXIT.done;
+  } finally {
+    bar.stop();
+  }
+}
+
+async function checkReplicas(
+  { config, out, signal }: Context,
+  name: string | undefined,
+  fix: boolean,
+): Promise<number> {
+  const entity = entityNamed(config, name!);
+  const bar = out.progress(`${fix ? 'repair' : 'verify'} replicas of ${entity.name}`, 'records');
+  try {
+    const total = await recordTotal(entity, bar);
+    const options = { signal, onProgress: (p: { records: number }) => bar.update(p.records, total) };
+    const r = fix ? await entity.repairReplicas(options) : await entity.verifyReplicas(options);
+    bar.stop();
+    const differences = r.missing + r.stale;
+    const samples = (['missing', 'stale'] as const)
+      .filter((kind) => r.samples[kind].length > 0)
+      .map((kind) => `  ${kind} e.g. ${r.samples[kind].join(', ')}`);
+    const verdict =
+      differences === 0
+        ? 'equal'
+        : fix
+          ? `${count(differences)} copies repaired`
+          : `${count(differences)} differences`;
+    out.result({ entity: entity.name, ...r }, [
+      `${entity.name}: ${count(r.records)} records, ${count(r.missing)} missing copies, ${count(r.stale)} stale copies (${verdict})`,
+      ...samples,
+    ]);
     return !fix && differences > 0 ? EXIT.failed : EXIT.done;
   } finally {
     bar.stop();

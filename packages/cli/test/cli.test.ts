@@ -9,6 +9,8 @@ import { type BlogNames, jsonLines, type Ran, tempDir, waffle, writeBlog } from 
 
 const COMMANDS = [
   'status',
+  'verify-replicas',
+  'repair-replicas',
   'create',
   'backfill',
   'verify',
@@ -477,5 +479,66 @@ describe.runIf(dialectEnabled('libsql'))('the README', () => {
       }
     }
     expect(readFileSync(join(dir, 'posts.ndjson'), 'utf8')).toBe('');
+  });
+});
+
+describe.runIf(dialectEnabled('libsql'))('waffle verify-replicas and repair-replicas', () => {
+  it('find the copies a replica missed (exit 1), copy the newest over them, then find none', async () => {
+    const { dir, remove } = tempDir();
+    temps.push(remove);
+    const name = `cli_reps_${Date.now().toString(36)}`;
+    writeFileSync(
+      join(dir, 'replicas.mjs'),
+      `import { Entity, ShardByPrimaryKey } from '@waffle/core';
+import { libsqlShard } from '@waffle/libsql';
+import { json } from '@waffle/serializer-json';
+
+export function replicated(wrap = (shard) => shard) {
+  const shards = ['r0', 'r1', 'r2'].map((n) => wrap(libsqlShard({ url: 'file:' + new URL(n + '.db', import.meta.url).pathname })));
+  const docs = new Entity('${name}', { shards: new ShardByPrimaryKey(shards, { replicas: 2 }), serializer: json() });
+  return { docs, shards };
+}
+`,
+    );
+    writeFileSync(
+      join(dir, 'replicas.config.mjs'),
+      `import { defineConfig } from '@waffle/cli';
+import { replicated } from './replicas.mjs';
+
+export default defineConfig({ entities: [replicated().docs] });
+`,
+    );
+    const { replicated } = (await import(join(dir, 'replicas.mjs'))) as {
+      replicated: (wrap?: (s: Shard) => Shard) => { docs: any; shards: Shard[] };
+    };
+    const all = replicated();
+    await all.docs.create();
+    await all.docs.saveMany(Array.from({ length: 12 }, (_, i) => all.docs.new({ n: i })));
+    await Promise.all(all.shards.map((s) => s.close()));
+    // A writer that cannot reach the third database: its copies there stay in notes.
+    const faults = new Faults();
+    let position = 0;
+    const partial = replicated((shard) => (position++ === 2 ? faults.wrap(shard) : shard));
+    faults.arm({ failAt: 1, persistent: true });
+    const written = await partial.docs.saveMany(
+      Array.from({ length: 12 }, (_, i) => partial.docs.new({ n: 100 + i })),
+    );
+    expect(written).toHaveLength(12);
+    await Promise.all(partial.shards.map((s) => s.close()));
+
+    const config = ['--config', 'replicas.config.mjs'];
+    const found = await waffle(['verify-replicas', name, '--json', ...config], dir);
+    expectRan(found, 1);
+    const [report] = jsonLines(found.stdout);
+    expect(report).toMatchObject({ entity: name, records: 24, stale: 0 });
+    expect(report.missing).toBeGreaterThan(0);
+    const repaired = await waffle(['repair-replicas', name, ...config], dir);
+    expectRan(repaired, 0);
+    expect(repaired.stdout).toMatch(
+      new RegExp(`^${name}: 24 records, \\d+ missing copies, 0 stale copies \\(\\d+ copies repaired\\)\\n`),
+    );
+    const equal = await waffle(['verify-replicas', name, ...config], dir);
+    expectRan(equal, 0);
+    expect(equal.stdout).toBe(`${name}: 24 records, 0 missing copies, 0 stale copies (equal)\n`);
   });
 });
