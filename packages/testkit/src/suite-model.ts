@@ -1137,7 +1137,7 @@ async function expectEmpty(
 ) {
   const { posts, byGroup, byTag } = fixture;
   const counts = await Promise.all([
-    ...shards.map((s) => s.countRows(posts.table)),
+    ...shards.map((s) => s.countRows({ kind: 'entity', name: posts.name })),
     ...shards.map((s) => s.countRows(byGroup.table)),
     ...tagShards.map((s) => s.countRows(byTag.table)),
   ]);
