@@ -26,7 +26,6 @@ import {
   WaffleError,
 } from '@waffle/core';
 import { libsqlShard } from '@waffle/libsql';
-import { mysqlShard } from '@waffle/mysql';
 import { postgresShard } from '@waffle/postgres';
 import { json } from '@waffle/serializer-json';
 import {
@@ -35,10 +34,10 @@ import {
   dialectEnabled,
   servers,
   shardDatabaseUrls,
-  TcpProxy,
   uniqueName,
 } from '@waffle/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { numberedEntity, proxiedShard } from './support/proxied.js';
 
 /** Trials per server dialect (the issue asks for at least 200). */
 const TRIALS = 220;
@@ -60,23 +59,10 @@ function random(seed: number): () => number {
 }
 
 async function setup(dialect: Exclude<Dialect, 'libsql'>) {
-  const url = shardDatabaseUrls(dialect === 'postgres' ? servers.postgres : servers.mysql)[0]!;
-  const { hostname, port } = new URL(url);
-  const proxy = await TcpProxy.start({ host: hostname, port: Number(port) });
-  open.push(proxy);
-  const shard: Shard =
-    dialect === 'postgres'
-      ? postgresShard({ url: proxy.url(url), connect_timeout: 5 })
-      : mysqlShard({ url: proxy.url(url), connectTimeout: 5000 });
-  open.push(shard);
+  const { proxy, shard } = await proxiedShard(dialect, 5);
+  open.push(proxy, shard);
   const name = uniqueName('outcome');
-  const byN = new Index<Value>(`${name}_n`, {
-    columns: { n: integer() },
-    shard: [shard],
-    mapper: (d) => [{ n: d.value.n }],
-  });
-  const docs = new Entity<Value>(name, { shards: [shard], indices: [byN], serializer: json() });
-  await docs.create();
+  const { docs, byN } = await numberedEntity<Value>(name, shard);
   open.push({ close: () => docs.drop() });
   return { proxy, docs, byN, shard, name };
 }

@@ -4,19 +4,10 @@
  * by itself once it is back; a connection cut right after a write reached the
  * server leaves it stored at most once, and saving again settles it.
  */
-import { Entity, Index, integer, type Shard, ShardUnavailableError, WaffleError } from '@waffle/core';
-import { mysqlShard } from '@waffle/mysql';
-import { postgresShard } from '@waffle/postgres';
-import { json } from '@waffle/serializer-json';
-import {
-  type Dialect,
-  dialectEnabled,
-  servers,
-  shardDatabaseUrls,
-  TcpProxy,
-  uniqueName,
-} from '@waffle/testkit';
+import { ShardUnavailableError, WaffleError } from '@waffle/core';
+import { type Dialect, dialectEnabled, uniqueName } from '@waffle/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { numberedEntity, proxiedShard } from './support/proxied.js';
 
 const open: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -24,23 +15,10 @@ afterEach(async () => {
 });
 
 async function setup(dialect: Exclude<Dialect, 'libsql'>) {
-  const url = shardDatabaseUrls(dialect === 'postgres' ? servers.postgres : servers.mysql)[0]!;
-  const { hostname, port } = new URL(url);
-  const proxy = await TcpProxy.start({ host: hostname, port: Number(port) });
-  open.push(proxy);
-  const shard: Shard =
-    dialect === 'postgres'
-      ? postgresShard({ url: proxy.url(url), connect_timeout: 2 })
-      : mysqlShard({ url: proxy.url(url), connectTimeout: 2000 });
-  open.push(shard);
+  const { proxy, shard } = await proxiedShard(dialect, 2);
+  open.push(proxy, shard);
   const name = uniqueName('proxied');
-  const byN = new Index(`${name}_n`, {
-    columns: { n: integer() },
-    shard: [shard],
-    mapper: (d: any) => [{ n: d.value.n }],
-  });
-  const docs = new Entity<{ n: number }>(name, { shards: [shard], indices: [byN], serializer: json() });
-  await docs.create();
+  const { docs, byN } = await numberedEntity<{ n: number }>(name, shard);
   open.push({ close: () => docs.drop() });
   return { proxy, docs, byN, name };
 }

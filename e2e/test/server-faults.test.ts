@@ -14,9 +14,8 @@
  * value, index answers equal brute force and verify() finds nothing.
  */
 import {
-  Entity,
-  Index,
-  integer,
+  type Entity,
+  type Index,
   OutcomeUnknownError,
   type Shard,
   ShardUnavailableError,
@@ -24,12 +23,12 @@ import {
 } from '@waffle/core';
 import { mysqlShard } from '@waffle/mysql';
 import { postgresShard } from '@waffle/postgres';
-import { json } from '@waffle/serializer-json';
 import { dialectEnabled, servers, TcpProxy, uniqueName } from '@waffle/testkit';
 import mysql from 'mysql2';
 import mysqlPromise from 'mysql2/promise';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { numberedEntity } from './support/proxied.js';
 
 type Value = { n: number; token: string };
 
@@ -197,13 +196,7 @@ for (const dialect of ['postgres', 'mysql'] as const) {
       const url = proxy.url(control.url);
       const shard = dialect === 'postgres' ? postgresShardOf(url, limits) : mysqlShardOf(url, limits);
       shards.push(shard);
-      const byN = new Index<Value>(`${name}_n`, {
-        columns: { n: integer() },
-        shard: [shard],
-        mapper: (d) => [{ n: d.value.n }],
-      });
-      const docs = new Entity<Value>(name, { shards: [shard], indices: [byN], serializer: json() });
-      await docs.create();
+      const { docs, byN } = await numberedEntity<Value>(name, shard);
       return { docs, byN, name };
     }
 

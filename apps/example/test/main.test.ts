@@ -20,10 +20,8 @@ afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
-/** Runs the example script (a plain `node …` command) from the root with `env` added. */
-function start(env: Record<string, string>) {
-  const [command, ...args] = script.split(' ');
-  expect(command).toBe('node');
+/** Runs node with `args` from the root, `env` added, collecting what it prints. */
+function spawnNode(args: string[], env: Record<string, string>) {
   const child = spawn(process.execPath, args, {
     cwd: root,
     env: { ...process.env, ...env },
@@ -38,19 +36,28 @@ function start(env: Record<string, string>) {
   child.stderr!.on('data', (chunk) => {
     stderr += chunk;
   });
+  return { child, output: () => ({ stdout, stderr }) };
+}
+
+/** Runs the example script (a plain `node …` command) from the root with `env` added. */
+function start(env: Record<string, string>) {
+  const [command, ...args] = script.split(' ');
+  expect(command).toBe('node');
+  const { child, output } = spawnNode(args, env);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   /** The URL it prints, once it has printed where its data lives too. */
   const url = new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', () => {
-      const match = /^waffle blog on (http:\/\/\S+)\ndata: .+\n/m.exec(stdout);
+      const match = /^waffle blog on (http:\/\/\S+)\ndata: .+\n/m.exec(output().stdout);
       if (match) resolve(match[1]!);
     });
-    exited.then((code) =>
-      reject(new Error(`exited with ${code} before printing its URL:\n${stdout}${stderr}`)),
-    );
+    exited.then((code) => {
+      const { stdout, stderr } = output();
+      reject(new Error(`exited with ${code} before printing its URL:\n${stdout}${stderr}`));
+    });
   });
   url.catch(() => {}); // awaited by the tests that expect a URL; the others await `exited`
-  return { child, url, exited, output: () => ({ stdout, stderr }) };
+  return { child, url, exited, output };
 }
 
 /** Runs the root `waffle` script (`WAFFLE_CONFIG=… node …`) from the root with `args` and `env` added. */
@@ -61,20 +68,8 @@ function waffle(
   const [assignment, command, ...rest] = waffleScript.split(' ');
   const [variable, value] = assignment!.split('=');
   expect([variable, command]).toEqual(['WAFFLE_CONFIG', 'node']);
-  const child = spawn(process.execPath, [...rest, ...args], {
-    cwd: root,
-    env: { ...process.env, ...env, [variable!]: value },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr!.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  const { child, output } = spawnNode([...rest, ...args], { ...env, [variable!]: value! });
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, ...output() })));
 }
 
 describe('pnpm example', () => {

@@ -110,14 +110,6 @@ const DDL_LOCK = sql`SELECT pg_advisory_xact_lock(2002871916, 1)`;
 const RACE = new Set(['23505', '42P07', '42710', '42P06']);
 /** SQLSTATE of a unique violation: a plain insert of a commit met a stored key. */
 const UNIQUE_VIOLATION = '23505';
-/**
- * After a plain insert of new records met a stored key, how many of the
- * table's next commits of new records go straight to the full statement
- * (`ON CONFLICT`, `RETURNING`): a workload that saves over existing ids (an
- * import of stored records, saves over deleted ids) does not pay a failed
- * statement each time, nor fill the server's log with its errors.
- */
-export const FULL_AFTER_CONFLICT = 64;
 /** SQLSTATE of a statement on a table that does not exist. */
 const UNDEFINED_TABLE = '42P01';
 
@@ -266,8 +258,8 @@ export class PostgresDialect extends SqlDialect {
   readonly render: Render = (query) => drizzleDialect.sqlToQuery(query);
   readonly read: ValueReader = valueReader;
   override readonly explicitNulls = true;
-  /** Per entity table that had a conflict in a plain insert, the commits of new records left that take the full statement. */
-  readonly #fullCommits = new WeakMap<EntityTable, number>();
+  /** A commit of new records is one plain statement first (no `ON CONFLICT`, nothing returned). */
+  protected override readonly insertsFirst = true;
   /** A number per index table, for short shape keys. */
   readonly #tableIds = new WeakMap<IndexTable, number>();
   #nextTableId = 0;
@@ -474,14 +466,13 @@ export class PostgresDialect extends SqlDialect {
     const groups = writes.length === 1 ? [writes] : this.#commitGroups(writes);
     let results: Result[];
     if (groups.length === 1) {
-      if (del.length === 0 && this.#insertsFirst(entity, writes)) {
+      if (del.length === 0 && this.tryPlain(entity, writes)) {
         try {
           await driver.run(this.commitStatement(entity, writes, put, del, history, true));
           return writes.map(() => true);
         } catch (error) {
-          if (sqlState(error) !== UNIQUE_VIOLATION) throw error;
           // Nothing was written (one statement): the full statement tells which records exist.
-          this.#fullCommits.set(entity, FULL_AFTER_CONFLICT);
+          this.plainFailed(entity, error);
         }
       }
       results = [await driver.run(this.commitStatement(entity, writes, put, del, history))];
@@ -511,19 +502,9 @@ export class PostgresDialect extends SqlDialect {
     return writes.map((w) => written.delete(w.row.id));
   }
 
-  /**
-   * Whether a commit of `writes` on `entity`, in one statement, tries the
-   * plain inserts first (see {@link commitStatement}): only new records, and
-   * the table has not had a conflict in its last {@link FULL_AFTER_CONFLICT}
-   * such commits.
-   */
-  #insertsFirst(entity: EntityTable, writes: readonly RecordWrite[]): boolean {
-    for (const w of writes) if (w.expected !== 0) return false;
-    const full = this.#fullCommits.get(entity);
-    if (full === undefined) return true;
-    if (full <= 1) this.#fullCommits.delete(entity);
-    else this.#fullCommits.set(entity, full - 1);
-    return false;
+  /** A unique violation: the plain statement met a stored key and wrote nothing. */
+  protected override uniqueViolation(error: unknown): boolean {
+    return sqlState(error) === UNIQUE_VIOLATION;
   }
 
   /** The writes of a commit as the groups that get a statement each: at most {@link MAX_RECORDS} records and {@link STATEMENT_CHARS} (unless one record alone is larger). */

@@ -1,11 +1,12 @@
 import { type Doc, Entity, Index, integer, QueryError, text } from '@waffle/core';
 import type { EntityTableSpec, IndexRow, RecordRow } from '@waffle/core/adapter';
 import { json } from '@waffle/serializer-json';
+import { FULL_AFTER_CONFLICT } from '@waffle/sql';
 import { dialectEnabled, uniqueName } from '@waffle/testkit';
 import type postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
 import { postgresShard } from '../src/index.js';
-import { FULL_AFTER_CONFLICT, keyName } from '../src/postgres-dialect.js';
+import { keyName } from '../src/postgres-dialect.js';
 import {
   entitySpec,
   failure,

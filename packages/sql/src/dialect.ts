@@ -755,14 +755,13 @@ export abstract class SqlDialect {
     del: readonly GatedRows[],
     history: HistoryTable | undefined,
   ): Promise<boolean[]> {
-    if (del.length === 0 && this.#tryPlain(entity, writes)) {
+    if (del.length === 0 && this.tryPlain(entity, writes)) {
       try {
         await driver.batch(this.plainStatements(entity, writes, put, history));
         return writes.map(() => true);
       } catch (error) {
-        if (!this.uniqueViolation(error)) throw error;
         // The batch wrote nothing (one transaction): the gated one tells which records exist.
-        this.#fullCommits.set(entity, FULL_AFTER_CONFLICT);
+        this.plainFailed(entity, error);
       }
     }
     const expected = new Map(writes.map((w) => [w.row.id, w.expected]));
@@ -797,12 +796,13 @@ export abstract class SqlDialect {
   }
 
   /**
-   * Whether a commit of `writes` on `entity` tries {@link plainStatements}
-   * first: the dialect can tell a unique violation ({@link insertsFirst}),
+   * Whether a commit of `writes` on `entity` tries plain inserts first
+   * ({@link plainStatements}, or a dialect's own single statement): the
+   * dialect can tell a unique violation ({@link insertsFirst}),
    * every write is a new record, and the table has not had a conflict in its
    * last {@link FULL_AFTER_CONFLICT} such commits.
    */
-  #tryPlain(entity: EntityTable, writes: readonly CasWrite[]): boolean {
+  protected tryPlain(entity: EntityTable, writes: readonly RecordWrite[]): boolean {
     if (!this.insertsFirst) return false;
     for (const w of writes) if (w.expected !== 0) return false;
     const full = this.#fullCommits.get(entity);
@@ -810,6 +810,16 @@ export abstract class SqlDialect {
     if (full <= 1) this.#fullCommits.delete(entity);
     else this.#fullCommits.set(entity, full - 1);
     return false;
+  }
+
+  /**
+   * After plain inserts of `entity` failed with `error`: rethrows it unless
+   * it is a stored key ({@link uniqueViolation}); then the table's next
+   * {@link FULL_AFTER_CONFLICT} commits of new records go to the full form.
+   */
+  protected plainFailed(entity: EntityTable, error: unknown): void {
+    if (!this.uniqueViolation(error)) throw error;
+    this.#fullCommits.set(entity, FULL_AFTER_CONFLICT);
   }
 
   /**
