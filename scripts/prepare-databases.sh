@@ -6,12 +6,16 @@
 #   WAFFLE_DIALECTS        libsql,postgres,mysql by default; with `libsql` alone nothing is needed
 #   WAFFLE_POSTGRES_URL    postgres://postgres@127.0.0.1:5432
 #   WAFFLE_POSTGRES2_URL   postgres://postgres@127.0.0.1:5433 (a second PostgreSQL server)
+#   WAFFLE_POSTGRES3_URL   postgres://postgres@127.0.0.1:5434 (a server the replication tests stop)
+#   WAFFLE_POSTGRES4_URL   postgres://postgres@127.0.0.1:5435 (a server the fault tests restart)
 #   WAFFLE_MYSQL_URL       mysql://root@127.0.0.1:3306 (MariaDB or MySQL)
 #
 # A server on this machine that is down is started when it can be (as root,
-# with Debian's PostgreSQL clusters and MariaDB installed; the second
-# PostgreSQL cluster is created on port 5433 if there is none and
-# WAFFLE_POSTGRES2_URL is not set). A server that
+# with Debian's PostgreSQL clusters and MariaDB installed; the extra
+# PostgreSQL clusters "second", "stopped" and "restarted" are created on ports
+# 5433, 5434 and 5435 if there is none there and their URL variable is not
+# set). The tests that stop or restart a server only do so to a cluster of
+# this machine they can manage (pg_ctlcluster as root), and skip otherwise. A server that
 # cannot be reached or started stops the script with a message saying how to
 # start it, or how to test without it.
 set -euo pipefail
@@ -84,15 +88,14 @@ pg_cluster_on() {
   pg_lsclusters -h 2>/dev/null | awk -v port="$1" '$3 == port { print $1, $2; exit }' | grep .
 }
 
-# Starts the local cluster on port $2; with $3 = yes, creates it first (as
-# "second") when there is none on that port.
+# Starts the local cluster on port $2; with $3 = yes, creates it first (named
+# $4) when there is none on that port.
 start_postgres() {
-  local what="$1" port="$2" create="$3" cluster version name
+  local what="$1" port="$2" create="$3" name="$4" cluster version
   if ! cluster=$(pg_cluster_on "$port"); then
     if [ "$create" != yes ] || ! command -v pg_createcluster >/dev/null; then return 1; fi
     version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
     [ -n "$version" ] || return 1
-    name=second
     pg_lsclusters -h | awk '{ print $2 }' | grep -qx "$name" && return 1
     say "creating a PostgreSQL cluster \"$name\" on port $port for $what"
     pg_createcluster "$version" "$name" --port "$port" -- --auth-local=trust --auth-host=trust >/dev/null
@@ -109,13 +112,13 @@ start_postgres() {
 }
 
 prepare_postgres() {
-  local variable="$1" fallback="$2" what="$3" create="$4" db
+  local variable="$1" fallback="$2" what="$3" create="$4" cluster_name="${5:-second}" db
   parse_url "${!variable:-$fallback}" 5432
   local host="$url_host" port="$url_port" user="${url_user:-postgres}"
   command -v pg_isready >/dev/null && command -v psql >/dev/null \
     || fail "$what ($variable=${!variable:-$fallback}) needs the PostgreSQL client tools (psql, pg_isready): install them (apt-get install postgresql-client), or set WAFFLE_DIALECTS=libsql,mysql to skip PostgreSQL"
   if ! pg_up "$host" "$port"; then
-    if ! is_local "$host" || ! can_manage || ! start_postgres "$what" "$port" "$create"; then
+    if ! is_local "$host" || ! can_manage || ! start_postgres "$what" "$port" "$create" "$cluster_name"; then
       local how="cannot be reached: start it"
       is_local "$host" && how="cannot be reached and could not be started here: start it (as root: pg_ctlcluster <version> <cluster> start; see pg_lsclusters)"
       fail "$what at $host:$port ($variable) $how, or set $variable to a running server"
@@ -175,10 +178,16 @@ prepare_mysql() {
 
 if enabled postgres; then
   prepare_postgres WAFFLE_POSTGRES_URL postgres://postgres@127.0.0.1:5432 "PostgreSQL" no
-  # The second server is created only where the tests look for it by default.
+  # The extra servers are created only where the tests look for them by default.
   create=no
   [ -z "${WAFFLE_POSTGRES2_URL:-}" ] && create=yes
-  prepare_postgres WAFFLE_POSTGRES2_URL postgres://postgres@127.0.0.1:5433 "the second PostgreSQL server" "$create"
+  prepare_postgres WAFFLE_POSTGRES2_URL postgres://postgres@127.0.0.1:5433 "the second PostgreSQL server" "$create" second
+  create=no
+  [ -z "${WAFFLE_POSTGRES3_URL:-}" ] && create=yes
+  prepare_postgres WAFFLE_POSTGRES3_URL postgres://postgres@127.0.0.1:5434 "the PostgreSQL server the replication tests stop" "$create" stopped
+  create=no
+  [ -z "${WAFFLE_POSTGRES4_URL:-}" ] && create=yes
+  prepare_postgres WAFFLE_POSTGRES4_URL postgres://postgres@127.0.0.1:5435 "the PostgreSQL server the fault tests restart" "$create" restarted
 fi
 if enabled mysql; then
   prepare_mysql

@@ -7,6 +7,7 @@ import { checkCount } from './checks.js';
 import { type EntityParts, indexShards, ready } from './entity-parts.js';
 import { ShardUnavailableError } from './errors.js';
 import { groupBy } from './group.js';
+import { FIRST_BACKOFF_MS, MAX_BACKOFF_MS } from './health.js';
 import { decodeNote, encodeNote, type Note } from './notes.js';
 import { isReplicated, isUp, newer, reported } from './replicas.js';
 import { applyRows, settleAll } from './routing.js';
@@ -36,10 +37,25 @@ export interface Noted {
   readonly row: RecordRow;
 }
 
+/** Records whose notes this process retries in the background, at most (beyond, `drain()` finishes them). */
+export const MAX_HANDOFF = 10_000;
+/** Background attempts of one record's note before it is left to `drain()` (1 s doubling to 30 s: ~8 minutes). */
+export const HANDOFF_ATTEMPTS = 20;
+
+/** A note held for background delivery: where it is, and how many attempts were made. */
+interface Held {
+  readonly shard: Shard;
+  attempts: number;
+}
+
 /** The notes of one entity. */
 export class Notes<T> {
   /** Index work running after commits (async writes), awaited by {@link Notes.drain}. */
   readonly #inflight = new Set<Promise<void>>();
+  /** Notes of this process's writes whose work failed over replicas, by record id (hinted handoff). */
+  readonly #held = new Map<string, Held>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #delay = FIRST_BACKOFF_MS;
 
   constructor(private readonly parts: EntityParts<T>) {}
 
@@ -52,6 +68,74 @@ export class Notes<T> {
   /** Waits until the background work of this process has settled. */
   async settle(): Promise<void> {
     await Promise.allSettled([...this.#inflight]);
+  }
+
+  /**
+   * Hinted handoff: keeps the notes of writes whose copies or index rows
+   * could not all be written (a replica down) and finishes them again in the
+   * background, after the breaker's back-off (1 s, doubling up to 30 s while
+   * attempts fail), until their work is done or a newer write carries it.
+   * Each try re-reads the record where its note was committed, so nothing
+   * stale is written. Kept in memory only, for at most {@link MAX_HANDOFF}
+   * records and {@link HANDOFF_ATTEMPTS} attempts each: the notes themselves
+   * are durable, and `drain()` finishes what this process does not (after a
+   * crash, or with a replica down for long). The timer does not keep a
+   * process alive.
+   */
+  handOff(notes: readonly Noted[]): void {
+    for (const { shard, row } of notes) {
+      const held = this.#held.get(row.id);
+      if (held && held.shard === shard) continue;
+      if (!held && this.#held.size >= MAX_HANDOFF) continue;
+      this.#held.set(row.id, { shard, attempts: 0 });
+    }
+    this.#schedule();
+  }
+
+  /** Records whose notes wait for a background attempt (for tests and status). */
+  get handingOff(): number {
+    return this.#held.size;
+  }
+
+  #schedule(): void {
+    if (this.#timer !== undefined || this.#held.size === 0) return;
+    const timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.track(this.#deliver());
+    }, this.#delay);
+    (timer as { unref?: () => void }).unref?.();
+    this.#timer = timer;
+  }
+
+  /** One background attempt over every held note: re-read, finish, keep what is still unfinished. */
+  async #deliver(): Promise<void> {
+    const held = [...this.#held];
+    let failed = false;
+    await Promise.all(
+      [...groupBy(held, ([, h]) => h.shard)].map(async ([shard, group]) => {
+        try {
+          const rows = await shard.getRecords(
+            this.parts.table,
+            group.map(([id]) => id),
+            { note: true },
+          );
+          const noted = rows.filter((row) => row.note !== null).map((row) => ({ shard, row }));
+          const open = new Set(noted.map(({ row }) => row.id));
+          for (const [id] of group) if (!open.has(id)) this.#held.delete(id); // done, by a write or a drain
+          if (noted.length > 0) await this.finish(noted);
+          for (const { row } of noted) this.#held.delete(row.id);
+        } catch (error) {
+          failed = true;
+          const lasting = !ShardUnavailableError.is(error);
+          for (const [id, h] of group) {
+            h.attempts++;
+            if (lasting || h.attempts >= HANDOFF_ATTEMPTS) this.#held.delete(id); // left to drain()
+          }
+        }
+      }),
+    );
+    this.#delay = failed ? Math.min(this.#delay * 2, MAX_BACKOFF_MS) : FIRST_BACKOFF_MS;
+    this.#schedule();
   }
 
   /**

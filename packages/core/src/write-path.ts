@@ -509,7 +509,11 @@ export class WritePath<T> {
     if (noted.length > 0) {
       const finishing = this.notes.finish(noted, false, copied).then(
         () => {},
-        (error) => onIndexError(error),
+        (error) => {
+          // Over replicas, what a down replica missed is handed off: tried again in the background.
+          if (this.replicated && ShardUnavailableError.is(error)) this.notes.handOff(noted);
+          onIndexError(error);
+        },
       );
       // A quorum above 1 waits for the copies, in both modes.
       if (mode === 'sync' || required > 1) await finishing;

@@ -19,7 +19,7 @@ import {
   type Shard,
   shardHealth,
 } from '@waffle/core/adapter';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Faults } from './faults.js';
 import { type Post, post, shardPool } from './fixtures.js';
 import { type ConformanceOptions, uniqueName } from './options.js';
@@ -339,6 +339,39 @@ export function replicaSuite(options: ConformanceOptions): void {
       await quorate.save(last, { mode: 'async' });
       expect(await storedOn(raw[0]!, posts, last.id)).toMatchObject({ version: 1 });
     });
+
+    for (const mode of ['sync', 'async'] as WriteMode[]) {
+      it(`${mode}: copies and index rows a down replica missed are handed off: delivered in the background once it is back, without drain()`, async () => {
+        const { faults, raw, make } = await setUp(mode, false);
+        const { posts, byGroup } = make();
+        await posts.create();
+        // Owned by shard 0 (replicas 0 and 1): the copies and the index rows for shard 1 fail.
+        faults[1]!.arm({ failAt: 1, persistent: true });
+        const records = [0, 1, 2].map((i) => ownedBy(posts, 0, { title: `h${i}`, group: 9 }));
+        for (const record of records) await posts.save(record);
+        for (const record of records) {
+          expect(await storedOn(raw[0]!, posts, record.id)).toMatchObject({ version: 1 });
+          expect(await storedOn(raw[1]!, posts, record.id)).toBeUndefined();
+        }
+        faults[1]!.disarm();
+        // Nobody drains: the writer's own process delivers the hints after the breaker's back-off.
+        await vi.waitFor(
+          async () => {
+            for (const record of records) {
+              expect(await storedOn(raw[1]!, posts, record.id)).toMatchObject({ version: 1, note: null });
+              expect(await storedOn(raw[0]!, posts, record.id)).toMatchObject({ note: null });
+            }
+          },
+          { timeout: 15_000, interval: 100 },
+        );
+        expect((await posts.status()).notes.every((s) => s.notes === 0)).toBe(true);
+        expect(await posts.verifyReplicas()).toMatchObject({ records: 3, missing: 0, stale: 0 });
+        expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+        expect((await posts.select(byGroup.c.group.eq(9))).map((d) => d.id).sort()).toEqual(
+          records.map((r) => r.id).sort(),
+        );
+      });
+    }
 
     it('verifyReplicas finds missing and stale copies; repairReplicas mends them; progress, resume and signal', async () => {
       const { faults, raw, make } = await setUp('sync', true);
