@@ -16,6 +16,8 @@ import { contractRecordSuite } from './suite-contract-records.js';
 import { convergenceSuite } from './suite-convergence.js';
 import { dropSuite } from './suite-drop.js';
 import { faultSuite } from './suite-faults.js';
+import { fixedAnswerSuite } from './suite-fixed.js';
+import { heldStepSuite } from './suite-held.js';
 import { hostileSuite } from './suite-hostile.js';
 import { lifecycleSuite } from './suite-lifecycle.js';
 import { messageSuite } from './suite-messages.js';
@@ -56,8 +58,9 @@ export { serializationError, thrown } from './thrown.js';
 /**
  * The conformance suite every shard adapter runs: entities over its shards
  * (records, queries checked against brute force, predicate compilation
- * checked against core's JavaScript evaluation, codecs, repair, faults,
- * convergence, races, what errors say, export and import, hostile input,
+ * checked against core's JavaScript evaluation, fixed queries whose answers
+ * are written out, codecs, repair, faults,
+ * convergence, steps of writes held while others run, races, what errors say, export and import, hostile input,
  * random command sequences checked against a model, entities over replicas
  * with one of them down), on real databases. Call it at the top of a test
  * file, with {@link shardContract} for the shard operations themselves.
@@ -70,10 +73,12 @@ export function shardConformance(options: ConformanceOptions): void {
     recordSuite(options);
     querySuite(options);
     predicateSuite(options);
+    fixedAnswerSuite(options);
     codecSuite(options);
     repairSuite(options);
     faultSuite(options);
     convergenceSuite(options);
+    heldStepSuite(options);
     raceSuite(options);
     dropSuite(options);
     lifecycleSuite(options);

@@ -1,0 +1,136 @@
+import type { Shard } from '@waffle/core';
+import { describe, expect, it } from 'vitest';
+import { expectRowsOf, storedRowsOf } from './convergence.js';
+import { blog, post, shardPool } from './fixtures.js';
+import type { ConformanceOptions } from './options.js';
+import { entityTable } from './shard-helpers.js';
+import { wrapShard } from './wrap.js';
+
+/** Which call to hold: an operation's name and its arguments. */
+type Which = (operation: string, args: readonly unknown[]) => boolean;
+
+/**
+ * Holds one call of the shards it wraps: once armed, the first call that
+ * `which` picks waits (before it reaches the database) until `release()`;
+ * `reached` resolves when it has arrived. Every other call goes through.
+ */
+class Hold {
+  #which: Which | undefined;
+  #release: () => void = () => {};
+  #released: Promise<void> = Promise.resolve();
+  #reach: () => void = () => {};
+  /** Resolves once the held call has arrived. */
+  reached: Promise<void> = Promise.resolve();
+
+  arm(which: Which): void {
+    this.#which = which;
+    this.#released = new Promise((resolve) => {
+      this.#release = resolve;
+    });
+    this.reached = new Promise((resolve) => {
+      this.#reach = resolve;
+    });
+  }
+
+  release(): void {
+    this.#which = undefined;
+    this.#release();
+  }
+
+  wrap(shard: Shard): Shard {
+    return wrapShard(shard, (operation, run) => async (...args) => {
+      if (this.#which?.(operation, args)) {
+        this.#which = undefined;
+        const released = this.#released;
+        this.#reach();
+        await released;
+      }
+      return run(...args);
+    });
+  }
+}
+
+/** The expected versions of a commit's writes (`Shard.commit`'s argument). */
+function expectedOf(args: readonly unknown[]): unknown[] {
+  const request = args[0] as { writes?: { expected: unknown }[] } | undefined;
+  return (request?.writes ?? []).map((w) => w.expected);
+}
+
+/**
+ * One step of a write held while another operation runs: the interleavings
+ * a mutation run showed no other test reaches (issue 13, item 7). Each test
+ * fails with the mutant it names (see RELIABILITY.md).
+ */
+export function heldStepSuite(options: ConformanceOptions): void {
+  const open = shardPool(options);
+
+  describe('a step of a write held while another operation runs', () => {
+    // Mutant: read-repair deletes every index row of a deleted record, whatever its tag.
+    it('a query meeting the rows of a re-insert over a tombstone before its commit leaves them: the record is found once committed', async () => {
+      const hold = new Hold();
+      const shards = (await open(1)).map((s) => hold.wrap(s));
+      const tagShards = await open(2);
+      const { posts, byTag } = blog(options, shards, tagShards, undefined, { readRepair: true });
+      await posts.create();
+      const tagged = async (tag: string) => (await posts.select(byTag.c.tag.eq(tag))).map((r) => r.id);
+      const first = await posts.save(posts.new(post({ tags: ['a'] })));
+      expect(await posts.delete(first.id)).toBe(true);
+      const [tombstone] = await shards[0]!.getRecords(entityTable(posts), [first.id]);
+      expect(tombstone?.version).toBe(2);
+      // The insert of the id finds the tombstone, puts its rows at version 3, then commits over it: held.
+      hold.arm((operation, args) => operation === 'commit' && expectedOf(args).includes(2));
+      const saving = posts.save(posts.new(post({ tags: ['b'] }), { id: first.id }));
+      await hold.reached;
+      expect((await storedRowsOf(byTag, first.id)).map((r) => [r.values, r.version])).toEqual([
+        [['b', 0], 3],
+      ]);
+      // A query meets the row: its record is still the tombstone (version 2), so no answer, and the
+      // row, tagged above the tombstone, is a write in flight: read-repair leaves it.
+      expect(await tagged('b')).toEqual([]);
+      expect((await storedRowsOf(byTag, first.id)).map((r) => r.version)).toEqual([3]);
+      hold.release();
+      expect((await saving).version).toBe(3);
+      expect(await tagged('b')).toEqual([first.id]);
+      expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+    });
+
+    // Mutant: finish() of a note that a newer write overtook skips removing the rows it added.
+    it('an async write overtaken by a sync write before its background finish: the rows it adds late are removed again', async () => {
+      const hold = new Hold();
+      const shards = await open(1);
+      const tagShards = await open(2);
+      const plain = blog(options, shards, tagShards, undefined, { readRepair: false });
+      await plain.posts.create();
+      const { posts, byTag } = plain;
+      const record = await posts.save(posts.new(post({ tags: ['a'] })));
+      // The same entity in async mode, whose tag shards hold its first index call.
+      const later = blog(
+        options,
+        shards,
+        tagShards.map((s) => hold.wrap(s)),
+        plain.names,
+        { mode: 'async', readRepair: false },
+      );
+      hold.arm((operation) => operation === 'putIndexRows');
+      const v2 = (await later.posts.get(record.id))!;
+      v2.value = post({ tags: ['b'] });
+      await later.posts.save(v2); // committed with its note; the background finish waits to put 'b'
+      await hold.reached;
+      expect(v2.version).toBe(2);
+      // A sync write overtakes it: it takes over the note (removes 'a' and 'b', adds 'c') and completes.
+      const v3 = await posts.update(record.id, (value) => ({ ...value, tags: ['c'] }));
+      expect(v3.version).toBe(3);
+      expect((await storedRowsOf(byTag, record.id)).map((r) => [r.values, r.version])).toEqual([
+        [['c', 0], 3],
+      ]);
+      // Now the overtaken finish puts 'b' at version 2, finds its note gone, and must delete it again.
+      hold.release();
+      expect(await later.posts.drain()).toEqual({ notes: 0, finished: 0 });
+      expect((await storedRowsOf(byTag, record.id)).map((r) => [r.values, r.version])).toEqual([
+        [['c', 0], 3],
+      ]);
+      await expectRowsOf(posts, byTag, record.id, true);
+      expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+    });
+  });
+}
