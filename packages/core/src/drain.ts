@@ -7,7 +7,7 @@ import { checkCount } from './checks.js';
 import { type EntityParts, indexShards, ready } from './entity-parts.js';
 import { ShardUnavailableError } from './errors.js';
 import { groupBy } from './group.js';
-import { FIRST_BACKOFF_MS, MAX_BACKOFF_MS } from './health.js';
+import { FIRST_BACKOFF_MS, MAX_BACKOFF_MS, shardHealth } from './health.js';
 import { decodeNote, encodeNote, type Note } from './notes.js';
 import { isReplicated, isUp, newer, reported } from './replicas.js';
 import { applyRows, settleAll } from './routing.js';
@@ -266,6 +266,7 @@ export class Notes<T> {
     const batchSize = checkCount(options.batchSize ?? 500, 1, `${name}.drain()`, 'batchSize');
     await ready(this.parts);
     await this.settle();
+    const mark = shardHealth.mark; // the shards behind since before now are current once this drain succeeds
     let notes = 0;
     let finished = 0;
     const failures: unknown[] = [];
@@ -291,6 +292,7 @@ export class Notes<T> {
       }
     }
     if (failures.length > 0) throw failures[0];
+    shardHealth.caughtUp([...placement.strategy.shards, ...indexShards(this.parts)], mark);
     return { notes, finished };
   }
 }

@@ -9,6 +9,14 @@
  * doubling up to 30 s); `half-open` once the back-off is over: the next call
  * is let through as a probe. Its success closes the breaker (and resets the
  * back-off); its failure as unavailable opens it again for the next back-off.
+ *
+ * A shard whose breaker opened is also *behind* from then on: the writes made
+ * while it was skipped left it copies and index rows that wait in notes. Once
+ * its breaker closes again it is called as before (copies, index rows,
+ * probes), but reads and commits prefer the replicas that are not behind
+ * ({@link ShardHealth.isPreferred}), so that no write is decided on an older
+ * copy, until a `drain()` that started after it fell behind has delivered the
+ * notes ({@link ShardHealth.caughtUp}).
  */
 import { ShardUnavailableError } from './errors.js';
 import type { Shard } from './types.js';
@@ -38,6 +46,10 @@ interface Tripped {
  */
 export class ShardHealth {
   readonly #tripped = new WeakMap<Shard, Tripped>();
+  /** Shards behind (see the module's comment), by the mark of when they last fell behind. */
+  readonly #behind = new WeakMap<Shard, number>();
+  /** Increases each time a shard falls behind: `drain()` takes it at its start. */
+  #mark = 0;
 
   /** @param clock the time in milliseconds (default `Date.now`); tests give a fake clock. */
   constructor(private readonly clock: () => number = Date.now) {}
@@ -77,9 +89,10 @@ export class ShardHealth {
    */
   reportFailure(shard: Shard, error: unknown, now: number = this.clock()): boolean {
     if (!ShardUnavailableError.is(error)) {
-      this.reportSuccess(shard);
+      this.reportAnswered(shard);
       return false;
     }
+    this.#behind.set(shard, ++this.#mark);
     const tripped = this.#tripped.get(shard);
     if (!tripped) {
       this.#tripped.set(shard, { backoff: FIRST_BACKOFF_MS, until: now + FIRST_BACKOFF_MS, probing: false });
@@ -91,9 +104,49 @@ export class ShardHealth {
     return true;
   }
 
-  /** Reports a call to `shard` that succeeded: its breaker closes and its back-off starts again from the first. */
+  /**
+   * Reports a call to `shard` that succeeded: its breaker closes and its
+   * back-off starts again from the first. A shard that is behind stays so
+   * until {@link ShardHealth.caughtUp}.
+   */
+  reportAnswered(shard: Shard): void {
+    this.#tripped.delete(shard);
+  }
+
+  /**
+   * Declares `shard` up and current (for tests and operators who know it):
+   * its breaker closes and it is no longer behind.
+   */
   reportSuccess(shard: Shard): void {
     this.#tripped.delete(shard);
+    this.#behind.delete(shard);
+  }
+
+  /**
+   * Whether reads and commits should pick `shard` first among the replicas
+   * of a bucket: its breaker is closed and it is not behind. Changes nothing
+   * (no probe is let through).
+   */
+  isPreferred(shard: Shard, now: number = this.clock()): boolean {
+    return this.stateOf(shard, now) === 'closed' && !this.#behind.has(shard);
+  }
+
+  /** The current mark: what `drain()` passes to {@link ShardHealth.caughtUp} once it has finished. */
+  get mark(): number {
+    return this.#mark;
+  }
+
+  /**
+   * Every note that existed at `mark` has been delivered (a `drain()` that
+   * took `mark` at its start succeeded): the shards among `shards` that fell
+   * behind before it, and whose breaker is closed, are current again.
+   */
+  caughtUp(shards: Iterable<Shard>, mark: number, now: number = this.clock()): void {
+    for (const shard of shards) {
+      const since = this.#behind.get(shard);
+      if (since !== undefined && since <= mark && this.stateOf(shard, now) === 'closed')
+        this.#behind.delete(shard);
+    }
   }
 }
 

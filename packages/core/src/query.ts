@@ -286,14 +286,14 @@ function readers(
   if (!isReplicated(strategy))
     return strategy.shardsFor(where).map((pos) => (w, n) => read(shards[pos]!, w, n));
   const replicas = replicaCount(strategy);
-  return coveringPositions(strategy, where, (p) => shardHealth.isUp(shards[p]!)).map(
+  return coveringPositions(strategy, where, (p) => shardHealth.isPreferred(shards[p]!)).map(
     ({ position, ranges }) =>
       async (w, n) => {
         const shard = shards[position]!;
         if (shardHealth.isUp(shard)) {
           try {
             const rows = await read(shard, w, n);
-            shardHealth.reportSuccess(shard);
+            shardHealth.reportAnswered(shard);
             return rows;
           } catch (error) {
             shardHealth.reportFailure(shard, error);

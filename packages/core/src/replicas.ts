@@ -13,7 +13,9 @@ import type { EntityTableSpec, RecordRow, Shard, ShardStrategy } from './types.j
  * Runs `call` on the first of `positions` (a preference list of `shards`)
  * whose breaker lets it through, reporting each outcome to the breaker, and
  * falls over to the next on {@link ShardUnavailableError}; the replicas the
- * breaker skipped are tried last, so a read that can succeed does. Any other
+ * breaker skipped are tried last, so a read that can succeed does. Replicas
+ * that are behind (back after failing, their missed writes not yet drained:
+ * `ShardHealth.isPreferred`) come after those that are not. Any other
  * error is thrown at once. With one position, it is simply called.
  */
 export async function onFirstReachable<R>(
@@ -28,7 +30,7 @@ export async function onFirstReachable<R>(
     const shard = shards[position]!;
     try {
       const value = await call(shard, position);
-      shardHealth.reportSuccess(shard);
+      shardHealth.reportAnswered(shard);
       return { value };
     } catch (error) {
       shardHealth.reportFailure(shard, error);
@@ -37,7 +39,8 @@ export async function onFirstReachable<R>(
       return undefined;
     }
   };
-  for (const position of positions) {
+  const preferred = positions.filter((position) => shardHealth.isPreferred(shards[position]!));
+  for (const position of [...preferred, ...positions.filter((p) => !preferred.includes(p))]) {
     if (!shardHealth.isUp(shards[position]!)) {
       skipped.push(position);
       continue;
@@ -60,7 +63,7 @@ export async function reported<R>(shard: Shard, replicated: boolean, call: () =>
   if (!replicated) return call();
   try {
     const value = await call();
-    shardHealth.reportSuccess(shard);
+    shardHealth.reportAnswered(shard);
     return value;
   } catch (error) {
     shardHealth.reportFailure(shard, error);
@@ -71,6 +74,11 @@ export async function reported<R>(shard: Shard, replicated: boolean, call: () =>
 /** True when the breaker of `shard` lets a call through (always, without replicas). */
 export function isUp(shard: Shard, replicated: boolean): boolean {
   return !replicated || shardHealth.isUp(shard);
+}
+
+/** True when reads and commits should pick `shard` first among its bucket's replicas: see `ShardHealth.isPreferred`. */
+export function isPreferred(shard: Shard): boolean {
+  return shardHealth.isPreferred(shard);
 }
 
 /** True when `strategy` keeps more than one copy of each bucket. */

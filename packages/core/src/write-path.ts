@@ -26,7 +26,7 @@ import { groupBy } from './group.js';
 import { shardHealth } from './health.js';
 import { checkId, describe } from './names.js';
 import { decodeNote, encodeNote, type Note, noRows, planWrite, type RowsByIndex } from './notes.js';
-import { isReplicated, isUp, reported } from './replicas.js';
+import { isPreferred, isReplicated, isUp, reported } from './replicas.js';
 import { applyRows, localRows, putRows, splitWork, type TaggedRows } from './routing.js';
 import type { RowValues } from './secondary-index.js';
 import { replicaCount, replicasOf } from './shard-strategy.js';
@@ -208,7 +208,8 @@ export class WritePath<T> {
     const { strategy } = this.parts.placement;
     if (!isReplicated(strategy)) return p.shard;
     const list = replicasOf(strategy, { id: p.record.id }).filter((position) => !p.tried?.has(position));
-    return list.find((position) => isUp(strategy.shards[position]!, true)) ?? list[0] ?? p.shard;
+    const preferred = list.find((position) => isPreferred(strategy.shards[position]!)); // not behind
+    return preferred ?? list.find((position) => isUp(strategy.shards[position]!, true)) ?? list[0] ?? p.shard;
   }
 
   /**

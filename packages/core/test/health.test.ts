@@ -152,6 +152,48 @@ describe('ShardHealth: a circuit breaker per shard', () => {
     expect(health.isUp(shard, 6_000)).toBe(true);
   });
 
+  it('a shard back after failing is behind: not preferred until a drain that started after it fell behind', () => {
+    const { health, advance, shard } = opened();
+    const other = fakeShard('b');
+    expect(health.isPreferred(other)).toBe(true);
+    expect(health.isPreferred(shard)).toBe(false);
+    advance(FIRST_BACKOFF_MS);
+    expect(health.isPreferred(shard)).toBe(false); // half-open: isPreferred lets no probe through
+    expect(health.stateOf(shard)).toBe('half-open');
+    expect(health.isUp(shard)).toBe(true); // the probe (a copy, say)
+    health.reportAnswered(shard);
+    expect(health.stateOf(shard)).toBe('closed');
+    expect(health.isUp(shard)).toBe(true);
+    expect(health.isPreferred(shard)).toBe(false); // up, but the writes it missed wait in notes
+    // A drain that took its mark before the shard fell behind again does not make it current.
+    const early = health.mark;
+    health.reportFailure(shard, unavailable());
+    advance(FIRST_BACKOFF_MS);
+    health.reportAnswered(shard);
+    health.caughtUp([shard, other], early);
+    expect(health.isPreferred(shard)).toBe(false);
+    // Nor one that finishes while its breaker is open.
+    const mark = health.mark;
+    health.reportFailure(shard, unavailable());
+    health.caughtUp([shard], health.mark);
+    expect(health.isPreferred(shard)).toBe(false);
+    advance(FIRST_BACKOFF_MS);
+    health.reportAnswered(shard);
+    health.caughtUp([shard], mark - 1);
+    expect(health.isPreferred(shard)).toBe(false);
+    health.caughtUp([shard], health.mark);
+    expect(health.isPreferred(shard)).toBe(true);
+    expect(health.isPreferred(other)).toBe(true);
+    // Other errors are answers: they close the breaker, and leave the shard behind.
+    health.reportFailure(shard, unavailable());
+    health.reportFailure(shard, new ConflictError('x', 1, 2));
+    expect(health.stateOf(shard)).toBe('closed');
+    expect(health.isPreferred(shard)).toBe(false);
+    // reportSuccess declares it up and current.
+    health.reportSuccess(shard);
+    expect(health.isPreferred(shard)).toBe(true);
+  });
+
   it('one shared instance for every entity, on the real clock', () => {
     const shard = fakeShard('shared');
     expect(shardHealth).toBeInstanceOf(ShardHealth);
