@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   and,
   BUCKETS,
@@ -7,6 +7,7 @@ import {
   Index,
   integer,
   type Predicate,
+  type Shard,
   ShardByColumn,
   ShardByPrimaryKey,
   type ShardStrategy,
@@ -24,6 +25,7 @@ import {
   replicasOf,
   shardOfBucket,
 } from '../src/shard-strategy.js';
+import type { Commit, NoteRef, RecordRow } from '../src/types.js';
 import { expectError, fakeShards, jsonSerializer, predicateTree } from './helpers.js';
 
 /** Fails unless `fn` throws a ValidationError whose message is exactly `message`. */
@@ -438,5 +440,140 @@ describe('entities and indices over replicas', () => {
     }
     const records = new ShardByPrimaryKey(shards, { replicas: 1 });
     expect(new Entity('e', { shards, serializer: jsonSerializer }).strategy.layout).toBe(records.layout);
+  });
+});
+
+/**
+ * A shard in memory that logs every call it gets, with its arguments: two
+ * entities given the same calls log the same lines exactly when they store
+ * (and ask for) exactly the same.
+ */
+function recordingShard(name: string, log: unknown[]): Shard {
+  const meta = new Map<string, string>();
+  const records = new Map<string, RecordRow>();
+  const call = (method: string, ...args: unknown[]) =>
+    log.push(
+      JSON.parse(JSON.stringify([name, method, ...args], (_, v) => (v instanceof Uint8Array ? [...v] : v))),
+    );
+  const unused = (method: string) => async () => {
+    throw new Error(`recording shard: ${method} is not used by this test`);
+  };
+  return {
+    name,
+    limits: { maxParameters: 1000 },
+    createTables: async (tables: unknown) => void call('createTables', tables),
+    dropTables: unused('dropTables'),
+    readMeta: async (keys: readonly string[]) => {
+      call('readMeta', keys);
+      return new Map(keys.filter((k) => meta.has(k)).map((k) => [k, meta.get(k)!] as [string, string]));
+    },
+    writeMeta: async (key: string, value: string) => {
+      call('writeMeta', key, value);
+      if (!meta.has(key)) meta.set(key, value);
+      return meta.get(key)!;
+    },
+    replaceMeta: async (key: string, expected: string, value: string) => {
+      call('replaceMeta', key, expected, value);
+      if (meta.get(key) !== expected) return false;
+      meta.set(key, value);
+      return true;
+    },
+    getRecords: async (table: { name: string }, ids: readonly string[]) => {
+      call('getRecords', table.name, ids);
+      return ids.flatMap((id) => (records.has(id) ? [records.get(id)!] : []));
+    },
+    commit: async (work: Commit) => {
+      call('commit', work);
+      return work.writes.map(({ row, expected }) => {
+        const current = records.get(row.id);
+        const ok =
+          expected === 'older'
+            ? !current || current.version < row.version
+            : (current?.version ?? 0) === expected;
+        if (ok) records.set(row.id, row);
+        return ok;
+      });
+    },
+    clearNotes: async (table: { name: string }, notes: readonly NoteRef[]) => {
+      call('clearNotes', table.name, notes);
+      return notes.map(({ id, version }) => {
+        const row = records.get(id);
+        if (row?.version !== version) return false;
+        records.set(id, { ...row, note: null });
+        return true;
+      });
+    },
+    putIndexRows: async (table: { name: string }, rows: unknown) =>
+      void call('putIndexRows', table.name, rows),
+    deleteIndexRows: async (table: { name: string }, rows: unknown) =>
+      void call('deleteIndexRows', table.name, rows),
+    scanRecords: unused('scanRecords'),
+    getHistory: unused('getHistory'),
+    queryIndex: unused('queryIndex'),
+    countIndex: unused('countIndex'),
+    countRows: unused('countRows'),
+    close: async () => {},
+  } as unknown as Shard;
+}
+
+describe('replicas: 1 stores exactly what it stores without replicas', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  type Doc = { author: string; n: number };
+
+  /** The calls the shards get from one entity's create, saves, updates, deletes and reads. */
+  async function calls(replicas: { replicas: 1 } | undefined): Promise<unknown[]> {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-01-02T03:04:05Z'));
+    const log: unknown[] = [];
+    const shards = [0, 1, 2].map((i) => recordingShard(`s${i}`, log));
+    const indexShards = [0, 1].map((i) => recordingShard(`i${i}`, log));
+    const byN = new Index<Doc>('same_n', {
+      columns: { n: integer() },
+      shard: replicas ? new ShardByPrimaryKey(shards, replicas) : shards, // beside the records
+      mapper: (d) => [{ n: d.value.n }],
+    });
+    const byAuthor = new Index<Doc>('same_author', {
+      columns: { author: text() },
+      shard: new ShardByColumn('author', indexShards, replicas), // on other shards: notes
+      mapper: (d) => [{ author: d.value.author }],
+    });
+    const docs = new Entity<Doc>('same', {
+      shards: replicas ? new ShardByPrimaryKey(shards, replicas) : shards,
+      indices: [byN, byAuthor],
+      serializer: jsonSerializer,
+    });
+    await docs.create();
+    const records = await docs.saveMany(
+      ['a', 'b', 'c', 'd', 'e', 'f'].map((id, i) => docs.new({ author: `au${i % 3}`, n: i }, { id })),
+    );
+    vi.setSystemTime(new Date('2026-01-02T03:04:06Z'));
+    records[0]!.value = { author: 'au9', n: 10 };
+    await docs.save(records[0]!);
+    await docs.update('b', (v) => ({ ...v, n: v.n + 100 }));
+    expect(await docs.delete('c')).toBe(true);
+    await docs.save(docs.new({ author: 'au1', n: 7 }, { id: 'c' })); // after its tombstone
+    expect((await docs.getMany(['a', 'b', 'c', 'zz'])).map((d) => d?.version)).toEqual([2, 2, 3, undefined]);
+    expect((await docs.get('d'))?.value).toEqual({ author: 'au0', n: 3 });
+    await docs.drain().catch(() => {}); // scans: not recorded by these shards
+    return log;
+  }
+
+  it('the same statements, rows, notes and metadata, call by call, given { replicas: 1 } or not', async () => {
+    const plain = await calls(undefined);
+    const one = await calls({ replicas: 1 });
+    expect(plain.length).toBeGreaterThan(20);
+    expect(one).toEqual(plain);
+    // Index rows beside the records are committed with them, as without replication; no note lists copies.
+    const commits = plain.filter((c) => (c as unknown[])[1] === 'commit') as [string, string, Commit][];
+    expect(commits.some(([, , work]) => (work.put ?? []).some((p) => p.table.name === 'same_n'))).toBe(true);
+    for (const [, , work] of commits) {
+      for (const { row, expected } of work.writes) {
+        expect(expected).not.toBe('older');
+        expect(row.note ?? '').not.toMatch(/"c":/);
+      }
+    }
   });
 });
