@@ -21,6 +21,8 @@ const options: ConformanceOptions = {
   serializer: json(),
   // Embedded and fast: more sequences than a database server runs (testkit's default, 300).
   modelRuns: 1000,
+  // The mutation run (vitest.mutation.config.ts) sets a smaller scale: it runs the suite once per mutant.
+  scale: Number(process.env.WAFFLE_SCALE ?? 1),
   openShards: async (count) =>
     Array.from({ length: count }, () => libsqlShard({ url: `file:${join(dir, `shard-${files++}.db`)}` })),
 };
