@@ -81,7 +81,10 @@ for (const dialect of ['libsql', 'postgres'] as Dialect[]) {
         let acknowledged = 0;
         for (let kill = 0; kill < KILLS; kill++) {
           const { child, lines, exited } = await startWriter({ shards, indexShards, name, ids });
-          await new Promise((resolve) => setTimeout(resolve, 30 + Math.random() * 170));
+          // Killed while it writes: after its first few writes, at a random moment.
+          while (lines.length < 4 && child.exitCode === null)
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 100));
           expect(child.exitCode, 'the writer stopped by itself').toBeNull();
           child.kill('SIGKILL');
           await exited;
@@ -93,7 +96,7 @@ for (const dialect of ['libsql', 'postgres'] as Dialect[]) {
             last.set(ack.id, ack);
           }
         }
-        expect(acknowledged).toBeGreaterThan(KILLS * 5);
+        expect(acknowledged).toBeGreaterThanOrEqual(KILLS * 3);
         const drained = await docs.drain();
         const afterDrain = await docs.verifyReplicas();
         const repaired = await docs.repairReplicas();

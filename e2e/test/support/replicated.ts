@@ -102,6 +102,8 @@ export interface Counts {
   failed: string[];
   /** Failures that were neither ShardUnavailableError nor OutcomeUnknownError: `name: message`. */
   untyped: string[];
+  /** The longest an operation took, in milliseconds (reported, not asserted). */
+  slowestMs: number;
 }
 
 export interface WorkloadReport {
@@ -109,6 +111,8 @@ export interface WorkloadReport {
   readonly reads: Counts;
   /** Milliseconds from the call of `down()` to the detection. */
   readonly detectedAfterMs: number;
+  /** How long `down()` and `up()` took, from `up()` until the breakers closed, and the last phase. */
+  readonly phasesMs: Record<string, number>;
   /** Index work and copies the notes held, as `drain()` reported them. */
   readonly drained: { notes: number; finished: number };
   /** Index rows `verify()` found after `drain()` that no stored record produces (removed by `repair()`). */
@@ -140,6 +144,7 @@ function counts(): Counts {
     inFlightFailures: {},
     failed: [],
     untyped: [],
+    slowestMs: 0,
   };
 }
 
@@ -188,6 +193,23 @@ export async function workloadWithOutage(
   };
   const poll = setInterval(detect, 5);
 
+  /** Counts a failure of an operation started at `started`; returns the error. */
+  const failure = (kind: Counts, error: unknown, started: number, afterDetection: boolean): unknown => {
+    // In flight: running when the outage began, or started before anything knew of it.
+    const inFlight = !afterDetection && downAt !== undefined;
+    if (inFlight && detectedAt === undefined) detectedAt = performance.now();
+    const name = (error as Error)?.name ?? typeof error;
+    const line = `${name}: ${(error as Error)?.message ?? String(error)}`;
+    if (!ShardUnavailableError.is(error) && !OutcomeUnknownError.is(error)) kind.untyped.push(line);
+    if (inFlight) kind.inFlightFailures[name] = (kind.inFlightFailures[name] ?? 0) + 1;
+    else {
+      const when =
+        downAt === undefined ? 'before the outage' : `${Math.round(started - downAt)} ms after down()`;
+      kind.failed.push(`${line} (started ${when})`);
+    }
+    return error;
+  };
+
   /** Runs one operation, counted; returns its error, if any. */
   const operation = async (kind: Counts, run: () => Promise<unknown>): Promise<unknown> => {
     const started = performance.now();
@@ -201,19 +223,9 @@ export async function workloadWithOutage(
       detect();
       return undefined;
     } catch (error) {
-      // In flight: running when the outage began, or started before anything knew of it.
-      const inFlight = !afterDetection && downAt !== undefined;
-      if (inFlight && detectedAt === undefined) detectedAt = performance.now();
-      const name = (error as Error)?.name ?? typeof error;
-      const line = `${name}: ${(error as Error)?.message ?? String(error)}`;
-      if (!ShardUnavailableError.is(error) && !OutcomeUnknownError.is(error)) kind.untyped.push(line);
-      if (inFlight) kind.inFlightFailures[name] = (kind.inFlightFailures[name] ?? 0) + 1;
-      else {
-        const when =
-          downAt === undefined ? 'before the outage' : `${Math.round(started - downAt)} ms after down()`;
-        kind.failed.push(`${line} (started ${when})`);
-      }
-      return error;
+      return failure(kind, error, started, afterDetection);
+    } finally {
+      kind.slowestMs = Math.max(kind.slowestMs, Math.round(performance.now() - started));
     }
   };
 
@@ -278,6 +290,7 @@ export async function workloadWithOutage(
 
   const lanes = [...Array.from({ length: writers }, writer), ...Array.from({ length: readers }, reader)];
   let detectedAfterMs = Number.NaN;
+  const phases: Record<string, number> = {};
   try {
     await Promise.race([
       Promise.all(lanes).then(() => {
@@ -287,17 +300,22 @@ export async function workloadWithOutage(
         await until(() => writes.ok >= 60, '60 writes before the outage');
         downAt = performance.now();
         await outage.down();
+        phases.down = Math.round(performance.now() - downAt);
         await until(() => detectedAt !== undefined, `the failure of ${outage.what} to be detected`);
         detectedAfterMs = detectedAt! - downAt;
         await until(
           () => writes.duringOutage >= 80 && performance.now() - detectedAt! >= 1_500,
           '80 writes and 1.5 s after detection',
         );
+        const upAt = performance.now();
         await outage.up();
         upDone = true;
+        phases.up = Math.round(performance.now() - upAt);
         await until(() => !isDown(), `the breakers of ${outage.what} to close again`);
         backAt = performance.now();
+        phases.back = Math.round(backAt - upAt);
         await until(() => writes.afterBack >= 80, '80 writes after the shards are back');
+        phases.after = Math.round(performance.now() - backAt);
       })(),
     ]);
   } finally {
@@ -312,6 +330,7 @@ export async function workloadWithOutage(
     writes,
     reads,
     detectedAfterMs: Math.round(detectedAfterMs),
+    phasesMs: phases,
     drained: { notes: drained.notes, finished: drained.finished },
     leftovers,
     records: model.size,
