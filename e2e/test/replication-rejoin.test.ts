@@ -10,7 +10,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Doc } from '@waffle/core';
+import { type Doc, OutcomeUnknownError } from '@waffle/core';
 import { shardHealth } from '@waffle/core/adapter';
 import { libsqlShard } from '@waffle/libsql';
 import { dialectEnabled, Faults, uniqueName } from '@waffle/testkit';
@@ -82,6 +82,42 @@ describe.runIf(dialectEnabled('libsql'))('a replica back after an outage', () =>
     } finally {
       faults.disarm();
       await Promise.all(raw.map((s) => s.close()));
+    }
+  });
+
+  it('an index replica whose put ends with an unknown outcome (connection lost at its commit): the write succeeds, the rows wait in its note', async () => {
+    const raw = ['u0', 'u1', 'u2'].map((name) => libsqlShard({ url: `file:${join(dir, `${name}.db`)}` }));
+    const indexRaw = ['v0', 'v1'].map((name) => libsqlShard({ url: `file:${join(dir, `${name}.db`)}` }));
+    // Index replica 1 loses the connection of its next put after sending it (the put may or may not be stored).
+    let lose = 0;
+    const put = indexRaw[1]!.putIndexRows.bind(indexRaw[1]!);
+    const indexShards = indexRaw;
+    Object.assign(indexRaw[1]!, {
+      putIndexRows: async (...args: Parameters<typeof put>) => {
+        if (lose === 0) return put(...args);
+        lose--;
+        await put(...args);
+        throw new OutcomeUnknownError(
+          indexRaw[1]!.name,
+          'the connection was lost after the commit was sent (test)',
+        );
+      },
+    });
+    try {
+      const { docs, byN } = replicatedEntity(uniqueName('unknown'), raw, indexShards);
+      await docs.create();
+      const record = docs.new({ n: 3, token: 'a' });
+      lose = 1;
+      await docs.save(record); // the other replica took the rows: the write goes on
+      expect(lose).toBe(0);
+      expect(record.version).toBe(1);
+      expect((await docs.select(byN.c.n.eq(3))).map((d) => d.id)).toEqual([record.id]);
+      expect(shardHealth.stateOf(indexShards[1]!)).toBe('open'); // a lost connection: as unavailable
+      shardHealth.reportSuccess(indexShards[1]!);
+      await docs.drain();
+      expect(await docs.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+    } finally {
+      await Promise.all([...raw, ...indexRaw].map((s) => s.close()));
     }
   });
 });

@@ -18,7 +18,7 @@
  * copy, until a `drain()` that started after it fell behind has delivered the
  * notes ({@link ShardHealth.caughtUp}).
  */
-import { ShardUnavailableError } from './errors.js';
+import { OutcomeUnknownError, ShardUnavailableError } from './errors.js';
 import type { Shard } from './types.js';
 
 /** The back-off after the first failure as unavailable, in milliseconds. */
@@ -79,7 +79,8 @@ export class ShardHealth {
   }
 
   /**
-   * Reports a failed call to `shard`. Only a `ShardUnavailableError` counts:
+   * Reports a failed call to `shard`. Only a `ShardUnavailableError` or an
+   * `OutcomeUnknownError` (a connection lost once a commit was sent) counts:
    * it opens a closed breaker for {@link FIRST_BACKOFF_MS}, and opens a
    * half-open one (or one whose back-off is over) again for twice its last
    * back-off (at most {@link MAX_BACKOFF_MS}); while open, it changes nothing
@@ -88,7 +89,7 @@ export class ShardHealth {
    * is open after the report.
    */
   reportFailure(shard: Shard, error: unknown, now: number = this.clock()): boolean {
-    if (!ShardUnavailableError.is(error)) {
+    if (!ShardUnavailableError.is(error) && !OutcomeUnknownError.is(error)) {
       this.reportAnswered(shard);
       return false;
     }

@@ -5,7 +5,7 @@
  * all route through here.
  */
 
-import { ShardUnavailableError } from './errors.js';
+import { OutcomeUnknownError, ShardUnavailableError } from './errors.js';
 import { groupBy } from './group.js';
 import type { Note, RowsByIndex } from './notes.js';
 import { isReplicated, isUp, reported } from './replicas.js';
@@ -114,7 +114,8 @@ function skippedError(shard: Shard): ShardUnavailableError {
 /**
  * Puts the rows of `items` on every replica of each, before their records
  * commit (`sync` mode). Returns the ids whose rows some replica did not take
- * (its breaker open, or the put failed as unavailable): their writes keep the
+ * (its breaker open, the put failed as unavailable, or its outcome is
+ * unknown): their writes keep the
  * rows in their note for `drain()`. Throws when a row reached no replica at
  * all, or on any other failure, as with one replica.
  */
@@ -135,10 +136,12 @@ export async function putRows(
   const taken = new Map<string, { copies: number; error?: unknown }>();
   groups.forEach(({ index, rows }, g) => {
     const result = results[g]!;
-    if (
+    // Over replicas, a put that failed as unavailable, or whose connection was lost once it was sent
+    // (its rows may or may not be there: putting them again is harmless), goes to the note.
+    const missed =
       result.status === 'rejected' &&
-      !(isReplicated(index.strategy) && ShardUnavailableError.is(result.reason))
-    ) {
+      (ShardUnavailableError.is(result.reason) || OutcomeUnknownError.is(result.reason));
+    if (result.status === 'rejected' && !(isReplicated(index.strategy) && missed)) {
       throw result.reason;
     }
     for (const row of rows) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FIRST_BACKOFF_MS, MAX_BACKOFF_MS, ShardHealth, shardHealth } from '../src/health.js';
-import { ConflictError, QueryError, ShardUnavailableError } from '../src/index.js';
+import { ConflictError, OutcomeUnknownError, QueryError, ShardUnavailableError } from '../src/index.js';
 import { fakeShard } from './helpers.js';
 
 const unavailable = () => new ShardUnavailableError('connect ECONNREFUSED 127.0.0.1:5433');
@@ -150,6 +150,14 @@ describe('ShardHealth: a circuit breaker per shard', () => {
     expect(health.isUp(shard, 5_999)).toBe(false);
     expect(health.stateOf(shard, 5_999)).toBe('open');
     expect(health.isUp(shard, 6_000)).toBe(true);
+  });
+
+  it('a connection lost once a commit was sent (OutcomeUnknownError) opens it too', () => {
+    const { health } = fakeClock();
+    const shard = fakeShard('a');
+    expect(health.reportFailure(shard, new OutcomeUnknownError('a', 'write CONNECTION_CLOSED'))).toBe(true);
+    expect(health.stateOf(shard)).toBe('open');
+    expect(health.isPreferred(shard)).toBe(false);
   });
 
   it('a shard back after failing is behind: not preferred until a drain that started after it fell behind', () => {
