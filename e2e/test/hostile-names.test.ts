@@ -253,6 +253,9 @@ describe('hostile names', () => {
     }
     expect(calls).toEqual([]);
     expect(await catalogues()).toEqual(before);
+    console.log(
+      `hostile names: ${generated.length} generated and ${PAYLOADS.length} known payloads, ${counts.refused + counts.accepted} tries (${counts.refused} refused, ${counts.accepted} accepted as the rule says), 0 shard calls, catalogues unchanged`,
+    );
     // Both kinds were generated in number.
     expect(counts.refused).toBeGreaterThan(5000);
     expect(counts.accepted).toBeGreaterThan(5000);
