@@ -23,6 +23,22 @@ export interface BenchConfig {
   readonly scanPage: number;
   /** Rounds of S1 (a child process per side and size in each). */
   readonly scanRounds: number;
+  /** The operations to measure (`WAFFLE_BENCH_OPS`, e.g. `Q1,W3`; all by default); `S1` for the scans. */
+  readonly ops: ReadonlySet<string> | undefined;
+}
+
+/** The operations `WAFFLE_BENCH_OPS` lists (upper case), or undefined for all of them. */
+export function chosenOps(env: NodeJS.ProcessEnv = process.env): ReadonlySet<string> | undefined {
+  const list = (env.WAFFLE_BENCH_OPS ?? '')
+    .split(',')
+    .map((op) => op.trim().toUpperCase())
+    .filter((op) => op !== '');
+  return list.length > 0 ? new Set(list) : undefined;
+}
+
+/** Whether `op` (`W1` … `S1`) is measured in this run. */
+export function measures(config: BenchConfig, op: string): boolean {
+  return config.ops === undefined || config.ops.has(op);
 }
 
 /** The configuration of this run. */
@@ -30,7 +46,7 @@ export function benchConfig(): BenchConfig {
   const smoke = smokeMode();
   return {
     smoke,
-    timing: benchTiming({ warmupMs: 500, roundMs: 1000, rounds: 5 }),
+    timing: benchTiming({ warmupMs: 500, roundMs: 1000, rounds: rounds() }),
     preload: smoke ? 200 : 10_000,
     batch: 500,
     many: 100,
@@ -38,7 +54,16 @@ export function benchConfig(): BenchConfig {
     scanSizes: smoke ? [500, 5000] : [10_000, 100_000],
     scanPage: 500,
     scanRounds: smoke ? 1 : 3,
+    ops: chosenOps(),
   };
+}
+
+/** Rounds per operation: `WAFFLE_BENCH_ROUNDS` (an odd count reads best as a median), 5 by default. */
+function rounds(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env.WAFFLE_BENCH_ROUNDS ?? 5);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`WAFFLE_BENCH_ROUNDS must be a positive integer, got "${env.WAFFLE_BENCH_ROUNDS}"`);
+  return n;
 }
 
 /**

@@ -2,7 +2,7 @@
  * Measures every operation on every side that supports it: a warm-up each,
  * then rounds alternating over the sides, and the median of each side.
  */
-import type { BenchConfig } from './config.js';
+import { type BenchConfig, measures } from './config.js';
 import { alternateRounds, rate } from './harness/timing.js';
 import { OPERATIONS, type Operation, type Side, type SideName } from './workload/operations.js';
 
@@ -17,6 +17,7 @@ export async function measureOperations(
 ): Promise<void> {
   const { warmupMs, roundMs, rounds } = config.timing;
   for (const op of OPERATIONS) {
+    if (!measures(config, op.id)) continue;
     const cases = sides.filter((side) => side.ops[op.id] !== undefined);
     const units = op.units(config);
     for (const side of cases) await rate(side.ops[op.id]!, units, warmupMs);

@@ -5,7 +5,7 @@
  */
 import type { Shard } from '@waffle/core';
 import type { Dialect } from '@waffle/testkit';
-import { type BenchConfig, runPrefix } from './config.js';
+import { type BenchConfig, measures, runPrefix } from './config.js';
 import type { DialectSetup } from './dialects/dialect.js';
 import { allSettled } from './dialects/dialect.js';
 import { formatNumber } from './harness/markdown.js';
@@ -102,24 +102,26 @@ export async function runDialect(
         figures: Object.fromEntries(figures),
       });
     });
-    log(`S1: filling the scanned tables (${config.scanSizes.join(' and ')} records)`);
-    await fillScanTables(records, store, { waffle: names.waffle.scan, raw: names.raw.scan }, config);
-    const job = (side: 'waffle' | 'raw', i: number): ScanJob => ({
-      dialect,
-      side,
-      target: setup!.scanTarget(side),
-      table: names[side].scan[i]!,
-      page: config.scanPage,
-      count: config.scanSizes[i]!,
-    });
-    const scans = await measureScans(
-      new Map([
-        ['raw', [job('raw', 0), job('raw', 1)]],
-        ['waffle', [job('waffle', 0), job('waffle', 1)]],
-      ]),
-      config.scanRounds,
-    );
-    result.scan = { sizes: config.scanSizes, page: config.scanPage, figures: Object.fromEntries(scans) };
+    if (measures(config, 'S1')) {
+      log(`S1: filling the scanned tables (${config.scanSizes.join(' and ')} records)`);
+      await fillScanTables(records, store, { waffle: names.waffle.scan, raw: names.raw.scan }, config);
+      const job = (side: 'waffle' | 'raw', i: number): ScanJob => ({
+        dialect,
+        side,
+        target: setup!.scanTarget(side),
+        table: names[side].scan[i]!,
+        page: config.scanPage,
+        count: config.scanSizes[i]!,
+      });
+      const scans = await measureScans(
+        new Map([
+          ['raw', [job('raw', 0), job('raw', 1)]],
+          ['waffle', [job('waffle', 0), job('waffle', 1)]],
+        ]),
+        config.scanRounds,
+      );
+      result.scan = { sizes: config.scanSizes, page: config.scanPage, figures: Object.fromEntries(scans) };
+    }
   } catch (error) {
     result.error = error instanceof Error ? (error.stack ?? error.message) : String(error);
   } finally {

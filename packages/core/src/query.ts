@@ -250,7 +250,9 @@ async function* execute<T>(
         }
         if (emitted.has(row.id)) continue;
         const key = rowKey(recordParts, row);
-        if (!isFirstMatch(index, where, recordParts, row.id, current, key)) continue;
+        // A record with one row in this index: the row the shard matched is its first match.
+        const only = current.length === 1 && index.sameValues(current[0]!, row.values);
+        if (!only && !isFirstMatch(index, where, recordParts, row.id, current, key)) continue;
         emitted.add(row.id);
         remaining--;
         hits.push({ doc, key });

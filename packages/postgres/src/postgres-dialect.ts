@@ -258,6 +258,7 @@ export class PostgresDialect extends SqlDialect {
   readonly render: Render = (query) => drizzleDialect.sqlToQuery(query);
   readonly read: ValueReader = valueReader;
   override readonly explicitNulls = true;
+  override readonly inlinesLimit = true;
   /** A commit of new records is one plain statement first (no `ON CONFLICT`, nothing returned). */
   protected override readonly insertsFirst = true;
   /** A number per index table, for short shape keys. */

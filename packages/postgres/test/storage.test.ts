@@ -471,6 +471,64 @@ describe.skipIf(!dialectEnabled('postgres'))('postgres storage', () => {
       expect(count(/o'neil/)).toBe(0);
     });
 
+    it('an index query (with its records) and a scan write their LIMIT into the statement, so PostgreSQL keeps one generic plan', async () => {
+      const { client, statements } = recordingClient(0, { max: 1 });
+      const shard = postgresShard(client);
+      const table = entitySpec();
+      const index = indexSpec('limited', [['n', 'integer']]);
+      await shard.createTables([table, index]);
+      await shard.putIndexRows(
+        index,
+        Array.from({ length: 2000 }, (_, i) => ({
+          id: `r${String(i).padStart(4, '0')}`,
+          values: [i],
+          version: 1,
+        })),
+      );
+      await shard.commit({
+        table,
+        writes: Array.from({ length: 200 }, (_, i) => ({
+          row: record(`r${String(i).padStart(4, '0')}`),
+          expected: 0,
+        })),
+      });
+      await client.unsafe(`ANALYZE "${index.name}"`);
+      const query = (from: number, limit: number) =>
+        shard.queryIndex(index, {
+          where: ref(index, 'n').gte(from),
+          orderBy: [{ column: 'n', direction: 'asc' }],
+          limit,
+          records: table,
+        });
+      for (let i = 0; i < 12; i++) {
+        const hits = await query(i * 100, 10);
+        expect(hits.map((h) => h.values[0])).toEqual(Array.from({ length: 10 }, (_, k) => i * 100 + k));
+      }
+      expect(statements.at(-1)!.sql).toMatch(/ limit 10$/);
+      expect(statements.at(-1)!.params).toEqual([1100]);
+      // Another row count is another statement; the first one is still right.
+      expect((await query(5, 3)).map((h) => h.values[0])).toEqual([5, 6, 7]);
+      expect(statements.at(-1)!.sql).toMatch(/ limit 3$/);
+      expect((await query(1995, 10)).map((h) => h.values[0])).toEqual([1995, 1996, 1997, 1998, 1999]);
+      for (let i = 0; i < 8; i++) {
+        const after = `r${String(i * 10).padStart(4, '0')}`;
+        const page = await shard.scanRecords(table, { after, limit: 7 });
+        expect(page.map((r) => r.id)).toEqual(
+          Array.from({ length: 7 }, (_, k) => `r${String(i * 10 + k + 1).padStart(4, '0')}`),
+        );
+      }
+      expect(statements.at(-1)!.sql).toMatch(/ limit 7$/);
+      const plans = await client.unsafe(
+        'SELECT statement, generic_plans::int AS generic, custom_plans::int AS custom FROM pg_prepared_statements WHERE statement LIKE $1',
+        [`select%limit 10`],
+      );
+      expect(plans).toHaveLength(1);
+      // After its first five (custom) plans, PostgreSQL settled on the generic one: no planning per call.
+      expect(plans[0]).toMatchObject({ custom: 5 });
+      expect(plans[0]!.generic).toBeGreaterThan(0);
+      await expect(query(0, -1)).rejects.toThrow('limit must be a non-negative integer, got -1');
+    });
+
     it(`prepares at most ${MAX_PREPARED_DYNAMIC} distinct index queries per shard, and runs the others unnamed`, async () => {
       const { client } = recordingClient(0, { max: 1 });
       const shard = postgresShard(client);

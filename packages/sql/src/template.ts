@@ -20,6 +20,8 @@ export class Template {
   readonly sql: string;
   /** For each placeholder in the text, the position of its value in a call's values; undefined when in order. */
   readonly #order: readonly number[] | undefined;
+  /** How many placeholders the text has (a call may hold values the text does not use, after them). */
+  readonly #count: number;
 
   constructor(render: Render, query: SQL) {
     const rendered = render(query);
@@ -29,12 +31,14 @@ export class Template {
       return Number(p.name);
     });
     this.#order = order.every((position, i) => position === i) ? undefined : order;
+    this.#count = order.length;
   }
 
   /** The statement with its placeholders bound to `values`. */
   bind(values: readonly unknown[]): Statement {
     const order = this.#order;
-    return { sql: this.sql, params: order === undefined ? values : order.map((i) => values[i]) };
+    if (order !== undefined) return { sql: this.sql, params: order.map((i) => values[i]) };
+    return { sql: this.sql, params: values.length === this.#count ? values : values.slice(0, this.#count) };
   }
 }
 
