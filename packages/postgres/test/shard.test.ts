@@ -4,6 +4,7 @@ import { dialectEnabled, servers, thrown } from '@waffle/testkit';
 import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
 import { postgresShard } from '../src/index.js';
+import { openClient as openPostgresClient, reconnectBackoff } from '../src/postgres-options.js';
 import {
   databaseUrl,
   entitySpec,
@@ -172,6 +173,25 @@ describe.skipIf(!dialectEnabled('postgres'))('postgres shard', () => {
         expect(`${error.message} ${error.stack} ${String(error.cause)}`).not.toContain('s3cr3t-pw');
       }
     });
+
+    it('one client keeps failing fast while its server is unreachable: it waits at most 0.5 s before connecting again', async () => {
+      // postgres.js's own back-off grows to 20 s (3 ** failures / 100 s): a call made while a connection
+      // waits to reconnect waits as long, even once the server is back.
+      expect([1, 2, 3, 4, 5, 6, 20].map(reconnectBackoff)).toEqual([0.05, 0.1, 0.2, 0.4, 0.5, 0.5, 0.5]);
+      const client = openPostgresClient({ url: 'postgres://postgres@127.0.0.1:1/waffle_s0', max: 1 });
+      expect(client.options.backoff).toBe(reconnectBackoff);
+      await client.end();
+      const mine = () => 2;
+      const own = openPostgresClient({ url: 'postgres://postgres@127.0.0.1:1/waffle_s0', backoff: mine });
+      expect(own.options.backoff).toBe(mine); // given: kept
+      await own.end();
+      // Eight calls in a row on one client (its back-off would reach 3 ** 8 / 100 s = 65 s, capped at 20 s).
+      const shard = postgresShard({ url: 'postgres://postgres@127.0.0.1:1/waffle_s0', max: 1 });
+      onCleanup(() => shard.close());
+      for (let i = 0; i < 8; i++) {
+        expect(await failure(shard.readMeta(['k']))).toBeInstanceOf(ShardUnavailableError);
+      }
+    }, 15_000);
 
     it('reports a database that does not exist, or a role that does not exist, as ShardUnavailableError', async () => {
       const missing = postgresShard({ url: `postgres://postgres@${host.host}/waffle_no_such_db`, max: 1 });
