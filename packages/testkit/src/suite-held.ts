@@ -133,4 +133,40 @@ export function heldStepSuite(options: ConformanceOptions): void {
       expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
     });
   });
+
+  describe('read-repair at the version boundary', () => {
+    it('removes rows tagged with the stored version that it does not produce (a tombstone, a live record); leaves rows tagged above it', async () => {
+      const shards = await open(1);
+      const tagShards = await open(2);
+      const { posts, byTag } = blog(options, shards, tagShards, undefined, { readRepair: true });
+      await posts.create();
+      const tagged = async (tag: string) => (await posts.select(byTag.c.tag.eq(tag))).map((r) => r.id);
+      const rowsOf = async (id: string) =>
+        (await storedRowsOf(byTag, id)).map((r) => [r.values[0], r.version]).sort();
+      const kept = await posts.save(posts.new(post({ tags: ['a'] })));
+      kept.value = post({ tags: ['b'] });
+      await posts.save(kept); // version 2, rows: 'b'
+      const gone = await posts.save(posts.new(post({ tags: ['a'] })));
+      expect(await posts.delete(gone.id)).toBe(true); // a tombstone at version 2
+      // Rows that a sync writer at version 2 put for 'a' before it lost its compare-and-set and died.
+      const put = async (id: string, tag: string, version: number) => {
+        const shard = byTag.strategy.shards[byTag.strategy.shardOf({ id, row: { tag, rank: 0 } })]!;
+        await shard.putIndexRows(byTag.table, [{ id, values: [tag, 0], version }]);
+      };
+      await put(kept.id, 'a', 2);
+      await put(gone.id, 'a', 2);
+      expect(await tagged('a')).toEqual([]);
+      expect(await rowsOf(kept.id)).toEqual([['b', 2]]);
+      expect(await rowsOf(gone.id)).toEqual([]);
+      // Tagged above the stored version: a write in flight, which read-repair leaves.
+      await put(kept.id, 'a', 3);
+      await put(gone.id, 'a', 3);
+      expect(await tagged('a')).toEqual([]);
+      expect(await rowsOf(kept.id)).toEqual([
+        ['a', 3],
+        ['b', 2],
+      ]);
+      expect(await rowsOf(gone.id)).toEqual([['a', 3]]);
+    });
+  });
 }
