@@ -50,6 +50,14 @@ export class ShardStream {
   take(): IndexHit {
     return this.buffer[this.offset++]!;
   }
+
+  /** Consumes up to `max` buffered rows (the buffer itself when it is taken whole). */
+  takeUpTo(max: number): IndexHit[] {
+    const { buffer, offset } = this;
+    const end = Math.min(buffer.length, offset + max);
+    this.offset = end;
+    return offset === 0 && end === buffer.length ? buffer : buffer.slice(offset, end);
+  }
 }
 
 /**
@@ -66,10 +74,12 @@ export class Merge {
   /** The next rows, at most `max`; fewer only at the end of every stream. */
   async next(max: number): Promise<IndexHit[]> {
     const { streams, parts } = this;
+    if (streams.length === 1) return this.nextOf(streams[0]!, max);
     const out: IndexHit[] = [];
     while (out.length < max) {
-      const starved = streams.filter((s) => s.starved);
-      if (starved.length > 0) await Promise.all(starved.map((s) => s.fill()));
+      let starved: Promise<void>[] | undefined;
+      for (const stream of streams) if (stream.starved) (starved ??= []).push(stream.fill());
+      if (starved) await Promise.all(starved);
       let best: ShardStream | undefined;
       let bestRow: IndexHit | undefined;
       for (const stream of streams) {
@@ -83,6 +93,19 @@ export class Merge {
       out.push(best.take());
     }
     return out;
+  }
+
+  /** {@link Merge.next} of a single stream: its rows as they come, page by page. */
+  private async nextOf(stream: ShardStream, max: number): Promise<IndexHit[]> {
+    let out: IndexHit[] | undefined;
+    while ((out?.length ?? 0) < max) {
+      if (stream.starved) await stream.fill();
+      const rows = stream.takeUpTo(max - (out?.length ?? 0));
+      if (rows.length === 0) break;
+      if (out === undefined) out = rows;
+      else out.push(...rows);
+    }
+    return out ?? [];
   }
 }
 
