@@ -5,7 +5,7 @@
  */
 import { checkCount } from './checks.js';
 import { type EntityParts, indexShards, ready } from './entity-parts.js';
-import { ShardUnavailableError } from './errors.js';
+import { OutcomeUnknownError, ShardUnavailableError } from './errors.js';
 import { groupBy } from './group.js';
 import { FIRST_BACKOFF_MS, MAX_BACKOFF_MS, shardHealth } from './health.js';
 import { decodeNote, encodeNote, type Note } from './notes.js';
@@ -126,7 +126,7 @@ export class Notes<T> {
           for (const { row } of noted) this.#held.delete(row.id);
         } catch (error) {
           failed = true;
-          const lasting = !ShardUnavailableError.is(error);
+          const lasting = !ShardUnavailableError.is(error) && !OutcomeUnknownError.is(error);
           for (const [id, h] of group) {
             h.attempts++;
             if (lasting || h.attempts >= HANDOFF_ATTEMPTS) this.#held.delete(id); // left to drain()

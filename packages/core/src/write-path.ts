@@ -512,7 +512,9 @@ export class WritePath<T> {
         () => {},
         (error) => {
           // Over replicas, what a down replica missed is handed off: tried again in the background.
-          if (this.replicated && ShardUnavailableError.is(error)) this.notes.handOff(noted);
+          if (this.replicated && (ShardUnavailableError.is(error) || OutcomeUnknownError.is(error))) {
+            this.notes.handOff(noted);
+          }
           onIndexError(error);
         },
       );
