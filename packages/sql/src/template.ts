@@ -20,8 +20,13 @@ export class Template {
   readonly sql: string;
   /** For each placeholder in the text, the position of its value in a call's values; undefined when in order. */
   readonly #order: readonly number[] | undefined;
-  /** How many placeholders the text has (a call may hold values the text does not use, after them). */
-  readonly #count: number;
+  /**
+   * How many placeholders the text has (a call may hold values the text does
+   * not use, after them); undefined for a text that holds its own positional
+   * `?` and no placeholder (MySQL's derived tables, built as text): every
+   * value of a call is its.
+   */
+  readonly #count: number | undefined;
 
   constructor(render: Render, query: SQL) {
     const rendered = render(query);
@@ -31,14 +36,18 @@ export class Template {
       return Number(p.name);
     });
     this.#order = order.every((position, i) => position === i) ? undefined : order;
-    this.#count = order.length;
+    this.#count = order.length === 0 && this.sql.includes('?') ? undefined : order.length;
   }
 
   /** The statement with its placeholders bound to `values`. */
   bind(values: readonly unknown[]): Statement {
     const order = this.#order;
     if (order !== undefined) return { sql: this.sql, params: order.map((i) => values[i]) };
-    return { sql: this.sql, params: values.length === this.#count ? values : values.slice(0, this.#count) };
+    const count = this.#count;
+    return {
+      sql: this.sql,
+      params: count === undefined || values.length === count ? values : values.slice(0, count),
+    };
   }
 }
 

@@ -1,6 +1,7 @@
 import { and, type Doc, Index, integer, not, or, text, ValidationError } from '@waffle/core';
 import type { ColumnKind } from '@waffle/core/adapter';
 import { sql } from 'drizzle-orm';
+import { MySqlDialect } from 'drizzle-orm/mysql-core';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { describe, expect, it } from 'vitest';
 import {
@@ -124,6 +125,23 @@ describe('templates', () => {
     expect(second.params).toEqual(['d', 'c', 'd']);
     templates.get('other', build);
     expect(builds).toBe(2);
+  });
+
+  it('bind only the values their text uses; a text of positional ? and no placeholder (MySQL) gets them all', () => {
+    expect(new Template(render, sql`select ${at(0)}`).bind(['a', 'b'])).toEqual({
+      sql: 'select $1',
+      params: ['a'],
+    });
+    expect(new Template(render, sql`select 1 limit 20`).bind([20])).toEqual({
+      sql: 'select 1 limit 20',
+      params: [],
+    });
+    const mysql = new MySqlDialect();
+    const positional = new Template((q) => mysql.sqlToQuery(q), sql.raw('select ? as v0 union all select ?'));
+    expect(positional.bind(['a', 'b'])).toEqual({
+      sql: 'select ? as v0 union all select ?',
+      params: ['a', 'b'],
+    });
   });
 
   it('refuse a literal value, which would be built into the text', () => {
