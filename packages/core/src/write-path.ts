@@ -99,6 +99,9 @@ function sameBody(a: string | Uint8Array, b: string | Uint8Array): boolean {
 }
 
 /** The write path of one entity. */
+/** The copies of a record kept on one replica: none. */
+const NO_COPIES: readonly number[] = Object.freeze([]);
+
 export class WritePath<T> {
   /**
    * Per record object, the row its last save wrote when that save's commit
@@ -363,8 +366,16 @@ export class WritePath<T> {
         continue;
       }
       const live = current && !isTombstone(current) ? codec.decode(current) : undefined;
-      const before = live ? indices.map((index) => index.storedRowsOf(live)) : noRows(indices);
-      const work = planWrite(indices, before, p.rows, decodeNote(indices, current?.note));
+      // Nothing stored and no unfinished note (a new record): every row is added, none removed.
+      const work =
+        live === undefined && !current?.note
+          ? { add: p.rows, remove: noRows(indices) }
+          : planWrite(
+              indices,
+              live ? indices.map((index) => index.storedRowsOf(live)) : noRows(indices),
+              p.rows,
+              decodeNote(indices, current?.note),
+            );
       const position = this.commitPosition(p);
       const { local, remote } = splitWork(
         indices,
@@ -373,7 +384,10 @@ export class WritePath<T> {
         work,
         placement.strategy.shards[position]!,
       );
-      const copies = replicasOf(placement.strategy, { id }).filter((other) => other !== position);
+      const copies =
+        placement.strategy.replicas === undefined || placement.strategy.replicas === 1
+          ? NO_COPIES
+          : replicasOf(placement.strategy, { id }).filter((other) => other !== position);
       const noted: Note = {
         ...(mode === 'sync' ? { add: noRows(indices), remove: remote.remove } : remote),
         copies,
