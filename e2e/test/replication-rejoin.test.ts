@@ -6,6 +6,12 @@
  * copy (its version would lose to the newer one, and the acknowledged update
  * would vanish once the replicas are made equal). libSQL files, one replica
  * failing every call as unavailable while down.
+ *
+ * And an index replica whose put loses its connection once sent (an
+ * OutcomeUnknownError, as when a PostgreSQL server stops under it): the rows
+ * reached the other replica, so the write goes on and its note keeps them
+ * for `drain()`, instead of failing as "may or may not be stored" for a
+ * record never committed.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

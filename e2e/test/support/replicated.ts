@@ -172,7 +172,7 @@ export async function workloadWithOutage(
   docs: Entity<Value>,
   byN: Index<Value>,
   outage: Outage,
-  { seed = 12, writers = 3, readers = 2, pauseMs = 4 } = {},
+  { seed = 12, writers = 3, readers = 2, pauseMs = 10 } = {},
 ): Promise<WorkloadReport> {
   const rng = random(seed);
   const pick = <X>(list: readonly X[]): X => list[Math.floor(rng() * list.length)]!;
