@@ -7,15 +7,17 @@
  * What is counted. Every operation of the workload is timed from its start.
  * The failure is *detected* at the first moment this process knows of it: an
  * operation failed, or the circuit breaker of a shard that went down opened
- * (polled every 5 ms and after every operation). Operations started before
- * that moment may fail (they were in flight when the shard died, or were the
- * ones that found out): each such failure must be a ShardUnavailableError
- * (nothing written) or an OutcomeUnknownError (a commit whose answer was
- * lost), and the writer saves again what failed. Operations started after it
- * must all succeed: reads (get, getMany, an index query, a count) and writes
- * (inserts, saves, updates, deletes, with `writeQuorum: 1`), while the shard
- * is down, while it comes back, and after. The retries of the writer are
- * operations like any other: started after detection, they must succeed.
+ * (polled every 5 ms and after every operation). Operations *in flight*,
+ * started before that moment and ended after `down()` was called, may fail
+ * (they were running when the shard died, or were the ones that found out):
+ * each such failure must be a ShardUnavailableError (nothing written) or an
+ * OutcomeUnknownError (a commit whose answer was lost), and the writer saves
+ * again what failed. Every other operation must succeed: those that ended
+ * before the outage, and every one started after detection, reads (get,
+ * getMany, an index query, a count) and writes (inserts, saves, updates,
+ * deletes, with `writeQuorum: 1`), while the shard is down, while it comes
+ * back, and after. The writer's retries are operations like any other:
+ * started after detection, they must succeed.
  *
  * After the workload, `drain()` delivers what the notes hold; then
  * `verifyReplicas()` must find 0 missing and 0 stale copies, every record
