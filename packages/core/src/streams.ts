@@ -78,7 +78,11 @@ export class Merge {
     const out: IndexHit[] = [];
     while (out.length < max) {
       let starved: Promise<void>[] | undefined;
-      for (const stream of streams) if (stream.starved) (starved ??= []).push(stream.fill());
+      for (const stream of streams) {
+        if (!stream.starved) continue;
+        starved ??= [];
+        starved.push(stream.fill());
+      }
       if (starved) await Promise.all(starved);
       let best: ShardStream | undefined;
       let bestRow: IndexHit | undefined;
