@@ -1,8 +1,18 @@
-import type { Shard } from '@waffle/core';
+import {
+  type Doc,
+  Entity,
+  type EntityOptions,
+  Index,
+  integer,
+  type Shard,
+  ShardByColumn,
+  text,
+} from '@waffle/core';
 import { describe, expect, it } from 'vitest';
 import { expectRowsOf, storedRowsOf } from './convergence.js';
-import { blog, post, shardPool } from './fixtures.js';
-import type { ConformanceOptions } from './options.js';
+import { Faults } from './faults.js';
+import { blog, type Post, post, shardPool } from './fixtures.js';
+import { type ConformanceOptions, uniqueName } from './options.js';
 import { entityTable } from './shard-helpers.js';
 import { wrapShard } from './wrap.js';
 
@@ -95,41 +105,86 @@ export function heldStepSuite(options: ConformanceOptions): void {
     });
 
     // Mutant: finish() of a note that a newer write overtook skips removing the rows it added.
-    it('an async write overtaken by a sync write before its background finish: the rows it adds late are removed again', async () => {
-      const hold = new Hold();
+    for (const alone of [false, true]) {
+      it(`an async write overtaken by a sync write before its background finish: the rows it adds late are removed again${alone ? ' (its only index on other shards)' : ''}`, async () => {
+        const hold = new Hold();
+        const shards = await open(1);
+        const tagShards = await open(2);
+        const names = { post: uniqueName('post'), byTag: uniqueName('by_tag') };
+        // The blog (an index beside the records, one on the tag shards), or an entity whose only index
+        // is on the tag shards (every index of its notes has rows to add).
+        const make = (tags: Shard[], extra: Pick<EntityOptions<Post>, 'mode'>) => {
+          if (!alone) {
+            const { posts, byTag } = blog(
+              options,
+              shards,
+              tags,
+              { ...names, byGroup: `${names.post}_g` },
+              {
+                readRepair: false,
+                ...extra,
+              },
+            );
+            return { posts, byTag };
+          }
+          const byTag = new Index(names.byTag, {
+            columns: { tag: text(), rank: integer() },
+            shard: new ShardByColumn('tag', tags),
+            mapper: (d: Doc<Post>) => d.value.tags.map((tag) => ({ tag, rank: d.value.rank })),
+          });
+          const posts = new Entity<Post>(names.post, {
+            shards,
+            indices: [byTag],
+            serializer: options.serializer,
+            readRepair: false,
+            ...extra,
+          });
+          return { posts, byTag };
+        };
+        const { posts, byTag } = make(tagShards, {});
+        await posts.create();
+        const record = await posts.save(posts.new(post({ tags: ['a'] })));
+        // The same entity in async mode, whose tag shards hold its first index call.
+        const later = make(
+          tagShards.map((s) => hold.wrap(s)),
+          { mode: 'async' },
+        );
+        hold.arm((operation) => operation === 'putIndexRows');
+        const v2 = (await later.posts.get(record.id))!;
+        v2.value = post({ tags: ['b'] });
+        await later.posts.save(v2); // committed with its note; the background finish waits to put 'b'
+        await hold.reached;
+        expect(v2.version).toBe(2);
+        // A sync write overtakes it: it takes over the note (removes 'a' and 'b', adds 'c') and completes.
+        const v3 = await posts.update(record.id, (value) => ({ ...value, tags: ['c'] }));
+        expect(v3.version).toBe(3);
+        const rowsOf = async () => (await storedRowsOf(byTag, record.id)).map((r) => [r.values, r.version]);
+        expect(await rowsOf()).toEqual([[['c', 0], 3]]);
+        // Now the overtaken finish puts 'b' at version 2, finds its note gone, and must delete it again.
+        hold.release();
+        expect(await later.posts.drain()).toEqual({ notes: 0, finished: 0 });
+        expect(await rowsOf()).toEqual([[['c', 0], 3]]);
+        await expectRowsOf(posts, byTag, record.id, true);
+        expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+      });
+    }
+
+    // Mutant: drain() stops after its first page of notes.
+    it('drain() reads the notes page after page: three notes with batchSize 1 are all finished', async () => {
+      const faults = new Faults();
       const shards = await open(1);
-      const tagShards = await open(2);
-      const plain = blog(options, shards, tagShards, undefined, { readRepair: false });
-      await plain.posts.create();
-      const { posts, byTag } = plain;
-      const record = await posts.save(posts.new(post({ tags: ['a'] })));
-      // The same entity in async mode, whose tag shards hold its first index call.
-      const later = blog(
-        options,
-        shards,
-        tagShards.map((s) => hold.wrap(s)),
-        plain.names,
-        { mode: 'async', readRepair: false },
-      );
-      hold.arm((operation) => operation === 'putIndexRows');
-      const v2 = (await later.posts.get(record.id))!;
-      v2.value = post({ tags: ['b'] });
-      await later.posts.save(v2); // committed with its note; the background finish waits to put 'b'
-      await hold.reached;
-      expect(v2.version).toBe(2);
-      // A sync write overtakes it: it takes over the note (removes 'a' and 'b', adds 'c') and completes.
-      const v3 = await posts.update(record.id, (value) => ({ ...value, tags: ['c'] }));
-      expect(v3.version).toBe(3);
-      expect((await storedRowsOf(byTag, record.id)).map((r) => [r.values, r.version])).toEqual([
-        [['c', 0], 3],
-      ]);
-      // Now the overtaken finish puts 'b' at version 2, finds its note gone, and must delete it again.
-      hold.release();
-      expect(await later.posts.drain()).toEqual({ notes: 0, finished: 0 });
-      expect((await storedRowsOf(byTag, record.id)).map((r) => [r.values, r.version])).toEqual([
-        [['c', 0], 3],
-      ]);
-      await expectRowsOf(posts, byTag, record.id, true);
+      const tagShards = (await open(2)).map((s) => faults.wrap(s));
+      const { posts } = blog(options, shards, tagShards, undefined, { readRepair: false });
+      await posts.create();
+      const records = await posts.saveMany([0, 1, 2].map((i) => posts.new(post({ tags: [`t${i}`] }))));
+      faults.arm({ failAt: 1, persistent: true, only: ['deleteIndexRows'] });
+      for (const record of records) {
+        record.value = post({ tags: ['moved'] });
+        await posts.save(record); // committed; its old row stays in its note
+      }
+      faults.disarm();
+      expect(await posts.verify()).toMatchObject({ missing: 0, stale: 3 });
+      expect(await posts.drain({ batchSize: 1 })).toEqual({ notes: 3, finished: 3 });
       expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
     });
   });
@@ -167,6 +222,27 @@ export function heldStepSuite(options: ConformanceOptions): void {
         ['b', 2],
       ]);
       expect(await rowsOf(gone.id)).toEqual([['a', 3]]);
+    });
+
+    // Mutant: read-repair runs with readRepair off.
+    it('with readRepair off, a query meeting a stale row leaves it; repair() removes it', async () => {
+      const shards = await open(1);
+      const tagShards = await open(2);
+      const { posts, byTag } = blog(options, shards, tagShards, undefined, { readRepair: false });
+      await posts.create();
+      const record = await posts.save(posts.new(post({ tags: ['b'] })));
+      const shard =
+        byTag.strategy.shards[byTag.strategy.shardOf({ id: record.id, row: { tag: 'a', rank: 0 } })]!;
+      await shard.putIndexRows(byTag.table, [{ id: record.id, values: ['a', 0], version: 1 }]);
+      const rowsOf = async () =>
+        (await storedRowsOf(byTag, record.id)).map((r) => [r.values[0], r.version]).sort();
+      expect((await posts.select(byTag.c.tag.eq('a'))).map((r) => r.id)).toEqual([]);
+      expect(await rowsOf()).toEqual([
+        ['a', 1],
+        ['b', 1],
+      ]);
+      await posts.repair(byTag);
+      expect(await rowsOf()).toEqual([['b', 1]]);
     });
   });
 }
