@@ -6,13 +6,16 @@ import {
   integer,
   type Shard,
   ShardByColumn,
+  ShardByPrimaryKey,
   text,
 } from '@waffle/core';
+import { shardHealth } from '@waffle/core/adapter';
 import { describe, expect, it } from 'vitest';
 import { expectRowsOf, storedRowsOf } from './convergence.js';
 import { Faults } from './faults.js';
 import { blog, type Post, post, shardPool } from './fixtures.js';
 import { type ConformanceOptions, uniqueName } from './options.js';
+import { bruteForce } from './oracle.js';
 import { entityTable } from './shard-helpers.js';
 import { wrapShard } from './wrap.js';
 
@@ -243,6 +246,82 @@ export function heldStepSuite(options: ConformanceOptions): void {
       ]);
       await posts.repair(byTag);
       expect(await rowsOf()).toEqual([['b', 1]]);
+    });
+  });
+
+  describe('over replicas: the paths a mutation run found untested', () => {
+    const TAGS = ['red', 'green', 'blue', 'cyan', 'gold'];
+    const tagIndex = (name: string, strategy: ConstructorParameters<typeof Index<Post>>[1]['shard']) =>
+      new Index<Post>(name, {
+        columns: { tag: text(), rank: integer() },
+        shard: strategy,
+        mapper: (d: Doc<Post>) => d.value.tags.map((tag) => ({ tag, rank: d.value.rank })),
+      });
+    const wrapped = async () => {
+      const faults = Array.from({ length: 3 }, () => new Faults());
+      const shards = (await open(3)).map((s, i) => faults[i]!.wrap(s));
+      return { faults, shards };
+    };
+    const reset = (shards: readonly Shard[]) => {
+      for (const s of shards) shardHealth.reportSuccess(s);
+    };
+
+    it('a replica that fails a query read as unavailable: its ranges are read on the other replicas, the answer complete', async () => {
+      const { faults, shards } = await wrapped();
+      const byTag = tagIndex(uniqueName('rby_tag'), new ShardByColumn('tag', shards, { replicas: 2 }));
+      const posts = new Entity<Post>(uniqueName('rpost'), {
+        shards: new ShardByPrimaryKey(shards, { replicas: 2 }),
+        indices: [byTag],
+        serializer: options.serializer,
+      });
+      await posts.create();
+      const records = await posts.saveMany(
+        Array.from({ length: 24 }, (_, i) => posts.new(post({ tags: [TAGS[i % TAGS.length]!], rank: i }))),
+      );
+      const where = byTag.c.rank.gte(0);
+      const orderBy = [byTag.c.rank.desc()];
+      const expected = bruteForce(records, byTag, where, orderBy);
+      expect(expected).toHaveLength(24);
+      let failed = 0;
+      try {
+        for (const f of faults) {
+          // The next index read of this shard fails as unavailable (its breaker still closed).
+          f.arm({ failAt: 1, only: ['queryIndex'] });
+          expect((await posts.select(where, { orderBy })).map((r) => r.id)).toEqual(expected);
+          expect(await posts.count(where)).toBe(24);
+          failed += f.failures;
+          f.disarm();
+          reset(shards);
+        }
+      } finally {
+        reset(shards);
+      }
+      expect(failed).toBeGreaterThan(0); // some read failed and was made on the other replicas
+    });
+
+    it('a copy that fails while the index work succeeds keeps the note: drain() delivers it once the replica is back', async () => {
+      const { faults, shards } = await wrapped();
+      const tagShards = await open(2); // the index elsewhere, never failing
+      const posts = new Entity<Post>(uniqueName('rpost'), {
+        shards: new ShardByPrimaryKey(shards, { replicas: 2 }),
+        indices: [tagIndex(uniqueName('by_tag'), new ShardByColumn('tag', tagShards))],
+        serializer: options.serializer,
+        onIndexError: () => {},
+      });
+      await posts.create();
+      try {
+        faults[2]!.arm({ failAt: 1, persistent: true, only: ['commit'] });
+        for (let i = 0; i < 6; i++) {
+          await posts.save(posts.new(post({ tags: [TAGS[i % TAGS.length]!] }), { id: `copy-${i}` }));
+        }
+        expect(faults[2]!.failures).toBeGreaterThan(0); // copies (or first commits) refused by shard 2
+        faults[2]!.disarm();
+        reset(shards);
+        await posts.drain();
+        expect(await posts.verifyReplicas()).toMatchObject({ records: 6, missing: 0, stale: 0 });
+      } finally {
+        reset(shards);
+      }
     });
   });
 }
