@@ -13,14 +13,7 @@
  * call, and afterwards every record holds its last acknowledged version and
  * value, index answers equal brute force and verify() finds nothing.
  */
-import {
-  type Entity,
-  type Index,
-  OutcomeUnknownError,
-  type Shard,
-  ShardUnavailableError,
-  WaffleError,
-} from '@waffle/core';
+import { type Entity, type Index, type Shard, ShardUnavailableError } from '@waffle/core';
 import { mysqlShard } from '@waffle/mysql';
 import { postgresShard } from '@waffle/postgres';
 import { dialectEnabled, servers, TcpProxy, uniqueName } from '@waffle/testkit';
@@ -28,6 +21,7 @@ import mysql from 'mysql2';
 import mysqlPromise from 'mysql2/promise';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Acknowledged, expectAsAcknowledged, expectTyped } from './support/acknowledged.js';
 import { numberedEntity } from './support/proxied.js';
 
 type Value = { n: number; token: string };
@@ -166,14 +160,6 @@ async function until(condition: () => Promise<boolean>): Promise<void> {
   while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
-/** The typed error a save may end with after a server-side fault, and what it says of the write. */
-function expectTyped(error: unknown, what: string): void {
-  expect(error, what).toBeInstanceOf(WaffleError);
-  expect(ShardUnavailableError.is(error) || OutcomeUnknownError.is(error), `${what}: ${String(error)}`).toBe(
-    true,
-  );
-}
-
 for (const dialect of ['postgres', 'mysql'] as const) {
   describe.runIf(dialectEnabled(dialect))(`server-side faults on ${dialect}`, () => {
     let control: Control;
@@ -200,25 +186,8 @@ for (const dialect of ['postgres', 'mysql'] as const) {
       return { docs, byN, name };
     }
 
-    /** Every record holds its acknowledged value and version; index answers equal brute force; verify() finds nothing. */
-    async function check(
-      docs: Entity<Value>,
-      byN: Index<Value>,
-      model: Map<string, { value: Value; version: number }>,
-    ) {
-      const stored = new Map<string, { value: Value; version: number }>();
-      for await (const doc of docs.scan()) stored.set(doc.id, { value: doc.value, version: doc.version });
-      expect(stored).toEqual(model);
-      for (let n = 0; n < 10; n++) {
-        const answer = (await docs.select(byN.c.n.eq(n))).map((d) => d.id).sort();
-        const brute = [...model]
-          .filter(([, m]) => m.value.n === n)
-          .map(([id]) => id)
-          .sort();
-        expect(answer, `n = ${n}`).toEqual(brute);
-      }
-      expect(await docs.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
-    }
+    const check = (docs: Entity<Value>, byN: Index<Value>, model: Acknowledged<Value>) =>
+      expectAsAcknowledged(docs, model, [{ index: byN, column: 'n', values: [...Array(10).keys()] }]);
 
     it('a connection killed by the server while a write waits on a lock: a typed error; the next call succeeds; nothing wrong', async () => {
       const { docs, byN, name } = await entity();

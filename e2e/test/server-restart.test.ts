@@ -23,21 +23,13 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import {
-  Entity,
-  Index,
-  integer,
-  OutcomeUnknownError,
-  type Shard,
-  ShardByColumn,
-  ShardUnavailableError,
-  WaffleError,
-} from '@waffle/core';
+import { Entity, Index, integer, type Shard, ShardByColumn } from '@waffle/core';
 import { postgresShard } from '@waffle/postgres';
 import { json } from '@waffle/serializer-json';
 import { dialectEnabled, shardDatabaseUrls, uniqueName } from '@waffle/testkit';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
+import { type Acknowledged, expectAsAcknowledged, expectTyped } from './support/acknowledged.js';
 
 const run = promisify(execFile);
 
@@ -96,15 +88,7 @@ async function startedAt(): Promise<string> {
 }
 
 type Value = { n: number; w: number; token: string };
-type Model = Map<string, { value: Value; version: number }>;
-
-/** The typed error an operation may end with while the server restarts. */
-function expectTyped(error: unknown, what: string): void {
-  expect(error, what).toBeInstanceOf(WaffleError);
-  expect(ShardUnavailableError.is(error) || OutcomeUnknownError.is(error), `${what}: ${String(error)}`).toBe(
-    true,
-  );
-}
+type Model = Acknowledged<Value>;
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -244,26 +228,10 @@ describe.skipIf(skip !== undefined)(
         const drained = await docs.drain();
 
         // Every record as acknowledged, index answers equal to brute force, verify() finds nothing.
-        const stored: Model = new Map();
-        for await (const doc of docs.scan()) stored.set(doc.id, { value: doc.value, version: doc.version });
-        expect(stored).toEqual(model);
-        for (let n = 0; n < 10; n++) {
-          const answer = (await docs.select(byN.c.n.eq(n))).map((d) => d.id).sort();
-          const brute = [...model]
-            .filter(([, m]) => m.value.n === n)
-            .map(([id]) => id)
-            .sort();
-          expect(answer, `n = ${n}`).toEqual(brute);
-        }
-        for (const w of [0, 3, 7, 98, 99]) {
-          const answer = (await docs.select(byW.c.w.eq(w))).map((d) => d.id).sort();
-          const brute = [...model]
-            .filter(([, m]) => m.value.w === w)
-            .map(([id]) => id)
-            .sort();
-          expect(answer, `w = ${w}`).toEqual(brute);
-        }
-        expect(await docs.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+        await expectAsAcknowledged(docs, model, [
+          { index: byN, column: 'n', values: [...Array(10).keys()] },
+          { index: byW, column: 'w', values: [0, 3, 7, 98, 99] },
+        ]);
         expect((counts.ShardUnavailableError ?? 0) + (counts.OutcomeUnknownError ?? 0)).toBeGreaterThan(0);
         console.log(
           `restart -m ${mode}: ${model.size} records, ${seeded.length + done + 1 + probes.length} saves acknowledged; typed errors ${JSON.stringify(counts)}; index errors reported ${indexErrors.length}; drain ${JSON.stringify(drained)}; verify 0`,
