@@ -5,9 +5,9 @@
  */
 import { checkCount } from './checks.js';
 import { type EntityParts, indexShards, ready } from './entity-parts.js';
-import { OutcomeUnknownError, ShardUnavailableError } from './errors.js';
+import { ShardUnavailableError } from './errors.js';
 import { groupBy } from './group.js';
-import { FIRST_BACKOFF_MS, MAX_BACKOFF_MS, shardHealth } from './health.js';
+import { FIRST_BACKOFF_MS, MAX_BACKOFF_MS, shardHealth, unreachable } from './health.js';
 import { decodeNote, encodeNote, type Note } from './notes.js';
 import { isReplicated, isUp, newer, reported } from './replicas.js';
 import { applyRows, settleAll } from './routing.js';
@@ -92,11 +92,6 @@ export class Notes<T> {
     this.#schedule();
   }
 
-  /** Records whose notes wait for a background attempt (for tests and status). */
-  get handingOff(): number {
-    return this.#held.size;
-  }
-
   #schedule(): void {
     if (this.#timer !== undefined || this.#held.size === 0) return;
     const timer = setTimeout(() => {
@@ -126,8 +121,9 @@ export class Notes<T> {
           for (const { row } of noted) this.#held.delete(row.id);
         } catch (error) {
           failed = true;
-          const lasting = !ShardUnavailableError.is(error) && !OutcomeUnknownError.is(error);
+          const lasting = !unreachable(error);
           for (const [id, h] of group) {
+            if (this.#held.get(id) !== h) continue; // done already, or handed off again meanwhile
             h.attempts++;
             if (lasting || h.attempts >= HANDOFF_ATTEMPTS) this.#held.delete(id); // left to drain()
           }

@@ -21,6 +21,16 @@
 import { OutcomeUnknownError, ShardUnavailableError } from './errors.js';
 import type { Shard } from './types.js';
 
+/**
+ * Whether `error` says a shard could not be reached: it failed as
+ * unavailable, or its connection was lost once a call was sent (outcome
+ * unknown). What opens a breaker, and what work over replicas is kept and
+ * tried again after.
+ */
+export function unreachable(error: unknown): boolean {
+  return ShardUnavailableError.is(error) || OutcomeUnknownError.is(error);
+}
+
 /** The back-off after the first failure as unavailable, in milliseconds. */
 export const FIRST_BACKOFF_MS = 1_000;
 /** The longest back-off, in milliseconds: each failed probe doubles the back-off up to this. */
@@ -89,7 +99,7 @@ export class ShardHealth {
    * is open after the report.
    */
   reportFailure(shard: Shard, error: unknown, now: number = this.clock()): boolean {
-    if (!ShardUnavailableError.is(error) && !OutcomeUnknownError.is(error)) {
+    if (!unreachable(error)) {
       this.reportAnswered(shard);
       return false;
     }

@@ -5,8 +5,9 @@
  * all route through here.
  */
 
-import { OutcomeUnknownError, ShardUnavailableError } from './errors.js';
+import { ShardUnavailableError } from './errors.js';
 import { groupBy } from './group.js';
+import { unreachable } from './health.js';
 import type { Note, RowsByIndex } from './notes.js';
 import { isReplicated, isUp, reported } from './replicas.js';
 import type { Index, RowValues } from './secondary-index.js';
@@ -138,9 +139,7 @@ export async function putRows(
     const result = results[g]!;
     // Over replicas, a put that failed as unavailable, or whose connection was lost once it was sent
     // (its rows may or may not be there: putting them again is harmless), goes to the note.
-    const missed =
-      result.status === 'rejected' &&
-      (ShardUnavailableError.is(result.reason) || OutcomeUnknownError.is(result.reason));
+    const missed = result.status === 'rejected' && unreachable(result.reason);
     if (result.status === 'rejected' && !(isReplicated(index.strategy) && missed)) {
       throw result.reason;
     }

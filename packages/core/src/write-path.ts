@@ -23,7 +23,7 @@ import {
   ValidationError,
 } from './errors.js';
 import { groupBy } from './group.js';
-import { shardHealth } from './health.js';
+import { shardHealth, unreachable } from './health.js';
 import { checkId, describe } from './names.js';
 import { decodeNote, encodeNote, type Note, noRows, planWrite, type RowsByIndex } from './notes.js';
 import { isPreferred, isReplicated, isUp, reported } from './replicas.js';
@@ -385,7 +385,7 @@ export class WritePath<T> {
         placement.strategy.shards[position]!,
       );
       const copies =
-        placement.strategy.replicas === undefined || placement.strategy.replicas === 1
+        replicaCount(placement.strategy) === 1
           ? NO_COPIES
           : replicasOf(placement.strategy, { id }).filter((other) => other !== position);
       const noted: Note = {
@@ -526,7 +526,7 @@ export class WritePath<T> {
         () => {},
         (error) => {
           // Over replicas, what a down replica missed is handed off: tried again in the background.
-          if (this.replicated && (ShardUnavailableError.is(error) || OutcomeUnknownError.is(error))) {
+          if (this.replicated && unreachable(error)) {
             this.notes.handOff(noted);
           }
           onIndexError(error);
