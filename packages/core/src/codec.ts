@@ -8,6 +8,7 @@ import { checkCount } from './checks.js';
 import type { Doc } from './doc.js';
 import { SerializationError, ValidationError, WaffleError } from './errors.js';
 import { describe } from './names.js';
+import type { RowsByIndex } from './notes.js';
 import type { RecordRow, Serializer, Shard } from './types.js';
 
 /**
@@ -146,7 +147,9 @@ export class RecordCodec<T> {
    * it would have. It is kept on the record itself under this codec's own
    * symbol, not enumerable (invisible to `Object.keys`, spread, JSON and
    * equality checks): a weak map of many records cost the garbage collector
-   * more than a `saveMany` of them.
+   * more than a `saveMany` of them. A record this process wrote keeps the
+   * index rows it was written with too: saved again, its old rows need no
+   * decoding of the stored body and no mapper run.
    */
   readonly #stored = Symbol(`waffle.stored`);
 
@@ -162,18 +165,26 @@ export class RecordCodec<T> {
     return isTombstone(row) ? undefined : this.decode(row);
   }
 
-  /** Remembers the row a record was written as. */
-  remember(doc: Doc<T>, row: RecordRow): void {
+  /** Remembers the row a record was read or written as, with the index rows it was written with (`rows`, one list per index). */
+  remember(doc: Doc<T>, row: RecordRow, rows?: RowsByIndex): void {
     // A frozen or sealed record cannot carry it (a row it carries from before is of an older version): saved again, it is read first.
     if (!Object.isExtensible(doc)) return;
-    Object.defineProperty(doc, this.#stored, { value: row, writable: true, configurable: true });
+    const stored: Stored = { row, rows };
+    Object.defineProperty(doc, this.#stored, { value: stored, writable: true, configurable: true });
   }
 
-  /** The stored row of `doc` at its current version, if this codec handed it out or wrote it. */
-  storedRow(doc: Doc<T>): RecordRow | undefined {
-    const row = (doc as unknown as Record<symbol, RecordRow | undefined>)[this.#stored];
-    return row !== undefined && row.version === doc.version ? row : undefined;
+  /** The stored row of `doc` at its current version (and its index rows, when written here), if this codec handed it out or wrote it. */
+  stored(doc: Doc<T>): Stored | undefined {
+    const stored = (doc as unknown as Record<symbol, Stored | undefined>)[this.#stored];
+    return stored !== undefined && stored.row.version === doc.version ? stored : undefined;
   }
+}
+
+/** A record's stored row, and the index rows it was written with when this process wrote it. */
+export interface Stored {
+  readonly row: RecordRow;
+  /** One list per index of the entity: the rows the mapper gave for the value written as `row`. */
+  readonly rows?: RowsByIndex;
 }
 
 /** Deepest nesting {@link keptExactly} walks; deeper values are checked the slow way. */

@@ -57,6 +57,13 @@ export interface Pending<T> {
    */
   read?: RecordRow;
   /**
+   * The index rows `read` was written with, when this process wrote it (the
+   * codec remembers them with the row): the write path then takes the old
+   * rows from here rather than decoding the stored body and mapping it.
+   * Used only while `read` is this same row object.
+   */
+  readonly readRows?: { readonly row: RecordRow; readonly rows?: RowsByIndex };
+  /**
    * The least version to write (an import writes the version of its file):
    * the write goes to `max(expected + 1, minVersion)`, so a version never
    * goes backwards. Default: `expected + 1`.
@@ -253,6 +260,7 @@ export class WritePath<T> {
     const body = codec.encode(record);
     const rows = indices.map((index) => index.rowsOf(record));
     if (indices.length > 0 && !keptExactly(record.value)) this.checkReadBack(record, body, rows, what);
+    const stored = record.version > 0 ? codec.stored(record) : undefined;
     return {
       record,
       codec: codec.current.codec,
@@ -261,7 +269,8 @@ export class WritePath<T> {
       shard: placement.strategy.shardOf({ id: record.id }),
       expected: record.version,
       insert: record.version === 0,
-      read: record.version > 0 ? codec.storedRow(record) : undefined,
+      read: stored?.row,
+      readRows: stored,
     };
   }
 
@@ -350,7 +359,7 @@ export class WritePath<T> {
     mode: WriteMode,
     errors: Map<Pending<T>, unknown>,
   ): Write<T>[] {
-    const { indices, codec, placement } = this.parts;
+    const { indices, placement } = this.parts;
     const now = Date.now();
     const writes: Write<T>[] = [];
     for (const p of batch) {
@@ -365,14 +374,14 @@ export class WritePath<T> {
         errors.set(p, this.lostTo(p, current));
         continue;
       }
-      const live = current && !isTombstone(current) ? codec.decode(current) : undefined;
+      const live = current !== undefined && !isTombstone(current);
       // Nothing stored and no unfinished note (a new record): every row is added, none removed.
       const work =
-        live === undefined && !current?.note
+        !live && !current?.note
           ? { add: p.rows, remove: noRows(indices) }
           : planWrite(
               indices,
-              live ? indices.map((index) => index.storedRowsOf(live)) : noRows(indices),
+              live ? this.storedRows(p, current) : noRows(indices),
               p.rows,
               decodeNote(indices, current?.note),
             );
@@ -406,13 +415,26 @@ export class WritePath<T> {
           version,
           codec: p.codec,
           body: p.body,
-          createdAt: times?.createdAt ?? (live ? live.createdAt.getTime() : now),
+          createdAt: times?.createdAt ?? (live ? current.createdAt : now),
           updatedAt: times?.updatedAt ?? now,
           note: encodeNote(indices, noted) ?? null,
         },
       });
     }
     return writes;
+  }
+
+  /**
+   * The index rows of `current`, the live stored row `p` replaces: those it
+   * was written with when this process wrote it and `p` carries them, else
+   * the mapper's rows of its decoded value.
+   */
+  private storedRows(p: Pending<T>, current: RecordRow): RowsByIndex {
+    const known = p.readRows;
+    if (known?.rows !== undefined && known.row === current) return known.rows;
+    const { indices, codec } = this.parts;
+    const doc = codec.decode(current);
+    return indices.map((index) => index.storedRowsOf(doc));
   }
 
   /** One pass of {@link WritePath.write}; returns the inserts to retry over a tombstone. */
@@ -433,7 +455,8 @@ export class WritePath<T> {
         : new Map();
     const planned = this.plan(batch, stored, mode, errors);
     const writes = planned.filter((w) => !w.own);
-    if (mode === 'sync') {
+    // Sync mode puts the rows on other shards first (none when every index lives beside the records).
+    if (mode === 'sync' && writes.some((w) => w.remote.add.some((rows) => rows.length > 0))) {
       const items = writes.map((w) => ({ id: w.id, version: w.version, rows: w.remote.add }));
       if (!this.replicated) await applyRows(indices, items, 'put');
       else {
@@ -515,7 +538,8 @@ export class WritePath<T> {
       w.pending.record.version = w.version;
       w.pending.record.createdAt = new Date(w.row.createdAt);
       w.pending.record.updatedAt = new Date(w.row.updatedAt);
-      if (!isTombstone(w.row)) this.parts.codec.remember(w.pending.record, w.row);
+      if (!isTombstone(w.row))
+        this.parts.codec.remember(w.pending.record, w.row, w.own ? undefined : w.pending.rows);
     }
     const noted = won
       .filter((w) => w.row.note !== null)

@@ -147,8 +147,9 @@ export class SqliteDialect extends SqlDialect {
     if (spec.kind === 'entity') {
       return [
         sql`CREATE TABLE IF NOT EXISTS ${ident(spec.name)} (${ident('id')} TEXT PRIMARY KEY NOT NULL, ${VERSION_COLUMNS}, ${ident('note')} TEXT NULL, ${ident('pending')} INTEGER NULL)`,
-        // The index through which scans of notes find the records with one: (pending, id).
-        sql`CREATE INDEX IF NOT EXISTS ${ident(keyName('pending', spec.name))} ON ${ident(spec.name)} (${ident('pending')}, ${ident('id')})`,
+        // The index through which scans of notes find the records with one: (pending, id), partial over
+        // the rows with a note only, so that a write leaving none (most of them) adds no entry to it.
+        sql`CREATE INDEX IF NOT EXISTS ${ident(keyName('pending', spec.name))} ON ${ident(spec.name)} (${ident('pending')}, ${ident('id')}) WHERE ${ident('pending')} IS NOT NULL`,
       ];
     }
     if (spec.kind === 'history') {

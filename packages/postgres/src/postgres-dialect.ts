@@ -701,8 +701,10 @@ export class PostgresDialect extends SqlDialect {
    * The DDL of one table spec: `CREATE TABLE IF NOT EXISTS`, and
    *
    * - for an entity table, the notes index on (`pending`, `id`), which scans of
-   *   notes read in id order; it comes last, so a table that has it is
-   *   complete (see {@link createTables});
+   *   notes read in id order; partial, over the rows with a note only, so a
+   *   write that leaves none (most of them) adds no entry to it and an update
+   *   that keeps `pending` null can be a HOT update; it comes last, so a
+   *   table that has it is complete (see {@link createTables});
    * - for an index table, its unique index over (columns…, `__id`), every column
    *   `NULLS FIRST` so that one index serves ascending order forwards and
    *   descending order backwards (nulls first ascending, last descending, as
@@ -716,7 +718,7 @@ export class PostgresDialect extends SqlDialect {
     if (spec.kind === 'entity') {
       return [
         sql`CREATE TABLE IF NOT EXISTS ${table} (${record}, ${ident('note')} text NULL, ${ident('pending')} int2 NULL, CONSTRAINT ${ident(keyName('pk', spec.name))} PRIMARY KEY (${ident('id')}))`,
-        sql`CREATE INDEX IF NOT EXISTS ${ident(keyName('pending', spec.name))} ON ${table} (${ident('pending')}, ${ident('id')})`,
+        sql`CREATE INDEX IF NOT EXISTS ${ident(keyName('pending', spec.name))} ON ${table} (${ident('pending')}, ${ident('id')}) WHERE ${ident('pending')} IS NOT NULL`,
       ];
     }
     if (spec.kind === 'history') {

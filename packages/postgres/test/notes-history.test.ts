@@ -94,6 +94,13 @@ describe.skipIf(!dialectEnabled('postgres'))('postgres notes and history', () =>
         expect(plan).toContain(`Index Scan using ${keyName('pending', table.name)}`);
         expect(plan).not.toContain('Sort');
       }
+      // Partial, over the 20 rows with a note: the other 19,980 writes added no entry to it.
+      const [index] = await client.unsafe(
+        `SELECT indexdef, (SELECT reltuples FROM pg_class WHERE relname = indexname) AS entries FROM pg_indexes WHERE indexname = $1`,
+        [keyName('pending', table.name)],
+      );
+      expect(index!.indexdef).toContain('WHERE (pending IS NOT NULL)');
+      expect(Number(index!.entries)).toBe(20);
     });
   });
 

@@ -69,6 +69,8 @@ export class TableCache {
   readonly #entities = new Map<string, EntityTable>();
   readonly #histories = new Map<string, HistoryTable>();
   readonly #indices = new Map<string, IndexTable>();
+  /** The same tables by spec object: an index's spec is one object for its life, so a call finds its table without building the key. */
+  readonly #bySpec = new WeakMap<IndexTableSpec, IndexTable>();
 
   constructor(private readonly render: Render) {}
 
@@ -86,6 +88,15 @@ export class TableCache {
   }
 
   index(spec: IndexTableSpec): IndexTable {
+    let table = this.#bySpec.get(spec);
+    if (table === undefined) {
+      table = this.#build(spec);
+      this.#bySpec.set(spec, table);
+    }
+    return table;
+  }
+
+  #build(spec: IndexTableSpec): IndexTable {
     return cached(this.#indices, indexKey(spec), () => {
       const columns = spec.columns.map((c) => ({ ...c, sql: qualified(spec.name, c.name) }));
       const id = qualified(spec.name, INDEX_ID_COLUMN);
