@@ -59,8 +59,18 @@ export async function onFirstReachable<R>(
  * Runs `call` on `shard` and reports its outcome to the shard's breaker.
  * With `replicated` false (a strategy of one replica) the breaker is left out.
  */
-export async function reported<R>(shard: Shard, replicated: boolean, call: () => Promise<R>): Promise<R> {
-  if (!replicated) return call();
+export function reported<R>(shard: Shard, replicated: boolean, call: () => Promise<R>): Promise<R> {
+  if (replicated) return reportedOver(shard, call);
+  // Without replicas, the call itself: no promise of its own around it (a throw still rejects).
+  try {
+    return call();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** {@link reported} over replicas. */
+async function reportedOver<R>(shard: Shard, call: () => Promise<R>): Promise<R> {
   try {
     const value = await call();
     shardHealth.reportAnswered(shard);

@@ -339,10 +339,13 @@ export class WritePath<T> {
     const { shards } = this.parts.placement.strategy;
     const required = this.required(quorum);
     if (required > 1) this.refuseBelowQuorum(batch, quorum, required);
-    await this.parts.placement.readyForWrite(
-      batch.map((p) => shards[p.shard]!),
-      mode,
-    );
+    const { placement } = this.parts;
+    if (!placement.isReady) {
+      await placement.readyForWrite(
+        batch.map((p) => shards[p.shard]!),
+        mode,
+      );
+    }
     for (const p of batch) {
       if (!isTombstone(p)) this.parts.codec.checkSize(p.record.id, p.body, shards[p.shard]!);
     }
@@ -482,7 +485,7 @@ export class WritePath<T> {
         const shard = placement.strategy.shards[position]!;
         try {
           const done = await reported(shard, this.replicated, async () => {
-            await placement.readyFor([shard]);
+            if (!placement.isReady) await placement.readyFor([shard]);
             return shard.commit({
               table,
               writes: group.map((w) => ({ row: w.row, expected: w.pending.expected })),
