@@ -1,6 +1,8 @@
-// Mutation testing of @waffle/core (issue 13, item 7): `pnpm test:mutation`.
+// Mutation testing of @waffle/core (issue 13, item 7): `pnpm test:mutation`
+// runs it in parts (scripts/mutation.mjs: `pnpm test:mutation write` for one
+// part, `pnpm test:mutation:score` for the score of what mutation/ holds).
 // Not in CI: it runs the tests once per mutant (hours for all of core on two
-// cores). Narrow it with `pnpm test:mutation --mutate 'packages/core/src/drain.ts'`.
+// cores). By hand: `npx stryker run stryker.config.mjs --mutate 'packages/core/src/drain.ts'`.
 // The tests are core's own and the libSQL conformance suite, through
 // vitest.mutation.config.ts (which makes every package import the mutated
 // core in Stryker's sandbox). Results: reports/mutation/ (HTML and JSON).
@@ -38,7 +40,8 @@ export default {
   timeoutMS: 30_000,
   timeoutFactor: 2,
   dryRunTimeoutMinutes: 60,
-  // Results of unchanged mutants and tests are reused by the next run.
+  // Results of unchanged mutants and tests are reused by the next run
+  // (scripts/mutation.mjs gives each part its own file, mutation/<part>.json, committed).
   incremental: true,
   incrementalFile: 'reports/mutation/incremental.json',
   reporters: ['clear-text', 'progress', 'html', 'json'],

@@ -29,7 +29,7 @@ import { decodeNote, encodeNote, type Note, noRows, planWrite, type RowsByIndex 
 import { isPreferred, isReplicated, isUp, reported } from './replicas.js';
 import { applyRows, localRows, putRows, splitWork, type TaggedRows } from './routing.js';
 import type { RowValues } from './secondary-index.js';
-import { replicaCount, replicasOf } from './shard-strategy.js';
+import { colocated, replicaCount, replicasOf } from './shard-strategy.js';
 import type { RecordRow } from './types.js';
 
 /** A checked record (or a deletion) on its way to storage. */
@@ -124,10 +124,26 @@ export class WritePath<T> {
    */
   private readonly unsettled = new WeakMap<object, Unsettled>();
 
+  /**
+   * True when the records have one replica and every index lives beside
+   * them (see `colocated`): a write's index work is all committed with its
+   * record, and it leaves no note (no copies either).
+   */
+  private readonly allLocal: boolean;
+  /** The remote work of a write when {@link allLocal}: none (shared, frozen). */
+  private readonly noWork: Note;
+
   constructor(
     private readonly parts: EntityParts<T>,
     private readonly notes: Notes<T>,
-  ) {}
+  ) {
+    const { indices, placement } = parts;
+    this.allLocal =
+      !isReplicated(placement.strategy) &&
+      indices.every((index) => colocated(placement.strategy, index.strategy));
+    const none = () => Object.freeze(indices.map(() => Object.freeze([]))) as unknown as RowsByIndex;
+    this.noWork = Object.freeze({ add: none(), remove: none() });
+  }
 
   /** The conflict of a write that expected `expected` and found `current`. */
   conflict(id: string, expected: number, current: RecordRow | undefined): ConflictError {
@@ -389,21 +405,19 @@ export class WritePath<T> {
               decodeNote(indices, current?.note),
             );
       const position = this.commitPosition(p);
-      const { local, remote } = splitWork(
-        indices,
-        placement.strategy,
-        id,
-        work,
-        placement.strategy.shards[position]!,
-      );
+      const { local, remote } = this.allLocal
+        ? { local: work, remote: this.noWork }
+        : splitWork(indices, placement.strategy, id, work, placement.strategy.shards[position]!);
       const copies =
         replicaCount(placement.strategy) === 1
           ? NO_COPIES
           : replicasOf(placement.strategy, { id }).filter((other) => other !== position);
-      const noted: Note = {
-        ...(mode === 'sync' ? { add: noRows(indices), remove: remote.remove } : remote),
-        copies,
-      };
+      const note = this.allLocal
+        ? null
+        : (encodeNote(indices, {
+            ...(mode === 'sync' ? { add: noRows(indices), remove: remote.remove } : remote),
+            copies,
+          }) ?? null);
       const version = Math.max(p.expected + 1, p.minVersion ?? 0);
       const times = p.times ?? this.unsettledOf(p)?.row;
       writes.push({
@@ -420,7 +434,7 @@ export class WritePath<T> {
           body: p.body,
           createdAt: times?.createdAt ?? (live ? current.createdAt : now),
           updatedAt: times?.updatedAt ?? now,
-          note: encodeNote(indices, noted) ?? null,
+          note,
         },
       });
     }
