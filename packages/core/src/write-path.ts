@@ -105,9 +105,22 @@ function sameBody(a: string | Uint8Array, b: string | Uint8Array): boolean {
   return true;
 }
 
-/** The write path of one entity. */
 /** The copies of a record kept on one replica: none. */
 const NO_COPIES: readonly number[] = Object.freeze([]);
+
+/**
+ * True when every value of `rows` is a primitive: rows a later save can take
+ * as the stored ones. A `Date` or bytes the mapper handed over may be the
+ * record's own object, which the caller can change in place.
+ */
+function immutable(rows: RowsByIndex): boolean {
+  for (const list of rows) {
+    for (const values of list) for (const v of values) if (typeof v === 'object' && v !== null) return false;
+  }
+  return true;
+}
+
+/** The write path of one entity. */
 
 export class WritePath<T> {
   /**
@@ -555,8 +568,10 @@ export class WritePath<T> {
       w.pending.record.version = w.version;
       w.pending.record.createdAt = new Date(w.row.createdAt);
       w.pending.record.updatedAt = new Date(w.row.updatedAt);
-      if (!isTombstone(w.row))
-        this.parts.codec.remember(w.pending.record, w.row, w.own ? undefined : w.pending.rows);
+      if (!isTombstone(w.row)) {
+        const { rows } = w.pending;
+        this.parts.codec.remember(w.pending.record, w.row, w.own || !immutable(rows) ? undefined : rows);
+      }
     }
     const noted = won
       .filter((w) => w.row.note !== null)

@@ -1,4 +1,14 @@
-import { ConflictError, Entity, NotFoundError, ShardMapError, ValidationError } from '@waffle/core';
+import {
+  ConflictError,
+  type Doc,
+  Entity,
+  Index,
+  NotFoundError,
+  type Serializer,
+  ShardMapError,
+  timestamp,
+  ValidationError,
+} from '@waffle/core';
 import { describe, expect, it } from 'vitest';
 import { blog, blogFixtures, type Post, post } from './fixtures.js';
 import { type ConformanceOptions, uniqueName } from './options.js';
@@ -75,6 +85,43 @@ export function recordSuite(options: ConformanceOptions): void {
       const error = await posts.save(read).catch((e) => e);
       expect(error).toBeInstanceOf(ConflictError);
       expect((await posts.get(saved.id))?.value.title).toBe('four');
+    });
+
+    it('a record saved again after its indexed Date changed in place moves its index row', async () => {
+      // The mapper hands over the record's own Date, which the caller then changes in place: the rows
+      // remembered from the first save must not change with it (saved again, the old row goes).
+      type Event = { at: Date };
+      const keepsDates: Serializer = {
+        codec: 'dates',
+        format: 'text',
+        encode: (value) =>
+          JSON.stringify(value, function (this: Record<string, unknown>, key, v) {
+            const raw = this[key];
+            return raw instanceof Date ? { $date: raw.getTime() } : v;
+          }),
+        decode: (body) =>
+          JSON.parse(String(body), (_key, v) =>
+            v !== null && typeof v === 'object' && typeof v.$date === 'number' ? new Date(v.$date) : v,
+          ),
+      };
+      const shards = await open(1);
+      const byAt = new Index(uniqueName('by_at'), {
+        columns: { at: timestamp() },
+        shard: shards,
+        mapper: (event: Doc<Event>) => [{ at: event.value.at }],
+      });
+      const events = new Entity<Event>(uniqueName('event'), {
+        shards,
+        indices: [byAt],
+        serializer: keepsDates,
+      });
+      await events.create();
+      const event = await events.save(events.new({ at: new Date(1_000) }));
+      event.value.at.setTime(5_000);
+      await events.save(event);
+      expect(await events.select(byAt.c.at.eq(new Date(1_000)))).toEqual([]);
+      expect((await events.select(byAt.c.at.eq(new Date(5_000)))).map((e) => e.id)).toEqual([event.id]);
+      expect(await events.verify()).toMatchObject({ missing: 0, stale: 0 });
     });
 
     it('getMany keeps the order asked, duplicates included, undefined for missing ids', async () => {
