@@ -171,6 +171,9 @@ describe('Entity construction', () => {
     const notRecord = await posts.save(null as never).catch((e) => e);
     expect(notRecord).toBeInstanceOf(ValidationError);
     expect(notRecord.message).toBe('blog.save(): expected a record made by new() or get(), got null');
+    const text = await posts.save('r1' as never).catch((e) => e);
+    expect(text).toBeInstanceOf(ValidationError);
+    expect(text.message).toMatch(/^blog\.save\(\): expected a record made by new\(\) or get\(\), got /);
     const record = posts.new({ title: 't', author: 'a', created: 1 }, { id: 'r1' });
     const badVersion = await posts.saveMany([{ ...record, version: -1 }]).catch((e) => e);
     expect(badVersion).toBeInstanceOf(ValidationError);

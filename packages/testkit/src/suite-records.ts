@@ -4,6 +4,7 @@ import {
   Entity,
   Index,
   NotFoundError,
+  OutcomeUnknownError,
   type Serializer,
   ShardMapError,
   timestamp,
@@ -85,6 +86,86 @@ export function recordSuite(options: ConformanceOptions): void {
       const error = await posts.save(read).catch((e) => e);
       expect(error).toBeInstanceOf(ConflictError);
       expect((await posts.get(saved.id))?.value.title).toBe('four');
+    });
+
+    it('a save whose commit reply is lost (OutcomeUnknownError) finds its own commit when saved again unchanged', async () => {
+      // The commit is made, then its reply "lost": the adapter's OutcomeUnknownError, as a connection cut after COMMIT gives.
+      let lose = 0;
+      const shards = (await open(1)).map((shard) =>
+        wrapShard(shard, (operation, run) => async (...args) => {
+          const result = await run(...args);
+          if (operation === 'commit' && lose > 0) {
+            lose--;
+            throw new OutcomeUnknownError(shard.name, 'reply dropped by the test');
+          }
+          return result;
+        }),
+      );
+      const { posts, byTag } = blog(options, shards);
+      await posts.create();
+      const tagged = async (tag: string) => (await posts.select(byTag.c.tag.eq(tag))).map((p) => p.id);
+
+      // A new record: saved again unchanged, its insert meets the stored row its own commit wrote.
+      const fresh = posts.new(post({ title: 'one', tags: ['a'] }));
+      lose = 1;
+      const first = await posts.save(fresh).catch((e) => e);
+      expect(first).toBeInstanceOf(OutcomeUnknownError);
+      expect(fresh.version).toBe(0);
+      await posts.save(fresh);
+      expect(fresh.version).toBe(1);
+      const stored = (await posts.get(fresh.id))!;
+      expect(stored.version).toBe(1);
+      expect(stored.updatedAt.getTime()).toBe(fresh.updatedAt.getTime());
+
+      // An update: saved again unchanged, its compare-and-set finds the version its own commit wrote, once.
+      fresh.value = post({ title: 'two', tags: ['b'] });
+      lose = 1;
+      expect(await posts.save(fresh).catch((e) => e)).toBeInstanceOf(OutcomeUnknownError);
+      expect(fresh.version).toBe(1);
+      await posts.save(fresh);
+      expect(fresh.version).toBe(2);
+      expect((await posts.get(fresh.id))?.version).toBe(2);
+      expect(await tagged('b')).toEqual([fresh.id]);
+      expect(await tagged('a')).toEqual([]);
+
+      // Changed before it is saved again, it is another write: the stored version moved on, a conflict.
+      const other = (await posts.get(fresh.id))!;
+      other.value = post({ title: 'three', tags: ['c'] });
+      lose = 1;
+      expect(await posts.save(other).catch((e) => e)).toBeInstanceOf(OutcomeUnknownError);
+      expect((await posts.get(fresh.id))?.version).toBe(3); // it was committed
+      other.value = post({ title: 'changed meanwhile', tags: ['d'] });
+      const changed = await posts.save(other).catch((e) => e);
+      expect(changed).toBeInstanceOf(ConflictError);
+      expect((await posts.get(fresh.id))?.value.title).toBe('three');
+      // A copy of a record whose save had an unknown outcome is not recognised: a conflict too.
+      const copy = (await posts.get(fresh.id))!;
+      copy.value = post({ title: 'four', tags: ['e'] });
+      lose = 1;
+      expect(await posts.save(copy).catch((e) => e)).toBeInstanceOf(OutcomeUnknownError);
+      expect(await posts.save({ ...copy }).catch((e) => e)).toBeInstanceOf(ConflictError);
+      expect(await tagged('e')).toEqual([copy.id]);
+      expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+    });
+
+    it('a sync write that loses its compare-and-set takes back only the rows the winner does not have', async () => {
+      // Tags on another shard: a sync write puts them before its commit, and takes back what it put when it loses.
+      const [records, tags] = await open(2);
+      const { posts, byTag } = blog(options, [records!], [tags!]);
+      await posts.create();
+      const saved = await posts.save(posts.new(post({ title: 'base', tags: ['old'] })));
+      const mine = (await posts.get(saved.id))!;
+      const theirs = (await posts.get(saved.id))!;
+      theirs.value = post({ title: 'theirs', tags: ['shared', 'their-own'] });
+      await posts.save(theirs);
+      mine.value = post({ title: 'mine', tags: ['shared', 'mine-only'] });
+      expect(await posts.save(mine).catch((e) => e)).toBeInstanceOf(ConflictError);
+      // Before any query (whose read-repair would tidy up): the winner's rows, all of them, and nothing of mine.
+      expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+      const tagged = async (tag: string) => (await posts.select(byTag.c.tag.eq(tag))).map((p) => p.id);
+      expect(await tagged('shared')).toEqual([saved.id]);
+      expect(await tagged('their-own')).toEqual([saved.id]);
+      expect(await tagged('mine-only')).toEqual([]);
     });
 
     it('a record saved again after its indexed Date changed in place moves its index row', async () => {
@@ -172,6 +253,21 @@ export function recordSuite(options: ConformanceOptions): void {
       expect(error.message).toContain('stored version is 2');
       expect(copy.version).toBe(1);
       expect((await posts.get(p.id))?.value.title).toBe('v2');
+    });
+
+    it('refuses an update of a record that was never stored with ConflictError', async () => {
+      const { posts } = await blogOn(1);
+      await posts.create();
+      const never = { ...posts.new(post({ title: 'never saved' })), version: 1 };
+      const error = await posts.save(never).catch((e) => e);
+      expect(error).toBeInstanceOf(ConflictError);
+      expect(error).toMatchObject({
+        id: never.id,
+        expectedVersion: 1,
+        currentVersion: undefined,
+        deleted: false,
+      });
+      expect(await posts.get(never.id)).toBeUndefined();
     });
 
     it('refuses to insert an id that exists', async () => {
