@@ -16,6 +16,7 @@ import {
   ValidationError,
 } from '../src/index.js';
 import { evaluate } from '../src/predicate.js';
+import { newer } from '../src/replicas.js';
 import {
   checkStrategyReplicas,
   colocated,
@@ -575,5 +576,44 @@ describe('replicas: 1 stores exactly what it stores without replicas', () => {
         expect(row.note ?? '').not.toMatch(/"c":/);
       }
     }
+  });
+});
+
+describe('the conflict rule of replicas (newer)', () => {
+  const row = (version: number, updatedAt: number, body: string | Uint8Array): RecordRow => ({
+    id: 'r',
+    version,
+    codec: typeof body === 'string' ? 'json' : 'msgpack',
+    body,
+    createdAt: 0,
+    updatedAt,
+  });
+  /** `a` wins over `b`, and `b` does not win over `a`. */
+  const wins = (a: RecordRow, b: RecordRow) => {
+    expect(newer(a, b)).toBe(true);
+    expect(newer(b, a)).toBe(false);
+  };
+
+  it('the higher version wins, whatever the times and bodies', () => {
+    wins(row(3, 1, 'a'), row(2, 9, 'z'));
+    wins(row(10, 1, 'a'), row(9, 1, 'b')); // numbers, not text: 10 > 9
+  });
+
+  it('at one version, the later update time wins, whatever the bodies', () => {
+    wins(row(2, 20, 'a'), row(2, 10, 'z'));
+  });
+
+  it('at one version and time, the greater body wins: text by code unit, bytes by byte then length, text before bytes', () => {
+    wins(row(2, 10, 'b'), row(2, 10, 'a'));
+    wins(row(2, 10, 'ab'), row(2, 10, 'a'));
+    wins(row(2, 10, new Uint8Array([0])), row(2, 10, 'zzz'));
+    wins(row(2, 10, new Uint8Array([1, 2])), row(2, 10, new Uint8Array([1, 1, 9])));
+    wins(row(2, 10, new Uint8Array([1, 2, 0])), row(2, 10, new Uint8Array([1, 2])));
+    wins(row(2, 10, new Uint8Array([200])), row(2, 10, new Uint8Array([100])));
+  });
+
+  it('a row does not win over an equal one', () => {
+    expect(newer(row(2, 10, 'a'), row(2, 10, 'a'))).toBe(false);
+    expect(newer(row(2, 10, new Uint8Array([1])), row(2, 10, new Uint8Array([1])))).toBe(false);
   });
 });
