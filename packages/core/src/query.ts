@@ -175,9 +175,10 @@ function plan<T>(source: QuerySource<T>, where: Predicate | undefined, options: 
   return { index, where, recordParts, rowParts, limit, signature, partial: options.partial === true };
 }
 
+/** A verified record and the index row it was found by (whose key a page's cursor is made of). */
 interface Hit<T> {
   readonly doc: Doc<T>;
-  readonly key: ColumnValue[];
+  readonly row: IndexHit;
 }
 
 /**
@@ -242,20 +243,21 @@ async function* execute<T>(
           current = index.storedRowsOf(doc);
           mapped.set(row.id, current);
         }
+        const produced = current.some((values) => index.sameValues(values, row.values));
         // A row the record's committed version no longer produces, tagged by that version or an
         // older one, can never become valid again: a later writer re-adds its rows with a newer tag.
-        if (row.version <= doc.version && !current.some((values) => index.sameValues(values, row.values))) {
+        if (row.version <= doc.version && !produced) {
           stale.push({ ...row, version: doc.version + 1 });
           continue;
         }
         if (emitted.has(row.id)) continue;
-        const key = rowKey(recordParts, row);
         // A record with one row in this index: the row the shard matched is its first match.
-        const only = current.length === 1 && index.sameValues(current[0]!, row.values);
-        if (!only && !isFirstMatch(index, where, recordParts, row.id, current, key)) continue;
+        const only = produced && current.length === 1;
+        if (!only && !isFirstMatch(index, where, recordParts, row.id, current, rowKey(recordParts, row)))
+          continue;
         emitted.add(row.id);
         remaining--;
-        hits.push({ doc, key });
+        hits.push({ doc, row });
         if (remaining === 0) break;
       }
     } finally {
@@ -430,7 +432,11 @@ export class Query<T> implements PromiseLike<Doc<T>[]>, AsyncIterable<Doc<T>> {
     const page = hits.slice(0, limit);
     return {
       records: page.map((h) => h.doc),
-      next: encodeCursor(this.plan.signature, this.plan.recordParts, page[page.length - 1]!.key),
+      next: encodeCursor(
+        this.plan.signature,
+        this.plan.recordParts,
+        rowKey(this.plan.recordParts, page[page.length - 1]!.row),
+      ),
     };
   }
 
