@@ -617,3 +617,25 @@ describe('the conflict rule of replicas (newer)', () => {
     expect(newer(row(2, 10, new Uint8Array([1])), row(2, 10, new Uint8Array([1])))).toBe(false);
   });
 });
+
+describe('verifyReplicas and repairReplicas options', () => {
+  it('refuses an after that is not an id and an onProgress that is not a function, before any shard call', async () => {
+    const posts = new Entity<{ n: number }>('posts', {
+      shards: new ShardByPrimaryKey(fakeShards(3), { replicas: 2 }),
+      serializer: jsonSerializer,
+    });
+    const after = await posts.verifyReplicas({ after: 5 as never }).catch((e) => e);
+    expect(after).toBeInstanceOf(ValidationError);
+    expect(after.message).toBe(
+      'posts.verifyReplicas(): after must be a record id (a string), got 5 (number)',
+    );
+    const progress = await posts.repairReplicas({ onProgress: 'log' as never }).catch((e) => e);
+    expect(progress).toBeInstanceOf(ValidationError);
+    expect(progress.message).toBe(
+      'posts.repairReplicas(): onProgress must be a function, got "log" (string)',
+    );
+    const batch = await posts.verifyReplicas({ batchSize: 0 }).catch((e) => e);
+    expect(batch).toBeInstanceOf(ValidationError);
+    expect(batch.message).toContain('posts.verifyReplicas(): batchSize');
+  });
+});
