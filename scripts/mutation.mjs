@@ -48,6 +48,14 @@ export const parts = {
 
 const counted = ['Killed', 'Timeout', 'Survived', 'NoCoverage'];
 
+/** Each part with its report from mutation/<part>.json, or `undefined` when it has not run yet. */
+function reports() {
+  return Object.keys(parts).map((part) => {
+    const file = `${root}mutation/${part}.json`;
+    return [part, existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined];
+  });
+}
+
 function score() {
   const totals = Object.fromEntries(
     ['Killed', 'Timeout', 'Survived', 'NoCoverage', 'CompileError', 'RuntimeError', 'Ignored'].map((s) => [
@@ -56,13 +64,11 @@ function score() {
     ]),
   );
   const rows = [];
-  for (const part of Object.keys(parts)) {
-    const file = `${root}mutation/${part}.json`;
-    if (!existsSync(file)) {
+  for (const [part, report] of reports()) {
+    if (!report) {
       rows.push(`${part}: not run yet`);
       continue;
     }
-    const report = JSON.parse(readFileSync(file, 'utf8'));
     for (const [path, { mutants }] of Object.entries(report.files)) {
       const byStatus = {};
       for (const mutant of mutants) {
@@ -91,10 +97,8 @@ function score() {
 
 /** Every surviving or uncovered mutant that mutation/ holds: file:line, mutator, the line and its replacement. */
 function survivors() {
-  for (const part of Object.keys(parts)) {
-    const file = `${root}mutation/${part}.json`;
-    if (!existsSync(file)) continue;
-    const report = JSON.parse(readFileSync(file, 'utf8'));
+  for (const [, report] of reports()) {
+    if (!report) continue;
     for (const [path, { source, mutants }] of Object.entries(report.files)) {
       const lines = source.split('\n');
       for (const m of mutants) {

@@ -10,7 +10,7 @@
  * background in `async` mode, by `drain()` after a crash.
  */
 import type { WriteMode } from './checks.js';
-import { isTombstone, keptExactly } from './codec.js';
+import { isTombstone, keptExactly, type Stored } from './codec.js';
 import { compareValues } from './columns.js';
 import type { Doc } from './doc.js';
 import type { Notes } from './drain.js';
@@ -62,7 +62,7 @@ export interface Pending<T> {
    * rows from here rather than decoding the stored body and mapping it.
    * Used only while `read` is this same row object.
    */
-  readonly readRows?: { readonly row: RecordRow; readonly rows?: RowsByIndex };
+  readonly readRows?: Stored;
   /**
    * The least version to write (an import writes the version of its file):
    * the write goes to `max(expected + 1, minVersion)`, so a version never
@@ -121,7 +121,6 @@ function immutable(rows: RowsByIndex): boolean {
 }
 
 /** The write path of one entity. */
-
 export class WritePath<T> {
   /**
    * Per record object, the row its last save wrote when that save's commit
@@ -365,10 +364,10 @@ export class WritePath<T> {
     mode: WriteMode,
     quorum: WriteQuorum = this.parts.writeQuorum,
   ): Promise<Map<Pending<T>, unknown>> {
-    const { shards } = this.parts.placement.strategy;
+    const { placement } = this.parts;
+    const { shards } = placement.strategy;
     const required = this.required(quorum);
     if (required > 1) this.refuseBelowQuorum(batch, quorum, required);
-    const { placement } = this.parts;
     if (!placement.isReady) {
       await placement.readyForWrite(
         batch.map((p) => shards[p.shard]!),

@@ -782,8 +782,7 @@ export class MysqlDialect extends SqlDialect {
    */
   #deleteOneStatement(t: IndexTable): SQL {
     const key = this.#deleteKey(t);
-    const value = (kind: ColumnKind | 'id' | 'version') => (kind === 'bigint' ? 'CAST(? AS SIGNED)' : '?');
-    const on = key.map((k) => sql`${k.column} = ${sql.raw(value(k.kind))}`);
+    const on = key.map((k) => sql`${k.column} = ${sql.raw(placeholder(k.kind))}`);
     on.push(sql`${t.version} < ?`);
     return positional(sql`DELETE FROM ${t.name} WHERE ${sql.join(on, sql` AND `)}`, this.render);
   }
@@ -802,6 +801,11 @@ export class MysqlDialect extends SqlDialect {
   }
 }
 
+/** A positional placeholder for a value of `kind`: bigints cast to SIGNED, so that they compare as integers. */
+function placeholder(kind: ColumnKind | 'id' | 'version'): string {
+  return kind === 'bigint' ? 'CAST(? AS SIGNED)' : '?';
+}
+
 /**
  * `(SELECT ? AS v0, ? AS v1, … UNION ALL SELECT ?, ?, … …) AS __waffle_v`:
  * `rows` rows of one placeholder per kind, as a derived table (a VALUES list
@@ -811,7 +815,7 @@ export class MysqlDialect extends SqlDialect {
  * whose only values are these binds them in order, as `at(0)`, `at(1)`… would.
  */
 function derivedTable(rows: number, kinds: readonly (ColumnKind | 'id' | 'version')[]): SQL {
-  const value = kinds.map((kind) => (kind === 'bigint' ? 'CAST(? AS SIGNED)' : '?'));
+  const value = kinds.map(placeholder);
   const first = value.map((v, i) => `${v} AS \`v${i}\``).join(', ');
   const rest = ` UNION ALL SELECT ${value.join(', ')}`;
   return sql.raw(`(SELECT ${first}${rest.repeat(rows - 1)}) AS \`__waffle_v\``);
