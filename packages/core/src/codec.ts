@@ -110,7 +110,9 @@ export class RecordCodec<T> {
 
   /** The record of a stored row (not a tombstone). */
   decode(row: Pick<RecordRow, 'id' | 'codec' | 'body' | 'version' | 'createdAt' | 'updatedAt'>): Doc<T> {
-    const serializer = this.codecs.get(row.codec);
+    // The current serializer's rows are compared by tag: a row's tag is a new string, hashed by a lookup.
+    const { current } = this;
+    const serializer = row.codec === current.codec ? current : this.codecs.get(row.codec);
     if (!serializer) {
       throw new SerializationError(
         `Record "${row.id}" of ${this.entity} was written with codec "${row.codec}", which is not configured: ` +

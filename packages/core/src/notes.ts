@@ -111,8 +111,7 @@ export function planWrite(
   const add: RowsByIndex = [];
   const remove: RowsByIndex = [];
   indices.forEach((index, i) => {
-    const has = (list: readonly RowValues[], values: RowValues) =>
-      list.some((other) => index.sameValues(other, values));
+    const has = (list: readonly RowValues[], values: RowValues) => index.includesRow(list, values);
     const old = before[i] ?? [];
     const now = after[i] ?? [];
     const adds = now.filter((values) => !has(old, values) || has(pending.add[i] ?? [], values));

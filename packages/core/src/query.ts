@@ -62,21 +62,10 @@ export interface QuerySource<T> {
   queryable(index: Index<T, any>, partial: boolean, what: string): Promise<void>;
 }
 
-/** What a JOINed page of index hits carries of its records, as {@link QuerySource.fetch} would give it. */
-function recordsOf<T>(
-  source: QuerySource<T>,
-  hits: readonly IndexHit[],
-): { docs: Map<string, Doc<T>>; deleted: Map<string, number> } {
-  const docs = new Map<string, Doc<T>>();
-  const deleted = new Map<string, number>();
-  for (const hit of hits) {
-    const row = hit.record;
-    if (!row || docs.has(row.id) || deleted.has(row.id)) continue;
-    const doc = source.decode(row);
-    if (doc) docs.set(row.id, doc);
-    else deleted.set(row.id, row.version);
-  }
-  return { docs, deleted };
+/** A record a query met, with its rows in the index (from its mapper), kept for its next rows. */
+interface Met<T> {
+  readonly doc: Doc<T>;
+  readonly current: RowValues[];
 }
 
 /** A planned query: one index, its predicate, its total order. */
@@ -206,7 +195,9 @@ async function* execute<T>(
   ).map((read) => new ShardStream(read, rowParts, base, pageSize));
   const merge = new Merge(streams, rowParts);
   const emitted = new Set<string>();
-  const mapped = new Map<string, RowValues[]>();
+  // Records met with several rows in the index, by id: a record with one row is met once (its
+  // other rows, stale ones, are rare), so the common case keeps no map of records.
+  const several = new Map<string, Met<T>>();
   let remaining = limit ?? Number.POSITIVE_INFINITY;
   const chunkSize = limit === undefined ? 256 : Math.min(limit, 1000);
   let exhausted = false;
@@ -222,28 +213,34 @@ async function* execute<T>(
       }
     }
     if (chunk.length === 0) return;
-    const { docs, deleted } = records
-      ? recordsOf(source, chunk)
-      : await source.fetch([...new Set(chunk.map((r) => r.id))]);
+    const fetched = records ? undefined : await source.fetch([...new Set(chunk.map((r) => r.id))]);
     const stale: IndexRow[] = [];
     const hits: Hit<T>[] = [];
     try {
       for (const row of chunk) {
-        const doc = docs.get(row.id);
+        // The row's record: JOINed to it, or fetched; the one met before when its version is the same.
+        let met = several.size === 0 ? undefined : several.get(row.id);
+        let doc: Doc<T> | undefined;
+        let gone: number | undefined;
+        if (fetched) {
+          doc = fetched.docs.get(row.id);
+          if (!doc) gone = fetched.deleted.get(row.id);
+        } else if (row.record) {
+          const stored = row.record;
+          doc = met?.doc.version === stored.version ? met.doc : source.decode(stored);
+          if (!doc) gone = stored.version;
+        }
         if (!doc) {
           // A row of a deleted record, tagged up to its deletion, can never be valid again (a record
           // saved later under the id goes on after the tombstone). A row of a record that does not
           // exist may be a writer's in flight: left to drain and repair.
-          const gone = deleted.get(row.id);
           if (gone !== undefined && row.version <= gone) stale.push({ ...row, version: gone + 1 });
           continue;
         }
-        let current = mapped.get(row.id);
-        if (!current) {
-          current = index.storedRowsOf(doc);
-          mapped.set(row.id, current);
-        }
-        const produced = current.some((values) => index.sameValues(values, row.values));
+        if (met && met.doc.version !== doc.version) met = undefined;
+        const current = met ? met.current : index.storedRowsOf(doc);
+        if (!met && current.length > 1) several.set(row.id, { doc, current });
+        const produced = index.includesRow(current, row.values);
         // A row the record's committed version no longer produces, tagged by that version or an
         // older one, can never become valid again: a later writer re-adds its rows with a newer tag.
         if (row.version <= doc.version && !produced) {
@@ -257,7 +254,7 @@ async function* execute<T>(
           continue;
         emitted.add(row.id);
         remaining--;
-        hits.push({ doc, row });
+        hits.push({ doc: met ? met.doc : doc, row });
         if (remaining === 0) break;
       }
     } finally {

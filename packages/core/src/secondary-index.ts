@@ -223,19 +223,18 @@ export class Index<T = unknown, C extends Columns = Columns> {
     const produced = this.#produce(record, what);
     const rows: RowValues[] = [];
     const names = this.columnNames;
-    let n = 0;
-    for (const row of produced) {
-      const at = n++;
-      // Messages are built only for a row that fails: this runs for every hit of every query.
-      const where = () => `Index "${this.name}", mapper row ${at} of record "${record.id}"`;
+    // Messages are built only for a row that fails: this runs for every hit of every query.
+    const where = (at: number) => `Index "${this.name}", mapper row ${at} of record "${record.id}"`;
+    for (let at = 0; at < produced.length; at++) {
+      const row = produced[at];
       if (typeof row !== 'object' || row === null || Array.isArray(row)) {
-        throw new ValidationError(`${where()}: expected an object of column values, got ${describe(row)}`);
+        throw new ValidationError(`${where(at)}: expected an object of column values, got ${describe(row)}`);
       }
       for (const key in row) {
         if (!Object.hasOwn(row, key)) continue;
         if (!Object.hasOwn(this.columns, key)) {
           throw new ValidationError(
-            `${where()}: unknown column "${key}" (the index has ${names.map((c) => `"${c}"`).join(', ')})`,
+            `${where(at)}: unknown column "${key}" (the index has ${names.map((c) => `"${c}"`).join(', ')})`,
           );
         }
       }
@@ -243,15 +242,15 @@ export class Index<T = unknown, C extends Columns = Columns> {
       for (let c = 0; c < names.length; c++) {
         const column = names[c]!;
         const value = (row as Record<string, unknown>)[column];
-        if (value === undefined) throw new ValidationError(`${where()}: missing column "${column}"`);
+        if (value === undefined) throw new ValidationError(`${where(at)}: missing column "${column}"`);
         const type = this.columns[column]!;
         try {
           values[c] = type.normalize(value, '');
         } catch {
-          type.normalize(value, `${where()}, column "${column}"`); // throws, with the row and column named
+          type.normalize(value, `${where(at)}, column "${column}"`); // throws, with the row and column named
         }
       }
-      if (!rows.some((r) => this.sameValues(r, values))) rows.push(values);
+      if (!this.includesRow(rows, values)) rows.push(values);
     }
     return rows;
   }
@@ -272,6 +271,12 @@ export class Index<T = unknown, C extends Columns = Columns> {
       if (compareValues(this.columnKinds[i]!, a[i]!, b[i]!) !== 0) return false;
     }
     return true;
+  }
+
+  /** @internal True when `rows` holds a row with the values of `values` (see {@link sameValues}). */
+  includesRow(rows: readonly RowValues[], values: RowValues): boolean {
+    for (let i = 0; i < rows.length; i++) if (this.sameValues(rows[i]!, values)) return true;
+    return false;
   }
 
   /** @internal The row as `{ column: value }`, for shard strategies. */

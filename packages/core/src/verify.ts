@@ -293,7 +293,7 @@ export async function withdrawChanged<T>(
         rows = doc ? index.storedRowsOf(doc) : [];
         produced.set(r.id, rows);
       }
-      return !rows.some((values) => index.sameValues(values, r.values));
+      return !index.includesRow(rows, r.values);
     })
     .map((r) => ({ ...r, version: r.version + 1 }));
   await Promise.all(byShard(index, withdrawn).map((g) => g.shard.deleteIndexRows(index.table, g.rows)));
@@ -325,7 +325,7 @@ async function settleSuspects<T>(
     // Committed meanwhile: the row goes only if the version now stored does not produce it.
     const doc = current ? source.decode(current) : undefined;
     const produced = doc ? index.storedRowsOf(doc) : [];
-    if (!produced.some((values) => index.sameValues(values, row.values))) {
+    if (!index.includesRow(produced, row.values)) {
       dead.push({ ...row, version: row.version + 1 });
     }
   }

@@ -325,8 +325,7 @@ export class WritePath<T> {
         );
       }
       const given = rows[i]!;
-      const same =
-        read.length === given.length && given.every((row) => read.some((r) => index.sameValues(r, row)));
+      const same = read.length === given.length && given.every((row) => index.includesRow(read, row));
       if (same) return;
       let detail = `${given.length} row(s) from the value saved, ${read.length} from the value read back`;
       if (read.length === given.length) {
@@ -617,7 +616,7 @@ export class WritePath<T> {
       return { id: w.id, version: current.version + 1, rows: noRows(indices) }; // left to repair()
     }
     const rows = indices.map((index, i) =>
-      (w.remote.add[i] ?? []).filter((values) => !produced[i]!.some((p) => index.sameValues(p, values))),
+      (w.remote.add[i] ?? []).filter((values) => !index.includesRow(produced[i]!, values)),
     );
     return { id: w.id, version: current.version + 1, rows };
   }
