@@ -192,6 +192,102 @@ export function heldStepSuite(options: ConformanceOptions): void {
     });
   });
 
+  describe('a step of repair() held while a writer moves the record on', () => {
+    /** The blog over held record shards, a record saved with tag 'a', and helpers to write as a writer would. */
+    const setup = async () => {
+      const hold = new Hold();
+      const shards = (await open(1)).map((s) => hold.wrap(s));
+      const tagShards = (await open(2)).map((s) => hold.wrap(s));
+      const { posts, byTag } = blog(options, shards, tagShards, undefined, { readRepair: false });
+      await posts.create();
+      const record = await posts.save(posts.new(post({ tags: ['a'] })));
+      const put = async (tag: string, version: number) => {
+        const shard =
+          byTag.strategy.shards[byTag.strategy.shardOf({ id: record.id, row: { tag, rank: 0 } })]!;
+        await shard.putIndexRows(byTag.table, [{ id: record.id, values: [tag, 0], version }]);
+      };
+      const remove = async (tag: string, version: number) => {
+        const shard =
+          byTag.strategy.shards[byTag.strategy.shardOf({ id: record.id, row: { tag, rank: 0 } })]!;
+        await shard.deleteIndexRows(byTag.table, [{ id: record.id, values: [tag, 0], version }]);
+      };
+      // A writer's commit of version `version` with `tags`, straight to the record's shard.
+      const commit = async (tags: string[], version: number) => {
+        const row = {
+          id: record.id,
+          version,
+          codec: options.serializer.codec,
+          body: options.serializer.encode({ ...record.value, tags }),
+          createdAt: record.createdAt.getTime(),
+          updatedAt: Date.now(),
+        };
+        const shard = shards[posts.strategy.shardOf({ id: record.id })]!;
+        expect(
+          await shard.commit({ table: entityTable(posts), writes: [{ row, expected: version - 1 }] }),
+        ).toEqual([true]);
+      };
+      const rowsOf = async () =>
+        (await storedRowsOf(byTag, record.id)).map((r) => [r.values[0], r.version]).sort();
+      return { hold, posts, byTag, record, put, remove, commit, rowsOf };
+    };
+
+    // Mutant: the re-check of a suspect keeps a row that the version committed meanwhile does not produce.
+    it('a row tagged above its record is read again after the pass: a version committed meanwhile that does not produce it has it deleted', async () => {
+      const { hold, posts, byTag, put, remove, commit, rowsOf } = await setup();
+      // A writer moving the record to 'b' has put its row, tagged 2, and not committed yet.
+      await put('b', 2);
+      // The repair's pass sees the row above version 1 (a suspect); its re-check reads the record: held.
+      hold.arm((operation) => operation === 'getRecords');
+      const repairing = posts.repair(byTag, { graceMs: 0 });
+      await hold.reached;
+      // Meanwhile the writer commits 2 ('b'), and another commits 3 ('c'): it puts 'c', removes 'a', then
+      // dies before removing 'b'.
+      await commit(['b'], 2);
+      await put('c', 3);
+      await commit(['c'], 3);
+      await remove('a', 3);
+      expect(await rowsOf()).toEqual([
+        ['b', 2],
+        ['c', 3],
+      ]);
+      hold.release();
+      await repairing;
+      // Read again, the record is at 3, which does not produce 'b' (tagged 2): the re-check deletes it.
+      expect(await rowsOf()).toEqual([['c', 3]]);
+      expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+    });
+
+    // Mutants: repair keeps (or drops) the rows it wrote for a record that a writer moved on meanwhile.
+    it('a row repair puts for a record that a writer moves on before the put lands is withdrawn, and one still produced stays', async () => {
+      const { hold, posts, byTag, record, remove, commit, rowsOf } = await setup();
+      await remove('a', 2); // lost: the record (version 1, 'a') misses its row
+      expect(await rowsOf()).toEqual([]);
+      // The repair reads version 1 and puts 'a' tagged 1: held before it lands.
+      hold.arm((operation) => operation === 'putIndexRows');
+      const repairing = posts.repair(byTag, { graceMs: 0 });
+      await hold.reached;
+      // A writer moves the record to 'c' and completes (its removal of 'a' finds nothing yet).
+      await commit(['c'], 2);
+      expect(await posts.repair(byTag, { graceMs: 0 })).toMatchObject({ missing: 1 }); // puts 'c' for it
+      expect(await rowsOf()).toEqual([['c', 2]]);
+      hold.release();
+      await repairing;
+      // The 'a' put late is read again against version 2, which does not produce it: withdrawn.
+      expect(await rowsOf()).toEqual([['c', 2]]);
+      expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+      // A row put late that the new version still produces stays.
+      await remove('c', 3);
+      hold.arm((operation) => operation === 'putIndexRows');
+      const again = posts.repair(byTag, { graceMs: 0 });
+      await hold.reached;
+      await commit(['c'], 3); // the same tag, a new version
+      hold.release();
+      await again;
+      expect(await rowsOf()).toEqual([['c', 2]]);
+      expect((await posts.select(byTag.c.tag.eq('c'))).map((r) => r.id)).toEqual([record.id]);
+    });
+  });
+
   describe('read-repair at the version boundary', () => {
     it('removes rows tagged with the stored version that it does not produce (a tombstone, a live record); leaves rows tagged above it', async () => {
       const shards = await open(1);
