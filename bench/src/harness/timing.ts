@@ -47,7 +47,9 @@ export function warmUp(work: () => unknown, ms: number): void {
 /**
  * Runs `rounds` rounds, each measuring every case in turn; `measure` gives
  * one or more figures per case and round. Returns, per case, the median of
- * each figure.
+ * each figure. Every other round runs the cases in reverse order, so that no
+ * case always follows the same one (and pays for what it left: garbage to
+ * collect, dirty pages to write).
  */
 export async function alternateRounds<T>(
   cases: readonly T[],
@@ -55,9 +57,11 @@ export async function alternateRounds<T>(
   measure: (item: T) => readonly number[] | Promise<readonly number[]>,
 ): Promise<number[][]> {
   const figures = cases.map((): number[][] => []);
+  const forward = [...cases.keys()];
+  const backward = [...forward].reverse();
   for (let round = 0; round < rounds; round++) {
-    for (const [i, item] of cases.entries()) {
-      for (const [f, value] of (await measure(item)).entries()) {
+    for (const i of round % 2 === 0 ? forward : backward) {
+      for (const [f, value] of (await measure(cases[i]!)).entries()) {
         const series = figures[i]![f] ?? [];
         series.push(value);
         figures[i]![f] = series;
