@@ -95,6 +95,21 @@ describe('bucketOf and shardOfBucket', () => {
     expect(new ShardByPrimaryKey(fakeShards(4)).shardOf({ id })).toBe(of4);
   });
 
+  // A column value's bucket places index rows (ShardByColumn): it must not change between releases either.
+  it.each([
+    ['null', null, 0],
+    ['bytes [1, 2, 3]', new Uint8Array([1, 2, 3]), 516],
+    ['Date(0)', new Date(0), 127],
+    ['Date(1700000000000)', new Date(1_700_000_000_000), 3634],
+    ['"ann"', 'ann', 3318],
+    ['42', 42, 1078],
+    ['-1.5', -1.5, 1543],
+    ['10n', 10n, 2367],
+    ['true', true, 3954],
+  ] as const)('the bucket of the column value %s is pinned', (_, value, bucket) => {
+    expect(bucketOfValue(value)).toBe(bucket);
+  });
+
   it('bucket → shard: pinned boundaries for 3 and 4 shards', () => {
     expect([0, 1365, 1366, 2730, 2731, 4095].map((b) => shardOfBucket(b, 3))).toEqual([0, 0, 1, 1, 2, 2]);
     expect([0, 1023, 1024, 2047, 2048, 3071, 3072, 4095].map((b) => shardOfBucket(b, 4))).toEqual([

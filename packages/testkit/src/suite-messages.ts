@@ -105,6 +105,22 @@ export function messageSuite(options: ConformanceOptions): void {
         await rejection(notes(foreign, [a]).create()),
         `Shard ${a.name} holds table "${foreign}", which waffle did not create as the records of entity "${foreign}" (its identity there is v1 of another tool): another application's table of this name? give entity "${foreign}" another name, or use other databases`,
       );
+      // Identities of a shape waffle never writes: JSON, but not an object, of another kind, without a layout or position.
+      for (const stored of [
+        'null',
+        '"entity"',
+        '{"kind":"view","layout":"primary-key:4096:1","position":0}',
+        '{"kind":"entity","position":0}',
+        '{"kind":"entity","layout":"primary-key:4096:1"}',
+        '{"kind":"entity","layout":"primary-key:4096:1","position":"0"}',
+      ]) {
+        const table = uniqueName('foreign');
+        await a.writeMeta(table, stored);
+        expectShardMap(
+          await rejection(notes(table, [a]).create()),
+          `Shard ${a.name} holds table "${table}", which waffle did not create as the records of entity "${table}" (its identity there is ${stored}): another application's table of this name? give entity "${table}" another name, or use other databases`,
+        );
+      }
       // Nothing was changed: the entity still reads its record.
       expect((await entity.get('x'))?.value).toEqual({ title: 't' });
     });
