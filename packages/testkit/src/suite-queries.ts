@@ -1,4 +1,13 @@
-import { and, type Doc, Index, integer, type OrderTerm, ValidationError } from '@waffle/core';
+import {
+  and,
+  type Doc,
+  Entity,
+  Index,
+  integer,
+  type OrderTerm,
+  ShardByPrimaryKey,
+  ValidationError,
+} from '@waffle/core';
 import { forEachColumn } from '@waffle/core/adapter';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -36,6 +45,31 @@ export function querySuite(options: ConformanceOptions): void {
   const scale = options.scale ?? 1;
 
   describe('queries', () => {
+    // Mutants: an index over as many shards as the records, but other ones, taken as co-located (read with a JOIN).
+    it('an index spread by record id over as many shards as the records, but other databases, is not co-located: queries fetch its records', async () => {
+      const [a, b, c, d] = await open(4);
+      const byRank = new Index<Post>(uniqueName('by_rank'), {
+        columns: { rank: integer() },
+        shard: new ShardByPrimaryKey([c!, d!]),
+        mapper: (p) => [{ rank: p.value.rank }],
+      });
+      const posts = new Entity<Post>(uniqueName('apart'), {
+        shards: [a!, b!],
+        indices: [byRank],
+        serializer: options.serializer,
+      });
+      await posts.create();
+      const records = await posts.saveMany(
+        Array.from({ length: 20 }, (_, i) => posts.new(post({ rank: i }))),
+      );
+      const where = byRank.c.rank.gte(5);
+      const orderBy = [byRank.c.rank.desc()];
+      expect((await posts.select(where, { orderBy, limit: 10 })).map((r) => r.id)).toEqual(
+        bruteForce(records, byRank, where, orderBy, 10),
+      );
+      expect(await posts.count(where)).toBe(15);
+    });
+
     it('random predicates, orders and limits return exactly what brute force returns', async () => {
       const { posts, byGroup, byTag } = await blogOn(3);
       await posts.create();
