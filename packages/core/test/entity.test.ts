@@ -174,6 +174,16 @@ describe('Entity construction', () => {
     const text = await posts.save('r1' as never).catch((e) => e);
     expect(text).toBeInstanceOf(ValidationError);
     expect(text.message).toMatch(/^blog\.save\(\): expected a record made by new\(\) or get\(\), got /);
+    for (const [what, call] of [
+      ['saveMany', () => posts.saveMany(posts.new({ title: 't', author: 'a', created: 1 }) as never)],
+      ['getMany', () => posts.getMany('r1' as never)],
+    ] as const) {
+      const notArray = await call().catch((e) => e);
+      expect(notArray).toBeInstanceOf(ValidationError);
+      expect(notArray.message).toMatch(
+        new RegExp(`^blog\\.${what}\\(\\): expected an array of (records|ids), got `),
+      );
+    }
     const record = posts.new({ title: 't', author: 'a', created: 1 }, { id: 'r1' });
     const badVersion = await posts.saveMany([{ ...record, version: -1 }]).catch((e) => e);
     expect(badVersion).toBeInstanceOf(ValidationError);

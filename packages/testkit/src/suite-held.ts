@@ -1,4 +1,5 @@
 import {
+  ConflictError,
   type Doc,
   Entity,
   type EntityOptions,
@@ -189,6 +190,37 @@ export function heldStepSuite(options: ConformanceOptions): void {
       expect(await posts.verify()).toMatchObject({ missing: 0, stale: 3 });
       expect(await posts.drain({ batchSize: 1 })).toEqual({ notes: 3, finished: 3 });
       expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+    });
+  });
+
+  describe('a delete whose record changes between its read and its commit', () => {
+    // Mutants: delete() gives up (throws the conflict) instead of reading the record again.
+    it('reads the record again and deletes the newer version; with expectedVersion, it is a ConflictError', async () => {
+      const hold = new Hold();
+      const shards = (await open(1)).map((s) => hold.wrap(s));
+      const { posts } = blog(options, shards, shards, undefined, { readRepair: false });
+      await posts.create();
+      const record = await posts.save(posts.new(post({ tags: ['a'] })));
+      // The delete has read version 1; its commit is held while a save makes version 2.
+      hold.arm((operation) => operation === 'commit');
+      const deleting = posts.delete(record.id);
+      await hold.reached;
+      const moved = await posts.update(record.id, (value) => ({ ...value, tags: ['b'] }));
+      expect(moved.version).toBe(2);
+      hold.release();
+      expect(await deleting).toBe(true);
+      expect(await posts.get(record.id)).toBeUndefined();
+      expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+      // Demanding the version it read, the same race is the caller's to settle.
+      const again = await posts.save(posts.new(post({ tags: ['c'] })));
+      hold.arm((operation) => operation === 'commit');
+      const demanding = posts.delete(again.id, { expectedVersion: 1 }).catch((e) => e);
+      await hold.reached;
+      await posts.update(again.id, (value) => ({ ...value, tags: ['d'] }));
+      hold.release();
+      const conflict = await demanding;
+      expect(ConflictError.is(conflict), String(conflict)).toBe(true);
+      expect((await posts.get(again.id))?.version).toBe(2);
     });
   });
 
