@@ -71,12 +71,14 @@ describe('Entity construction', () => {
   });
 
   it('rejects missing options and bad shards', () => {
-    expectError(
-      () => new Entity('e', undefined as never),
-      ValidationError,
-      'VALIDATION',
-      'Entity "e": options are required',
-    );
+    for (const options of [undefined, null, 'sync']) {
+      expectError(
+        () => new Entity('e', options as never),
+        ValidationError,
+        'VALIDATION',
+        'Entity "e": options are required',
+      );
+    }
     expectError(
       () => new Entity('e', { shards: {} as never, serializer: jsonSerializer }),
       ValidationError,

@@ -392,6 +392,11 @@ describe('entities and indices over replicas', () => {
       );
     }
     expect(new Entity('blog', { shards: strategy, serializer: jsonSerializer }).writeQuorum).toBe(1);
+    for (const quorum of [1, 2] as const) {
+      expect(
+        new Entity('blog', { shards: strategy, serializer: jsonSerializer, writeQuorum: quorum }).writeQuorum,
+      ).toBe(quorum);
+    }
     expect(
       new Entity('blog', { shards: strategy, serializer: jsonSerializer, writeQuorum: 'all' }).writeQuorum,
     ).toBe('all');
