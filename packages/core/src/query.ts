@@ -254,7 +254,7 @@ async function* execute<T>(
           continue;
         emitted.add(row.id);
         remaining--;
-        hits.push({ doc: met ? met.doc : doc, row });
+        hits.push({ doc, row });
         if (remaining === 0) break;
       }
     } finally {

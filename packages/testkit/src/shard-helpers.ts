@@ -2,6 +2,7 @@
  * Small builders for an adapter's own tests, which call a shard directly
  * with core's table specs, records and column references.
  */
+import type { Doc, Entity, Serializer } from '@waffle/core';
 import type { ColumnKind, EntityTableSpec, IndexTableSpec, RecordRow } from '@waffle/core/adapter';
 
 /** A column reference on an index table (or on its `__id`), as core's `index.c.<column>` would give. */
@@ -35,4 +36,28 @@ export function recordRow(id: string, over: Partial<RecordRow> = {}): RecordRow 
 /** The table spec of an entity's records, as its shards hold it. */
 export function entityTable(entity: { readonly name: string }): EntityTableSpec {
   return { kind: 'entity', name: entity.name };
+}
+
+/**
+ * Commits `value` as version `version` of `record` (expecting `version - 1`)
+ * straight to its shard, as a writer's commit lands, without the entity's
+ * index work: the commit's answer, `[true]` when it went in.
+ */
+export function commitVersion<T>(
+  entity: Entity<T>,
+  serializer: Serializer,
+  record: Doc<T>,
+  value: T,
+  version: number,
+): Promise<boolean[]> {
+  const row: RecordRow = {
+    id: record.id,
+    version,
+    codec: serializer.codec,
+    body: serializer.encode(value),
+    createdAt: record.createdAt.getTime(),
+    updatedAt: Date.now(),
+  };
+  const shard = entity.strategy.shards[entity.strategy.shardOf({ id: record.id })]!;
+  return shard.commit({ table: entityTable(entity), writes: [{ row, expected: version - 1 }] });
 }

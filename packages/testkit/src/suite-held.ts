@@ -17,7 +17,7 @@ import { Faults } from './faults.js';
 import { blog, type Post, post, shardPool } from './fixtures.js';
 import { type ConformanceOptions, uniqueName } from './options.js';
 import { bruteForce } from './oracle.js';
-import { entityTable } from './shard-helpers.js';
+import { commitVersion, entityTable } from './shard-helpers.js';
 import { wrapShard } from './wrap.js';
 
 /** Which call to hold: an operation's name and its arguments. */
@@ -233,29 +233,16 @@ export function heldStepSuite(options: ConformanceOptions): void {
       const { posts, byTag } = blog(options, shards, tagShards, undefined, { readRepair: false });
       await posts.create();
       const record = await posts.save(posts.new(post({ tags: ['a'] })));
-      const put = async (tag: string, version: number) => {
-        const shard =
-          byTag.strategy.shards[byTag.strategy.shardOf({ id: record.id, row: { tag, rank: 0 } })]!;
-        await shard.putIndexRows(byTag.table, [{ id: record.id, values: [tag, 0], version }]);
-      };
-      const remove = async (tag: string, version: number) => {
-        const shard =
-          byTag.strategy.shards[byTag.strategy.shardOf({ id: record.id, row: { tag, rank: 0 } })]!;
-        await shard.deleteIndexRows(byTag.table, [{ id: record.id, values: [tag, 0], version }]);
-      };
+      const tagShard = (tag: string) =>
+        byTag.strategy.shards[byTag.strategy.shardOf({ id: record.id, row: { tag, rank: 0 } })]!;
+      const put = (tag: string, version: number) =>
+        tagShard(tag).putIndexRows(byTag.table, [{ id: record.id, values: [tag, 0], version }]);
+      const remove = (tag: string, version: number) =>
+        tagShard(tag).deleteIndexRows(byTag.table, [{ id: record.id, values: [tag, 0], version }]);
       // A writer's commit of version `version` with `tags`, straight to the record's shard.
       const commit = async (tags: string[], version: number) => {
-        const row = {
-          id: record.id,
-          version,
-          codec: options.serializer.codec,
-          body: options.serializer.encode({ ...record.value, tags }),
-          createdAt: record.createdAt.getTime(),
-          updatedAt: Date.now(),
-        };
-        const shard = shards[posts.strategy.shardOf({ id: record.id })]!;
         expect(
-          await shard.commit({ table: entityTable(posts), writes: [{ row, expected: version - 1 }] }),
+          await commitVersion(posts, options.serializer, record, { ...record.value, tags }, version),
         ).toEqual([true]);
       };
       const rowsOf = async () =>

@@ -2,7 +2,7 @@ import { type Shard, ValidationError } from '@waffle/core';
 import { describe, expect, it } from 'vitest';
 import { blog, blogFixtures, post } from './fixtures.js';
 import type { ConformanceOptions } from './options.js';
-import { entityTable } from './shard-helpers.js';
+import { commitVersion } from './shard-helpers.js';
 import { wrapShard } from './wrap.js';
 
 /** verify() and repair(): an index compared with what its mapper produces, and made exact. */
@@ -254,18 +254,7 @@ export function repairSuite(options: ConformanceOptions): void {
       // over, waits out the grace period): now the writer commits, a little later.
       await new Promise((resolve) => setTimeout(resolve, 150));
       const next = { ...record.value, tags: ['b'] };
-      const recordShard = shards[posts.strategy.shardOf({ id: record.id })]!;
-      const row = {
-        id: record.id,
-        version: 2,
-        codec: options.serializer.codec,
-        body: options.serializer.encode(next),
-        createdAt: record.createdAt.getTime(),
-        updatedAt: Date.now(),
-      };
-      expect(await recordShard.commit({ table: entityTable(posts), writes: [{ row, expected: 1 }] })).toEqual(
-        [true],
-      );
+      expect(await commitVersion(posts, options.serializer, record, next, 2)).toEqual([true]);
       await repairing;
       // The row the writer put before its commit survived the repair: the record is found by its new tag.
       expect((await posts.select(byTag.c.tag.eq('b'))).map((r) => r.id)).toEqual([record.id]);
