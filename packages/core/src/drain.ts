@@ -10,7 +10,7 @@ import { groupBy } from './group.js';
 import { FIRST_BACKOFF_MS, MAX_BACKOFF_MS, shardHealth, unreachable } from './health.js';
 import { decodeNote, encodeNote, type Note } from './notes.js';
 import { isReplicated, isUp, newer, reported } from './replicas.js';
-import { applyRows, settleAll } from './routing.js';
+import { applyRows, settleAll, type TaggedRows } from './routing.js';
 import type { RecordRow, Shard } from './types.js';
 
 /** Options of `Entity.drain`. */
@@ -199,13 +199,44 @@ export class Notes<T> {
     const overtaken = items.filter(
       (item) => !cleared.get(item.row) && item.note.add.some((rows) => rows.length > 0),
     );
-    await applyRows(
-      indices,
-      overtaken.map(({ row, note }) => ({ id: row.id, version: row.version + 1, rows: note.add })),
-      'delete',
-      force,
-    );
+    if (overtaken.length > 0) await applyRows(indices, await this.unproduced(overtaken), 'delete', force);
     return [...cleared.values()].filter(Boolean).length;
+  }
+
+  /**
+   * The rows that overtaken notes added and their records' versions now
+   * stored do not produce, to delete where still tagged up to the note's
+   * version: a newer writer that read the note removed them, perhaps before
+   * this finish put them. The rows the stored version does produce stay: its
+   * writer may have read the record after another finisher (a `drain()`, another
+   * process) cleared the note, and then had no reason to write them again.
+   */
+  private async unproduced(
+    items: readonly { shard: Shard; row: RecordRow; note: Note }[],
+  ): Promise<TaggedRows[]> {
+    const { table, codec, indices } = this.parts;
+    const stored = new Map<Shard, Map<string, RecordRow>>();
+    await Promise.all(
+      [...groupBy(items, (item) => item.shard)].map(async ([shard, group]) => {
+        const rows = await shard.getRecords(
+          table,
+          group.map(({ row }) => row.id),
+        );
+        stored.set(shard, new Map(rows.map((row) => [row.id, row])));
+      }),
+    );
+    return items.map(({ shard, row, note }) => {
+      const now = stored.get(shard)?.get(row.id);
+      const doc = now && codec.docOf(now);
+      const rows = doc
+        ? note.add.map((added, i) => {
+            const index = indices[i]!;
+            const produced = index.storedRowsOf(doc);
+            return added.filter((values) => !index.includesRow(produced, values));
+          })
+        : note.add;
+      return { id: row.id, version: row.version + 1, rows };
+    });
   }
 
   /**

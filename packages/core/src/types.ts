@@ -244,8 +244,12 @@ export interface Shard {
   commit(work: Commit): Promise<boolean[]>;
   /**
    * Sets to null the notes of the records stored at the given versions; returns
-   * per note, in order, whether its record is still at that version (so the
-   * note is cleared), in one statement or few.
+   * per note, in order, whether its record was at that version during the
+   * call (so the note is gone: cleared, or replaced since by a newer write's);
+   * false when the record was at another version or absent. In one statement
+   * or few; where it takes two (a read, then the update), the read goes
+   * first, so that a write committing between them cannot make a note this
+   * call cleared read as overtaken.
    */
   clearNotes(table: EntityTableSpec, notes: readonly NoteRef[]): Promise<boolean[]>;
   /** The stored versions of `id` in ascending version order (only `version` when given). */

@@ -411,30 +411,35 @@ export abstract class SqlDialect {
 
   /**
    * Clears the notes of the records stored at the given versions; returns per
-   * note whether its record is at that version: one `update … returning`, or
-   * an update and a read where there is no RETURNING.
+   * note whether its record is at that version: one `update … returning`, or,
+   * where there is no RETURNING, a read and then an update of the notes found
+   * at their versions. (The other order would answer "moved on" for a note
+   * it cleared when a write commits between the update and the read; a
+   * record read at a version keeps its note until a newer write replaces it.)
    */
   async clearNotes(runner: Runner, t: EntityTable, notes: readonly NoteRef[]): Promise<boolean[]> {
-    const cleared = new Set<string>();
-    for (const chunk of chunks(notes, rowsPerStatement(2, this.maxParameters))) {
+    const at = new Set<string>();
+    let clear = notes;
+    if (!this.returning) {
+      const stored = await this.getRecords(
+        runner,
+        t,
+        notes.map((n) => n.id),
+        false,
+      );
+      for (const row of stored) at.add(keyOf([row.id, row.version]));
+      clear = notes.filter((note) => at.has(keyOf([note.id, note.version])));
+    }
+    for (const chunk of chunks(clear, rowsPerStatement(2, this.maxParameters))) {
       const template = t.templates.get(`clear:${chunk.length}`, () => this.clearStatement(t, chunk.length));
       const values: unknown[] = [];
       for (const note of chunk) values.push(note.id, note.version);
       const result = await runner.run(template.bind(values));
       if (this.returning) {
-        for (const row of result.rows) cleared.add(keyOf([this.read.text(row[0]), this.read.number(row[1])]));
+        for (const row of result.rows) at.add(keyOf([this.read.text(row[0]), this.read.number(row[1])]));
       }
     }
-    if (!this.returning) {
-      for (const row of await this.getRecords(
-        runner,
-        t,
-        notes.map((n) => n.id),
-      )) {
-        cleared.add(keyOf([row.id, row.version]));
-      }
-    }
-    return notes.map((note) => cleared.has(keyOf([note.id, note.version])));
+    return notes.map((note) => at.has(keyOf([note.id, note.version])));
   }
 
   /** `update t set note = null, pending = null where (id, version) in (values …) returning id, version`. */

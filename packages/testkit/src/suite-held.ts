@@ -173,6 +173,51 @@ export function heldStepSuite(options: ConformanceOptions): void {
       });
     }
 
+    // Found by the model suite on MariaDB: a background finish whose note a drain() cleared first, then a
+    // write made version 2 (which had no reason to put the row again), took its rows for a late put
+    // overtaken by that write, and deleted them: the record lost its index row.
+    it('two finishers of one note: the one that finds it cleared by the other and the record moved on keeps the rows the new version produces', async () => {
+      const hold = new Hold();
+      const shards = await open(1);
+      const tagShards = await open(2);
+      const names = {
+        post: uniqueName('post'),
+        byGroup: uniqueName('by_group'),
+        byTag: uniqueName('by_tag'),
+      };
+      const { posts, byTag } = blog(options, shards, tagShards, names, { readRepair: false });
+      // The same entity in async mode over held record shards: another process.
+      const later = blog(
+        options,
+        shards.map((s) => hold.wrap(s)),
+        tagShards,
+        names,
+        { readRepair: false, mode: 'async' },
+      );
+      await posts.create();
+      hold.arm((operation) => operation === 'clearNotes');
+      const record = await later.posts.save(later.posts.new(post({ tags: ['a', 'b'] })));
+      await hold.reached; // its background finish has put 'a' and 'b' and waits to clear the note
+      const rowsOf = async () =>
+        (await storedRowsOf(byTag, record.id)).map((r) => [r.values[0], r.version]).sort();
+      expect(await rowsOf()).toEqual([
+        ['a', 1],
+        ['b', 1],
+      ]);
+      // This process's drain() finishes the note first; then a write keeps 'a', drops 'b' (version 2).
+      expect(await posts.drain()).toEqual({ notes: 1, finished: 1 });
+      const moved = await posts.update(record.id, (value) => ({ ...value, title: 'moved', tags: ['a'] }));
+      expect(moved.version).toBe(2);
+      expect(await rowsOf()).toEqual([['a', 1]]);
+      // The held finish finds the record moved on: of its rows, it deletes only those version 2 does not produce.
+      hold.release();
+      expect(await later.posts.drain()).toEqual({ notes: 0, finished: 0 });
+      expect(await rowsOf()).toEqual([['a', 1]]);
+      expect((await posts.select(byTag.c.tag.eq('a'))).map((r) => r.id)).toEqual([record.id]);
+      await expectRowsOf(posts, byTag, record.id, true);
+      expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+    });
+
     // Mutant: drain() stops after its first page of notes.
     it('drain() reads the notes page after page: three notes with batchSize 1 are all finished', async () => {
       const faults = new Faults();
