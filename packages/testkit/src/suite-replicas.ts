@@ -284,6 +284,9 @@ export function replicaSuite(options: ConformanceOptions): void {
       const [one, two] = records;
       // Shard 1 still holds version 1: a read of one replica sees it.
       expect(await posts.get(one!.id)).toMatchObject({ version: 1, value: { title: 'a' } });
+      // So does an explicit 'one', the default.
+      expect(await posts.get(one!.id, { consistency: 'one' })).toMatchObject({ version: 1 });
+      expect((await posts.getMany([two!.id], { consistency: 'one' })).map((d) => d?.version)).toEqual([1]);
       expect(await posts.get(one!.id, { consistency: 'all' })).toMatchObject({
         version: 2,
         value: { title: 'a2' },
