@@ -464,6 +464,31 @@ export function heldStepSuite(options: ConformanceOptions): void {
       },
     );
 
+    // Mutants: putRows over replicas takes every failed put for a replica that missed it (into the note).
+    it('a sync write whose index put fails on a replica with an error other than unavailability fails as with one replica, committing nothing', async () => {
+      const refused = new Error('refused by the test');
+      const records = await open(2);
+      const shards = (await open(3)).map((s, i) =>
+        i === 1
+          ? wrapShard(s, (operation, run) =>
+              operation === 'putIndexRows' ? () => Promise.reject(refused) : (...args) => run(...args),
+            )
+          : s,
+      );
+      const posts = new Entity<Post>(uniqueName('rpost'), {
+        shards: records,
+        indices: [tagIndex(uniqueName('rby_tag'), new ShardByColumn('tag', shards, { replicas: 2 }))],
+        serializer: options.serializer,
+      });
+      await posts.create();
+      // Five tags over three shards, two replicas each: some row goes to shard 1.
+      const record = posts.new(post({ tags: TAGS }));
+      await expect(posts.save(record)).rejects.toBe(refused);
+      expect(await posts.get(record.id)).toBeUndefined();
+      expect(record.version).toBe(0);
+      expect(await posts.drain()).toEqual({ notes: 0, finished: 0 });
+    });
+
     it('a copy that fails while the index work succeeds keeps the note: drain() delivers it once the replica is back', async () => {
       const { faults, shards } = await wrapped();
       const tagShards = await open(2); // the index elsewhere, never failing
