@@ -52,9 +52,10 @@ export async function readRows(
 ): Promise<Map<string, RecordRow>> {
   const { strategy } = parts.placement;
   const byShard = groupBy(new Set(ids), (id) => strategy.shardOf({ id }));
-  if (!isReplicated(strategy)) {
+  if (!isReplicated(strategy) && !parts.placement.isReady) {
     // Every shard checked first: a failure is reported in shard order, whichever answers first.
-    await parts.placement.readyFor([...byShard.keys()].map((position) => strategy.shards[position]!));
+    const positions = [...byShard.keys()].sort((x, y) => x - y);
+    await parts.placement.readyFor(positions.map((position) => strategy.shards[position]!));
   }
   const found = new Map<string, RecordRow>();
   await Promise.all(

@@ -125,6 +125,56 @@ export function messageSuite(options: ConformanceOptions): void {
       expect((await entity.get('x'))?.value).toEqual({ title: 't' });
     });
 
+    // Mutants: the first get, getMany or save of a fresh entity skips the check of the record shards it
+    // touches (an index beside the records had it checked them anyway).
+    it('a fresh entity whose index lives on other shards checks, at its first get, getMany and save (sync and async), the record shards they touch', async () => {
+      const shards = await open(3);
+      const [a, b, c] = shards as [Shard, Shard, Shard];
+      const indexShards = await open(2);
+      const name = uniqueName('first');
+      const ix = uniqueName('first_ix');
+      const make = (over: Shard[], mode?: 'sync' | 'async') =>
+        new Entity<Note>(name, {
+          shards: over,
+          indices: [byTitle(ix, new ShardByColumn('title', indexShards), false)],
+          serializer: options.serializer,
+          ...(mode ? { mode } : {}),
+        });
+      const entity = make(shards);
+      await entity.create();
+      // Ids of the records on shards[0]: given in another order, that position is database b.
+      const ids: string[] = [];
+      for (let i = 0; ids.length < 3; i++) {
+        if (entity.strategy.shardOf({ id: `n${i}` }) === 0) ids.push(`n${i}`);
+      }
+      await entity.save(entity.new({ title: 't' }, { id: ids[0]! }));
+      const swapped = [b, a, c];
+      const message = `Shard ${b.name} holds table "${name}" (the records of entity "${name}") as shards[1], but it was given as shards[0]: give the shards in the same order and number as when the data was created`;
+      expectShardMap(await rejection(make(swapped).get(ids[0]!)), message);
+      expectShardMap(await rejection(make(swapped).getMany([ids[0]!])), message);
+      // A getMany touching two shards that differ reports the first in shard order, even when that
+      // shard answers last (its metadata read is slowed down here).
+      const slow = wrapShard(b, (_operation, run) => run) as Shard & { readMeta: Shard['readMeta'] };
+      slow.readMeta = async (keys) => {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        return b.readMeta(keys);
+      };
+      const second = (() => {
+        for (let i = 0; ; i++) if (entity.strategy.shardOf({ id: `m${i}` }) === 1) return `m${i}`;
+      })();
+      expectShardMap(await rejection(make([slow, a, c]).getMany([second, ids[0]!])), message);
+      for (const [i, mode] of [
+        [1, 'sync'],
+        [2, 'async'],
+      ] as const) {
+        const fresh = make(swapped, mode);
+        expectShardMap(await rejection(fresh.save(fresh.new({ title: mode }, { id: ids[i]! }))), message);
+      }
+      // Nothing was written: the entity over the shards as created holds its one record.
+      expect((await entity.getMany(ids)).map((d) => d?.value.title)).toEqual(['t', undefined, undefined]);
+      expect(await entity.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+    });
+
     it('a ShardMapError says when the data was created with another number of replicas', async () => {
       const shards = await open(3);
       const [a, b] = shards as [Shard, Shard, Shard];
