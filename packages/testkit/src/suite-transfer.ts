@@ -148,6 +148,39 @@ export function transferSuite(options: ConformanceOptions): void {
       expect(await linesOf(target.posts.export())).toEqual(lines);
     });
 
+    // Mutants: the date check refuses extended years or zone offsets, which toISOString and ISO 8601 write.
+    it('takes the dates ISO 8601 writes with a zone (offsets, extended years, no seconds, any fraction); refuses those without a zone or in other forms', async () => {
+      const { posts } = await blogOn(1);
+      await posts.create();
+      const taken = [
+        '2026-01-31T13:30:00+01:30',
+        '2026-01-31T10:00:00.5-02:00',
+        '+012026-01-31T12:00:00.000Z',
+        '-000001-01-01T00:00:00.000Z',
+        '2026-01-31T12:00Z',
+        '2026-01-31T12:00:00.123456Z',
+      ];
+      const report = await posts.import(taken.map((at, i) => lineOf(`d${i}`, 1, post(), at)));
+      expect(report.imported).toBe(taken.length);
+      const docs = await posts.getMany(taken.map((_, i) => `d${i}`));
+      expect(docs.map((d) => d?.createdAt.getTime())).toEqual(taken.map((at) => Date.parse(at)));
+      expect(docs.map((d) => d?.updatedAt.getTime())).toEqual(taken.map((at) => Date.parse(at)));
+      // Forms Date.parse takes too, but not ISO 8601 with a zone: local times, other spellings.
+      for (const at of [
+        '2026-01-31T12:00:00',
+        '2026-01-31 12:00:00Z',
+        'Sat, 31 Jan 2026 12:00:00 GMT',
+        '2026-01-31',
+      ]) {
+        const error = await rejection(posts.import([lineOf('bad', 1, post(), at)]));
+        expect(error).toBeInstanceOf(ImportError);
+        expect(error.message).toBe(
+          `line 1: record "bad": "createdAt" must be a date in ISO 8601 form (e.g. "2026-01-31T12:00:00.000Z"), got ${JSON.stringify(at)} (string)`,
+        );
+      }
+      expect(await posts.get('bad')).toBeUndefined();
+    });
+
     it('imports over a deleted id after its deletion: a version never goes backwards', async () => {
       const { posts, byGroup } = await blogOn(1);
       await posts.create();
