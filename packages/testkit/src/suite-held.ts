@@ -3,6 +3,7 @@ import {
   type Doc,
   Entity,
   type EntityOptions,
+  ImportError,
   Index,
   integer,
   type Shard,
@@ -266,6 +267,73 @@ export function heldStepSuite(options: ConformanceOptions): void {
       const conflict = await demanding;
       expect(ConflictError.is(conflict), String(conflict)).toBe(true);
       expect((await posts.get(again.id))?.version).toBe(2);
+    });
+  });
+
+  describe('an import whose commit is held while a writer changes the id', () => {
+    const line = (id: string, value: Post) =>
+      JSON.stringify({
+        id,
+        version: 1,
+        createdAt: '2026-01-31T12:00:00.000Z',
+        updatedAt: '2026-01-31T12:00:00.000Z',
+        value,
+      });
+
+    // Mutants: import's handling of a conflict met at its commit (it had read no record, or a live one).
+    it('skip counts the id skipped, fail refuses it with an ImportError, replace writes over the new version, and over a deletion after it', async () => {
+      const hold = new Hold();
+      const shards = (await open(1)).map((s) => hold.wrap(s));
+      const { posts, byTag } = blog(options, shards, await open(2), undefined, { readRepair: false });
+      await posts.create();
+      /** Imports `id` with onConflict `how`, a writer saving it (tag 'w') while the import's commit is held. */
+      const race = async (id: string, how: 'skip' | 'fail' | 'replace', writer: () => Promise<unknown>) => {
+        hold.arm((operation) => operation === 'commit');
+        const importing = posts
+          .import([line(id, post({ tags: ['i'] }))], { onConflict: how })
+          .catch((e) => e);
+        await hold.reached;
+        await writer();
+        hold.release();
+        return importing;
+      };
+      const tagged = async (tag: string) => (await posts.select(byTag.c.tag.eq(tag))).map((r) => r.id).sort();
+      const save = (id: string) => () => posts.save(posts.new(post({ tags: ['w'] }), { id }));
+
+      expect(await race('s', 'skip', save('s'))).toEqual({ lines: 1, imported: 0, skipped: 1, replaced: 0 });
+      expect(await posts.get('s')).toMatchObject({ version: 1, value: { tags: ['w'] } });
+
+      const refused = await race('f', 'fail', save('f'));
+      expect(refused).toBeInstanceOf(ImportError);
+      expect((refused as ImportError).line).toBe(1);
+      expect((refused as Error).message).toBe(
+        'line 1: record "f" exists (version 1); onConflict is "fail" (pass "skip" or "replace" to import over stored records)',
+      );
+      expect(ConflictError.is((refused as Error).cause)).toBe(true);
+      expect(await posts.get('f')).toMatchObject({ version: 1, value: { tags: ['w'] } });
+
+      expect(await race('r', 'replace', save('r'))).toEqual({
+        lines: 1,
+        imported: 0,
+        skipped: 0,
+        replaced: 1,
+      });
+      expect(await posts.get('r')).toMatchObject({ version: 2, value: { tags: ['i'] } });
+
+      // Read live, deleted before the commit: written after the tombstone, and counted as the record
+      // it read replaced.
+      await posts.save(posts.new(post({ tags: ['w'] }), { id: 'd' }));
+      expect(await race('d', 'replace', () => posts.delete('d'))).toEqual({
+        lines: 1,
+        imported: 0,
+        skipped: 0,
+        replaced: 1,
+      });
+      expect(await posts.get('d')).toMatchObject({ version: 3, value: { tags: ['i'] } });
+
+      expect(await tagged('w')).toEqual(['f', 's']);
+      expect(await tagged('i')).toEqual(['d', 'r']);
+      expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
     });
   });
 
