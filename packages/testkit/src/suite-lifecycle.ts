@@ -107,6 +107,7 @@ export function lifecycleSuite(options: ConformanceOptions): void {
       const reports = await posts.backfill(undefined, {
         batchSize: 7,
         onProgress: (p) => progress.push(p.records),
+        rowsPerSecond: 1_000_000, // a rate it keeps without waiting
       });
       expect(reports).toEqual([
         { index: names.byTag, records: 41, rows: 41, withdrawn: 0, removed: 0, ready: true },
@@ -165,10 +166,19 @@ export function lifecycleSuite(options: ConformanceOptions): void {
       expect(() => posts.select(byTag.c.tag.eq('a'), { partial: 'yes' as never })).toThrow(
         `${names.post}.select(): partial must be true or false, got "yes" (string)`,
       );
-      const badRate = await rejection(posts.backfill(undefined, { rowsPerSecond: -5 }));
-      expect((badRate as Error).message).toBe(
-        `${names.post}.backfill(): rowsPerSecond must be a positive number, got -5 (number)`,
-      );
+      for (const [rate, shown] of [
+        [-5, '-5 (number)'],
+        [0, '0 (number)'],
+        [Number.POSITIVE_INFINITY, 'Infinity (number)'],
+        [Number.NaN, 'NaN (number)'],
+        ['5', '"5" (string)'],
+      ] as const) {
+        const badRate = await rejection(posts.backfill(undefined, { rowsPerSecond: rate as number }));
+        expect(badRate).toBeInstanceOf(ValidationError);
+        expect((badRate as Error).message).toBe(
+          `${names.post}.backfill(): rowsPerSecond must be a positive number, got ${shown}`,
+        );
+      }
     });
 
     it('backfills 20,000 records beside a writer that inserts, updates and deletes: nothing missed, doubled or stale', {
