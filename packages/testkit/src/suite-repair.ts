@@ -1,4 +1,4 @@
-import { type Shard, ValidationError } from '@waffle/core';
+import { Index, integer, type Shard, ValidationError } from '@waffle/core';
 import { describe, expect, it } from 'vitest';
 import { blog, blogFixtures, post } from './fixtures.js';
 import type { ConformanceOptions } from './options.js';
@@ -171,6 +171,19 @@ export function repairSuite(options: ConformanceOptions): void {
       const bad = await posts.verify(byTag, { onProgress: 'log' as never }).catch((e) => e);
       expect(bad).toBeInstanceOf(ValidationError);
       expect(bad.message).toBe(`${posts.name}.verify(): onProgress must be a function, got "log" (string)`);
+      // An index of another entity, or of none.
+      const stranger = new Index<unknown>('stranger', {
+        columns: { n: integer() },
+        shard: byTag.strategy.shards as Shard[],
+        mapper: () => [],
+      });
+      for (const what of ['verify', 'repair'] as const) {
+        const error = await posts[what](stranger as never).catch((e) => e);
+        expect(error).toBeInstanceOf(ValidationError);
+        expect(error.message).toBe(
+          `${posts.name}.${what}(): index "stranger" is not one of this entity's indices`,
+        );
+      }
     });
 
     it('one repair pass makes an index with 10% of its rows corrupted exact; a second pass changes nothing', async () => {
