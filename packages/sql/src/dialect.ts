@@ -278,10 +278,34 @@ export abstract class SqlDialect {
 
   /** `select … from t where id in (…)` for `n` ids. */
   protected selectByIds(t: EntityTable, n: number, note = true): SQL {
+    return sql`select ${this.recordFields(t, false, note)} from ${t.name} where ${this.idIn(t, n)}`;
+  }
+
+  /** `id = ?` or `id in (?, …)` for `n` ids, bound by {@link bindIds}. */
+  protected idIn(t: EntityTable, n: number): SQL {
     const id = qualified(t.spec.name, 'id');
-    const where =
-      n === 1 ? sql`${id} = ${at(0)}` : sql`${id} in (${list(Array.from({ length: n }, (_, i) => at(i)))})`;
-    return sql`select ${this.recordFields(t, false, note)} from ${t.name} where ${where}`;
+    return n === 1
+      ? sql`${id} = ${at(0)}`
+      : sql`${id} in (${list(Array.from({ length: n }, (_, i) => at(i)))})`;
+  }
+
+  /** The stored versions of the given records (tombstones included), as {@link keyOf}([id, version]) keys: ids and versions only, no bodies. */
+  protected async storedVersions(
+    runner: Runner,
+    t: EntityTable,
+    ids: readonly string[],
+  ): Promise<Set<string>> {
+    const found = new Set<string>();
+    const unique = ids.length > 1 ? [...new Set(ids)] : ids;
+    for (const chunk of this.idChunks(unique)) {
+      const template = t.templates.get(`versions:${this.rowsShape(chunk.length)}`, () => {
+        const fields = list([qualified(t.spec.name, 'id'), qualified(t.spec.name, 'version')]);
+        return sql`select ${fields} from ${t.name} where ${this.idIn(t, chunk.length)}`;
+      });
+      const result = await runner.run(template.bind(this.bindIds(chunk)));
+      for (const row of result.rows) found.add(keyOf([this.read.text(row[0]), this.read.number(row[1])]));
+    }
+    return found;
   }
 
   /** The values that {@link selectByIds} binds. */
@@ -418,16 +442,14 @@ export abstract class SqlDialect {
    * record read at a version keeps its note until a newer write replaces it.)
    */
   async clearNotes(runner: Runner, t: EntityTable, notes: readonly NoteRef[]): Promise<boolean[]> {
-    const at = new Set<string>();
+    let at = new Set<string>();
     let clear = notes;
     if (!this.returning) {
-      const stored = await this.getRecords(
+      at = await this.storedVersions(
         runner,
         t,
         notes.map((n) => n.id),
-        false,
       );
-      for (const row of stored) at.add(keyOf([row.id, row.version]));
       clear = notes.filter((note) => at.has(keyOf([note.id, note.version])));
     }
     for (const chunk of chunks(clear, rowsPerStatement(2, this.maxParameters))) {
