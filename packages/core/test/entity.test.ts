@@ -247,12 +247,10 @@ describe('Entity construction', () => {
     const nested = await logs
       .save(logs.new({ items: ['a', { at: new Date(0) }] }, { id: 'l1' }))
       .catch((e) => e);
-    for (const [error, id, saved, back] of [[nested, 'l1', 'object', 'string']] as const) {
-      expect(error).toBeInstanceOf(ValidationError);
-      expect(error.message).toBe(
-        `log.save(): record "${id}" would not be found by index "log_item" as saved: through json, column "item" is "${saved}" (string) in the value saved, "${back}" (string) in the value read back; store the value as the serializer keeps it (a number or an ISO string for a date), or use a serializer that keeps its type (superjson, msgpack)`,
-      );
-    }
+    expect(nested).toBeInstanceOf(ValidationError);
+    expect(nested.message).toBe(
+      'log.save(): record "l1" would not be found by index "log_item" as saved: through json, column "item" is "object" (string) in the value saved, "string" (string) in the value read back; store the value as the serializer keeps it (a number or an ISO string for a date), or use a serializer that keeps its type (superjson, msgpack)',
+    );
   });
 
   it('rejects indices that are not Index objects', () => {
