@@ -44,3 +44,13 @@ describe('uuidv7', () => {
     for (const id of ids) expect(id).toMatch(FORMAT);
   });
 });
+
+describe('uuidv7 random bits', () => {
+  it('every id has its own random tail, across refills of the random pool', () => {
+    // 1,000 ids draw 10,000 random bytes: the 4 KiB pool is refilled twice on the way.
+    const tails = new Set<string>();
+    for (let i = 0; i < 1000; i++) tails.add(uuidv7().slice(-12));
+    expect(tails.size).toBe(1000);
+    expect(tails.has('000000000000')).toBe(false);
+  });
+});

@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Entity, Index, integer, ShardByColumn, uuidv7, ValidationError } from '../src/index.js';
-import { checkId, checkName, MAX_ENTITY_NAME, MAX_ID_BYTES, MAX_NAME } from '../src/names.js';
+import {
+  checkId,
+  checkName,
+  MAX_ENTITY_NAME,
+  MAX_ID_BYTES,
+  MAX_NAME,
+  describe as shown,
+} from '../src/names.js';
 import { expectError, fakeShards, jsonSerializer, wellFormed } from './helpers.js';
 
 const shards = fakeShards(2);
@@ -324,6 +331,40 @@ describe('checkId', () => {
       ValidationError,
       'VALIDATION',
       'longer than 255',
+    );
+  });
+});
+
+describe('how values are shown in messages', () => {
+  it('names each kind of value, cutting long strings at 40 characters', () => {
+    expect(shown(null)).toBe('null');
+    expect(shown(undefined)).toBe('undefined');
+    expect(shown(12n)).toBe('12n (bigint)');
+    expect(shown('short')).toBe('"short" (string)');
+    expect(shown('x'.repeat(40))).toBe(`"${'x'.repeat(40)}" (string)`);
+    expect(shown('y'.repeat(41))).toBe(`"${'y'.repeat(40)}…" (string)`);
+    expect(shown(new Date(0))).toBe('Date(1970-01-01T00:00:00.000Z)');
+    expect(shown(new Date(Number.NaN))).toBe('Date(invalid)');
+    expect(shown(new Uint8Array(3))).toBe('Uint8Array(3)');
+    expect(shown(Buffer.from('ab'))).toBe('Uint8Array(2)');
+    expect(shown([1])).toBe('an array');
+    expect(shown({ a: 1 })).toBe('an object');
+    expect(shown(1.5)).toBe('1.5 (number)');
+    expect(shown(true)).toBe('true (boolean)');
+  });
+
+  it('a user sees them in the errors of bad ids', () => {
+    expectError(
+      () => checkId(undefined),
+      ValidationError,
+      'VALIDATION',
+      'Invalid record id undefined: an id must be a non-empty string',
+    );
+    expectError(
+      () => checkId(new Uint8Array(4)),
+      ValidationError,
+      'VALIDATION',
+      'Invalid record id Uint8Array(4): an id must be a non-empty string',
     );
   });
 });

@@ -377,3 +377,134 @@ describe('Index.rowsOf (mapper row validation)', () => {
     expect(lazyError.cause).toBe('not an Error');
   });
 });
+
+describe('index definitions refused before any SQL', () => {
+  const make = (options: unknown) => () => new Index('ix', options as never);
+
+  it('refuses options that are not an object', () => {
+    for (const options of [null, 'columns', 7]) {
+      expectError(
+        make(options),
+        ValidationError,
+        'VALIDATION',
+        'Index "ix": options are required ({ columns, shard, mapper })',
+      );
+    }
+  });
+
+  it('refuses column names that differ only by case, in either order', () => {
+    expectError(
+      make({ columns: { Time: integer(), time: integer() }, shard: shards, mapper: () => [] }),
+      ValidationError,
+      'VALIDATION',
+      'Index "ix": column names "Time" and "time" differ only by case, which SQLite and MySQL do not distinguish',
+    );
+    expectError(
+      make({ columns: { author: text(), AUTHOR: text() }, shard: shards, mapper: () => [] }),
+      ValidationError,
+      'VALIDATION',
+      'column names "author" and "AUTHOR" differ only by case',
+    );
+    // Names that differ by more than case are two columns.
+    const ok = new Index('ix', {
+      columns: { time: integer(), times: integer() },
+      shard: shards,
+      mapper: () => [],
+    });
+    expect(ok.columnNames).toEqual(['time', 'times']);
+  });
+
+  it('refuses a column type that has no normalize function', () => {
+    for (const [type, shown] of [
+      [{}, 'an object'],
+      [null, 'null'],
+      [{ kind: 'integer', normalize: 1 }, 'an object'],
+    ] as const) {
+      expectError(
+        make({ columns: { a: type }, shard: shards, mapper: () => [] }),
+        ValidationError,
+        'VALIDATION',
+        `Index "ix": column "a" needs a column type such as integer() or text(), got ${shown}`,
+      );
+    }
+  });
+
+  it('takes maxRows of 1 and refuses 0, fractions and non-numbers', () => {
+    const one = new Index<{ n: number[] }>('ix', {
+      columns: { n: integer() },
+      shard: shards,
+      mapper: (d) => d.value.n.map((n) => ({ n })),
+      maxRows: 1,
+    });
+    expect(one.maxRows).toBe(1);
+    expect(one.rowsOf(doc({ n: [5] }))).toEqual([[5]]);
+    expectError(
+      () => one.rowsOf(doc({ n: [5, 6] })),
+      ValidationError,
+      'VALIDATION',
+      'Index "ix": the mapper returned more than 1 rows for record "rec-1", more than the index allows (maxRows: 1)',
+    );
+    for (const [maxRows, shown] of [
+      [0, '0 (number)'],
+      [1.5, '1.5 (number)'],
+      ['2', '"2" (string)'],
+    ] as const) {
+      expectError(
+        make({ columns: { n: integer() }, shard: shards, mapper: () => [], maxRows }),
+        ValidationError,
+        'VALIDATION',
+        `Index "ix": maxRows must be a positive integer, got ${shown}`,
+      );
+    }
+  });
+
+  it("reads only a row's own properties: inherited ones are neither columns nor unknown", () => {
+    const index = new Index<{ n: number }>('ix', {
+      columns: { n: integer() },
+      shard: shards,
+      mapper: (d) => {
+        const row = Object.create({ inherited: 'not a column' }) as { n: number };
+        row.n = d.value.n;
+        return [row];
+      },
+    });
+    expect(index.rowsOf(doc({ n: 3 }))).toEqual([[3]]);
+  });
+});
+
+describe("an index's column references (index.c)", () => {
+  const index = new Index<{ a: number; b: string }>('ix', {
+    columns: { a: integer(), b: text() },
+    shard: shards,
+    mapper: (d) => [d.value],
+  });
+  const refs = index.c as unknown as Record<string, unknown>;
+
+  it('names the columns it has when asked for one it does not', () => {
+    expectError(
+      () => refs.nope,
+      ValidationError,
+      'VALIDATION',
+      'Index "ix" has no column "nope" (its columns: "a", "b")',
+    );
+  });
+
+  it('answers the properties tools probe (await, JSON, test matchers, loggers, React) without an error', () => {
+    for (const probed of [
+      'then',
+      'toJSON',
+      'asymmetricMatch',
+      'nodeType',
+      'tagName',
+      'inspect',
+      '$$typeof',
+    ]) {
+      expect(refs[probed], probed).toBeUndefined();
+    }
+    expect(refs['@@iterator']).toBeUndefined();
+    expect(refs['@@toStringTag']).toBeUndefined();
+    // A name that only ends with @@ is an ordinary unknown column.
+    expectError(() => refs['column@@'], ValidationError, 'VALIDATION', 'has no column "column@@"');
+    expect(JSON.stringify({ refs: index.c.a.name })).toBe('{"refs":"a"}');
+  });
+});
