@@ -795,7 +795,9 @@ export class Entity<T> {
    * A line whose id is a stored record: `onConflict: 'fail'` (the default)
    * throws an {@link ImportError} whose `cause` is the {@link ConflictError};
    * `'skip'` leaves the record as it is; `'replace'` writes the line over it
-   * (compare-and-set, retried if a writer changes it meanwhile), at the line's
+   * (compare-and-set, tried again if a writer changes it meanwhile, up to 5
+   * times, then an {@link ImportError} whose `cause` is the last
+   * {@link ConflictError}), at the line's
    * version if it is higher than the stored one, else at the stored version
    * + 1, so index version tags and other writers' compare-and-set stay sound.
    * A line that is not valid (not JSON, not a record line, a value the

@@ -150,6 +150,18 @@ interface Item<T> {
   replaces: boolean;
 }
 
+/** The error of a line whose record other writers changed before each of the import's tries to write it. */
+function changedUnder(item: Item<unknown>, error: ConflictError): ImportError {
+  const found = error.deleted
+    ? `deleted at version ${error.currentVersion}`
+    : `version ${error.currentVersion}`;
+  return new ImportError(
+    item.line,
+    `record "${item.id}" was changed by another writer before each of the ${RETRIES + 1} tries to write it (the last expected version ${item.pending.expected}, found ${found})`,
+    { cause: error },
+  );
+}
+
 /** Imports NDJSON lines batch by batch: see `Entity.import`. */
 export async function importLines<T>(
   parts: EntityParts<T>,
@@ -244,7 +256,7 @@ export async function importLines<T>(
         const live = error.currentVersion !== undefined && !error.deleted;
         if (live && onConflict === 'skip') report.skipped++;
         else if (live && onConflict === 'fail') refused ??= exists(item, error);
-        else if (attempt >= RETRIES) failed ??= error;
+        else if (attempt >= RETRIES) failed ??= changedUnder(item, error);
         else {
           item.pending.expected = error.currentVersion ?? 0;
           item.pending.read = undefined;

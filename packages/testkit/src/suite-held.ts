@@ -337,6 +337,52 @@ export function heldStepSuite(options: ConformanceOptions): void {
     });
   });
 
+  describe('an import that keeps losing its compare-and-set to a writer', () => {
+    // Mutants: the retry limit of import (RETRIES, attempt >= RETRIES, the conflict it throws at the end).
+    it('tries again five times, then refuses the line with an ImportError whose cause is the last ConflictError', async () => {
+      const hold = new Hold();
+      const shards = (await open(1)).map((s) => hold.wrap(s));
+      const { posts } = blog(options, shards, shards, undefined, { readRepair: false });
+      await posts.create();
+      const line = (id: string) =>
+        JSON.stringify({
+          id,
+          version: 1,
+          createdAt: '2026-01-31T12:00:00.000Z',
+          updatedAt: '2026-01-31T12:00:00.000Z',
+          value: post({ tags: ['i'] }),
+        });
+      /** Imports `id` over its stored record while a writer updates it before each of the import's first `races` commits. */
+      const race = async (id: string, races: number) => {
+        await posts.save(posts.new(post({ tags: ['w'] }), { id }));
+        let importing: Promise<unknown> | undefined;
+        for (let i = 0; i < races; i++) {
+          hold.arm((operation) => operation === 'commit');
+          importing ??= posts.import([line(id)], { onConflict: 'replace' }).catch((e) => e);
+          await hold.reached;
+          await posts.update(id, (value) => ({ ...value, rank: i }));
+          hold.release();
+        }
+        return importing;
+      };
+      // Five lost races: the sixth try commits, over the writer's version 6.
+      expect(await race('five', 5)).toEqual({ lines: 1, imported: 0, skipped: 0, replaced: 1 });
+      expect(await posts.get('five')).toMatchObject({ version: 7, value: { tags: ['i'] } });
+      // Six: the import gives up on the line, with the conflict of its last try as the cause; the
+      // writer's record stays.
+      const failed = await race('six', 6);
+      expect(failed).toBeInstanceOf(ImportError);
+      expect((failed as ImportError).line).toBe(1);
+      expect((failed as Error).message).toBe(
+        'line 1: record "six" was changed by another writer before each of the 6 tries to write it (the last expected version 6, found version 7)',
+      );
+      expect(ConflictError.is((failed as Error).cause)).toBe(true);
+      expect((failed as Error).cause).toMatchObject({ id: 'six', currentVersion: 7 });
+      expect(await posts.get('six')).toMatchObject({ version: 7, value: { tags: ['w'], rank: 5 } });
+      expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+    });
+  });
+
   describe('a step of repair() held while a writer moves the record on', () => {
     /** The blog over held record shards, a record saved with tag 'a', and helpers to write as a writer would. */
     const setup = async () => {

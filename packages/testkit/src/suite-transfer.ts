@@ -4,6 +4,7 @@ import {
   Entity,
   ImportError,
   type ImportReport,
+  SerializationError,
   type Serializer,
   type Shard,
   ValidationError,
@@ -341,6 +342,44 @@ export function transferSuite(options: ConformanceOptions): void {
         /^line 1: Record "big" of post_\w+ is \d+ bytes once encoded, more than the 200 bytes this entity allows \(maxBodyBytes\)$/,
       );
       expect(big.cause).toBeInstanceOf(ValidationError);
+    });
+
+    it('a serializer whose JSON form fails: export stops with a SerializationError naming the record, import with an ImportError naming the line', async () => {
+      const { posts, shards } = await blogOn(1);
+      await posts.create();
+      const base = options.serializer;
+      const failing: Serializer = {
+        ...base,
+        toJSON: (value: unknown) => {
+          if ((value as Post).title === 'bad out') throw new Error('no JSON form for this one');
+          return base.toJSON ? base.toJSON(value) : value;
+        },
+        fromJSON: (form: unknown) => {
+          if ((form as Post).title === 'bad in') throw new Error('cannot read this one back');
+          return base.fromJSON ? base.fromJSON(form) : form;
+        },
+      };
+      const viaFailing = new Entity<Post>(posts.name, { shards, serializer: failing });
+      await posts.save(posts.new(post({ title: 'bad out' }), { id: 'out' }));
+      const exported = await rejection(linesOf(viaFailing.export()));
+      expect(exported).toBeInstanceOf(SerializationError);
+      expect(exported.message).toBe(
+        `${posts.name}.export(): record "out" cannot be written in the JSON form of ${base.codec}: no JSON form for this one`,
+      );
+      expect((exported.cause as Error).message).toBe('no JSON form for this one');
+      const imported = await rejection(
+        viaFailing.import([
+          lineOf('in-1', 1, post({ title: 'fine' })),
+          lineOf('in-2', 1, post({ title: 'bad in' })),
+        ]),
+      );
+      expect(imported).toBeInstanceOf(ImportError);
+      expect((imported as ImportError).line).toBe(2);
+      expect(imported.message).toBe(
+        `line 2: record "in-2": the value is not in the JSON form of ${base.codec}: cannot read this one back`,
+      );
+      expect((imported.cause as Error).message).toBe('cannot read this one back');
+      expect(await posts.get('in-2')).toBeUndefined();
     });
 
     it('takes lines with or without their newline, CRLF too, and skips blank lines, which count', async () => {
