@@ -9,6 +9,7 @@ import {
   type Shard,
   ShardByColumn,
   ShardByPrimaryKey,
+  ShardUnavailableError,
   text,
 } from '@waffle/core';
 import { shardHealth } from '@waffle/core/adapter';
@@ -379,6 +380,44 @@ export function heldStepSuite(options: ConformanceOptions): void {
       expect(ConflictError.is((failed as Error).cause)).toBe(true);
       expect((failed as Error).cause).toMatchObject({ id: 'six', currentVersion: 7 });
       expect(await posts.get('six')).toMatchObject({ version: 7, value: { tags: ['w'], rank: 5 } });
+      expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
+    });
+  });
+
+  describe('an import whose write fails with a database error', () => {
+    // Mutants: import's handling of a write that fails with an error other than a conflict.
+    it('throws the error as it is, keeps the batches written before it, and imports the rest when run again', async () => {
+      const faults = new Faults();
+      const shards = (await open(1)).map((s) => faults.wrap(s));
+      const { posts } = blog(options, shards, shards, undefined, { readRepair: false });
+      await posts.create();
+      const lines = Array.from({ length: 6 }, (_, i) =>
+        JSON.stringify({
+          id: `imp-${i}`,
+          version: 1,
+          createdAt: '2026-01-31T12:00:00.000Z',
+          updatedAt: '2026-01-31T12:00:00.000Z',
+          value: post({ tags: ['i'], rank: i }),
+        }),
+      );
+      // Batches of 3: the first three lines are stored already (skipped, nothing to commit), the
+      // commit of the second batch fails, as a server that went away would.
+      const first = await posts.import(lines.slice(0, 3), { batchSize: 3 });
+      expect(first).toEqual({ lines: 3, imported: 3, skipped: 0, replaced: 0 });
+      faults.arm({ failAt: 1, only: ['commit'] });
+      const failed = await posts.import(lines, { batchSize: 3, onConflict: 'skip' }).catch((e) => e);
+      expect(failed).toBeInstanceOf(ShardUnavailableError);
+      expect((failed as Error).message).toMatch(/^Injected fault at call 1 \(commit on /);
+      for (let i = 0; i < 6; i++) {
+        expect((await posts.get(`imp-${i}`))?.version, `imp-${i}`).toBe(i < 3 ? 1 : undefined);
+      }
+      faults.disarm();
+      expect(await posts.import(lines, { batchSize: 3, onConflict: 'skip' })).toEqual({
+        lines: 6,
+        imported: 3,
+        skipped: 3,
+        replaced: 0,
+      });
       expect(await posts.verify()).toMatchObject({ missing: 0, orphaned: 0, stale: 0 });
     });
   });
