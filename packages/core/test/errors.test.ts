@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ConflictError,
   ImportError,
+  IndexNotReadyError,
   NotFoundError,
   OutcomeUnknownError,
   QueryError,
@@ -27,6 +28,7 @@ const samples = {
   OutcomeUnknownError: new OutcomeUnknownError('pg:db', 'Connection closed', { cause }),
   ImportError: new ImportError(7, 'not valid JSON', { cause }),
   QuorumError: new QuorumError('r1', 1, 2),
+  IndexNotReadyError: new IndexNotReadyError('index "by_tag" is building', 'by_tag'),
 };
 const CODES = {
   WaffleError: 'WAFFLE_ERROR',
@@ -40,6 +42,7 @@ const CODES = {
   OutcomeUnknownError: 'OUTCOME_UNKNOWN',
   ImportError: 'IMPORT',
   QuorumError: 'QUORUM',
+  IndexNotReadyError: 'INDEX_NOT_READY',
 } as const;
 const CLASSES = {
   WaffleError,
@@ -53,6 +56,7 @@ const CLASSES = {
   OutcomeUnknownError,
   ImportError,
   QuorumError,
+  IndexNotReadyError,
 };
 type Name = keyof typeof CLASSES;
 const NAMES = Object.keys(CLASSES) as Name[];
