@@ -290,6 +290,13 @@ export function querySuite(options: ConformanceOptions): void {
       const first = await posts.select(byTag.c.rank.gte(0), { limit: 1 }).page();
       expect(first.records).toHaveLength(1);
       expect(() => posts.select(byGroup.c.group.gte(0), { after: 'garbage' })).toThrow(/Invalid cursor/);
+      // A cursor holds its index and its order, direction included: the same query the other way refuses it.
+      await posts.save(posts.new(post({ tags: ['y'] })));
+      const up = await posts.select(byTag.c.rank.gte(0), { orderBy: byTag.c.rank.asc(), limit: 1 }).page();
+      expect(up.next).toBeDefined();
+      const down = () => posts.select(byTag.c.rank.gte(0), { orderBy: byTag.c.rank.desc(), after: up.next });
+      expect(down).toThrow(ValidationError);
+      expect(down).toThrow(/it was made by a query with another index or order/);
     });
   });
 }
