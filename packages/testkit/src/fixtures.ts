@@ -101,3 +101,7 @@ export function blogFixtures(options: ConformanceOptions) {
 export function post(fields: Partial<Post> = {}): Post {
   return { title: 't', author: 'ann', group: 0, score: null, tags: [], rank: 0, ...fields };
 }
+
+/** A record line as `Entity.export` writes it (and `Entity.import` reads it), created and updated at `at`. */
+export const lineOf = (id: string, version: number, value: Post, at = '2026-01-31T12:00:00.000Z') =>
+  JSON.stringify({ id, version, createdAt: at, updatedAt: at, value });

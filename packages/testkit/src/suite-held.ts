@@ -16,7 +16,7 @@ import { shardHealth } from '@waffle/core/adapter';
 import { describe, expect, it } from 'vitest';
 import { expectRowsOf, storedRowsOf } from './convergence.js';
 import { Faults } from './faults.js';
-import { blog, type Post, post, shardPool } from './fixtures.js';
+import { blog, lineOf, type Post, post, shardPool } from './fixtures.js';
 import { type ConformanceOptions, uniqueName } from './options.js';
 import { bruteForce } from './oracle.js';
 import { commitVersion, entityTable } from './shard-helpers.js';
@@ -272,15 +272,6 @@ export function heldStepSuite(options: ConformanceOptions): void {
   });
 
   describe('an import whose commit is held while a writer changes the id', () => {
-    const line = (id: string, value: Post) =>
-      JSON.stringify({
-        id,
-        version: 1,
-        createdAt: '2026-01-31T12:00:00.000Z',
-        updatedAt: '2026-01-31T12:00:00.000Z',
-        value,
-      });
-
     // Mutants: import's handling of a conflict met at its commit (it had read no record, or a live one).
     it('skip counts the id skipped, fail refuses it with an ImportError, replace writes over the new version, and over a deletion after it', async () => {
       const hold = new Hold();
@@ -291,7 +282,7 @@ export function heldStepSuite(options: ConformanceOptions): void {
       const race = async (id: string, how: 'skip' | 'fail' | 'replace', writer: () => Promise<unknown>) => {
         hold.arm((operation) => operation === 'commit');
         const importing = posts
-          .import([line(id, post({ tags: ['i'] }))], { onConflict: how })
+          .import([lineOf(id, 1, post({ tags: ['i'] }))], { onConflict: how })
           .catch((e) => e);
         await hold.reached;
         await writer();
@@ -345,21 +336,15 @@ export function heldStepSuite(options: ConformanceOptions): void {
       const shards = (await open(1)).map((s) => hold.wrap(s));
       const { posts } = blog(options, shards, shards, undefined, { readRepair: false });
       await posts.create();
-      const line = (id: string) =>
-        JSON.stringify({
-          id,
-          version: 1,
-          createdAt: '2026-01-31T12:00:00.000Z',
-          updatedAt: '2026-01-31T12:00:00.000Z',
-          value: post({ tags: ['i'] }),
-        });
       /** Imports `id` over its stored record while a writer updates it before each of the import's first `races` commits. */
       const race = async (id: string, races: number) => {
         await posts.save(posts.new(post({ tags: ['w'] }), { id }));
         let importing: Promise<unknown> | undefined;
         for (let i = 0; i < races; i++) {
           hold.arm((operation) => operation === 'commit');
-          importing ??= posts.import([line(id)], { onConflict: 'replace' }).catch((e) => e);
+          importing ??= posts
+            .import([lineOf(id, 1, post({ tags: ['i'] }))], { onConflict: 'replace' })
+            .catch((e) => e);
           await hold.reached;
           await posts.update(id, (value) => ({ ...value, rank: i }));
           hold.release();
@@ -392,13 +377,7 @@ export function heldStepSuite(options: ConformanceOptions): void {
       const { posts } = blog(options, shards, shards, undefined, { readRepair: false });
       await posts.create();
       const lines = Array.from({ length: 6 }, (_, i) =>
-        JSON.stringify({
-          id: `imp-${i}`,
-          version: 1,
-          createdAt: '2026-01-31T12:00:00.000Z',
-          updatedAt: '2026-01-31T12:00:00.000Z',
-          value: post({ tags: ['i'], rank: i }),
-        }),
+        lineOf(`imp-${i}`, 1, post({ tags: ['i'], rank: i })),
       );
       // Batches of 3: the first three lines are stored already (skipped, nothing to commit), the
       // commit of the second batch fails, as a server that went away would.

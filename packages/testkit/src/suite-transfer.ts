@@ -12,7 +12,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { rejection } from './contract-fixtures.js';
 import { storedRowsOf } from './convergence.js';
-import { blog, blogFixtures, type Post, post } from './fixtures.js';
+import { blog, blogFixtures, lineOf, type Post, post } from './fixtures.js';
 import type { ConformanceOptions } from './options.js';
 import { bruteForce } from './oracle.js';
 import { wrapShard } from './wrap.js';
@@ -41,10 +41,6 @@ async function recordsOf(posts: Entity<Post>): Promise<ReturnType<typeof plain>[
   for await (const r of posts.scan({ batchSize: 7 })) out.push(plain(r));
   return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
-
-/** A line as export writes it. */
-const lineOf = (id: string, version: number, value: Post, at = '2026-01-31T12:00:00.000Z') =>
-  JSON.stringify({ id, version, createdAt: at, updatedAt: at, value });
 
 /**
  * Checks that the blog's indices are exactly what its mappers produce, each
