@@ -75,6 +75,18 @@ function scanRows(scan: ScanResult, peers: readonly SideName[]): string[][] {
   ];
 }
 
+/** The note of the time each side spent in garbage collection, per operation; undefined when none was measured. */
+export function gcNote(result: DialectResult): string | undefined {
+  const parts = DISPLAY_ORDER.flatMap((id) => {
+    const gc = result.operations.find((o) => o.id === id)?.gcMsPerSecond;
+    if (!gc) return [];
+    const sides = Object.entries(gc).map(([side, ms]) => `${side} ${formatNumber(ms)}`);
+    return sides.length > 0 ? [`${id} ${sides.join(', ')}`] : [];
+  });
+  if (parts.length === 0) return undefined;
+  return `Garbage collection, ms per second of each side's rounds (medians): ${parts.join('; ')}.`;
+}
+
 /** The Markdown section of one dialect. */
 export function dialectSection(result: DialectResult): string {
   const peers = peersOf(result);
@@ -86,6 +98,8 @@ export function dialectSection(result: DialectResult): string {
   if (result.scan) rows.push(...scanRows(result.scan, peers));
   const growth = result.scan?.figures.waffle;
   const notes = [...result.notes];
+  const gc = gcNote(result);
+  if (gc) notes.push(gc);
   if (growth) {
     const mb = (growth.peakRss[1] - growth.peakRss[0]) / MB;
     notes.push(

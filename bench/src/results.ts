@@ -9,6 +9,8 @@ export interface OperationResult {
   readonly label: string;
   readonly unit: Operation['unit'];
   readonly figures: Partial<Record<SideName, number>>;
+  /** Per side, the median time the garbage collector took, in milliseconds per second of its rounds. */
+  readonly gcMsPerSecond?: Partial<Record<SideName, number>>;
 }
 
 /** S1 on one dialect. */

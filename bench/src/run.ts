@@ -93,13 +93,17 @@ export async function runDialect(
     closers.push(...peers.sides.map((side) => () => side.close()));
     sides.push(...peers.sides);
     result.notes.push(...peers.notes);
-    await measureOperations(sides, config, (op, figures) => {
-      log(`${op.id} ${[...figures].map(([side, n]) => `${side} ${formatNumber(n)}`).join(', ')} ${op.unit}`);
+    await measureOperations(sides, config, (op, figures, gc) => {
+      const gcText = [...gc].map(([side, ms]) => `${side} ${formatNumber(ms)}`).join(', ');
+      log(
+        `${op.id} ${[...figures].map(([side, n]) => `${side} ${formatNumber(n)}`).join(', ')} ${op.unit}; GC ms/s ${gcText}`,
+      );
       result.operations.push({
         id: op.id,
         label: op.label,
         unit: op.unit,
         figures: Object.fromEntries(figures),
+        gcMsPerSecond: Object.fromEntries(gc),
       });
     });
     if (measures(config, 'S1')) {

@@ -4,7 +4,7 @@
  * machine weighs on all of them alike) and medians. Benchmarks print figures;
  * nothing here asserts anything about timing.
  */
-import { performance } from 'node:perf_hooks';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 
 /** The median of `values` (the upper one of an even count). */
 export function median(values: readonly number[]): number {
@@ -23,6 +23,27 @@ export async function rate(run: () => Promise<void>, units: number, ms: number):
     elapsed = performance.now() - start;
   } while (elapsed < ms);
   return (calls * units * 1000) / elapsed;
+}
+
+/**
+ * Runs `work` and returns its result with the time the garbage collector
+ * paused the process meanwhile, in milliseconds (every collection, young and
+ * full, as Node's `gc` performance entries report them).
+ */
+export async function withGcTime<T>(work: () => Promise<T>): Promise<[result: T, gcMs: number]> {
+  let gcMs = 0;
+  const add = (entries: readonly { duration: number }[]) => {
+    for (const entry of entries) gcMs += entry.duration;
+  };
+  const observer = new PerformanceObserver((list) => add(list.getEntries()));
+  observer.observe({ entryTypes: ['gc'] });
+  try {
+    const result = await work();
+    add(observer.takeRecords());
+    return [result, gcMs];
+  } finally {
+    observer.disconnect();
+  }
 }
 
 /** Calls per second of a synchronous `work`, called in groups of 8 for at least `ms` milliseconds. */
