@@ -4,7 +4,8 @@
  * machine weighs on all of them alike) and medians. Benchmarks print figures;
  * nothing here asserts anything about timing.
  */
-import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
+import { GCProfiler } from 'node:v8';
 
 /** The median of `values` (the upper one of an even count). */
 export function median(values: readonly number[]): number {
@@ -28,21 +29,22 @@ export async function rate(run: () => Promise<void>, units: number, ms: number):
 /**
  * Runs `work` and returns its result with the time the garbage collector
  * paused the process meanwhile, in milliseconds (every collection, young and
- * full, as Node's `gc` performance entries report them).
+ * full, from V8's own accounting: `v8.GCProfiler`, which counts them as they
+ * end, also when `work` never returns to the event loop).
  */
 export async function withGcTime<T>(work: () => Promise<T>): Promise<[result: T, gcMs: number]> {
-  let gcMs = 0;
-  const add = (entries: readonly { duration: number }[]) => {
-    for (const entry of entries) gcMs += entry.duration;
-  };
-  const observer = new PerformanceObserver((list) => add(list.getEntries()));
-  observer.observe({ entryTypes: ['gc'] });
+  const profiler = new GCProfiler();
+  profiler.start();
+  let stopped = false;
   try {
     const result = await work();
-    add(observer.takeRecords());
-    return [result, gcMs];
+    const { statistics } = profiler.stop();
+    stopped = true;
+    let micros = 0;
+    for (const gc of statistics) micros += gc.cost;
+    return [result, micros / 1000];
   } finally {
-    observer.disconnect();
+    if (!stopped) profiler.stop();
   }
 }
 

@@ -127,8 +127,11 @@ function plan<T>(source: QuerySource<T>, where: Predicate | undefined, options: 
     throw new ValidationError(`${what}: index "${owner.name}" is not one of this entity's indices`);
   }
   for (const ref of refs) {
+    // `index.c` refuses a name the index does not have; a reference it did not make (built by hand) is refused here.
     if (index.c[ref.name] !== ref) {
-      throw new ValidationError(`${what}: index "${index.name}" has no column "${ref.name}"`);
+      throw new ValidationError(
+        `${what}: the reference to column "${ref.name}" is not index "${index.name}"'s own: use ${index.name}.c.${ref.name}`,
+      );
     }
   }
   const limit = options.limit;

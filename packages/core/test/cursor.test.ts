@@ -91,6 +91,12 @@ describe('cursors', () => {
       invalid(forged(shape), 'not a cursor made by page()');
     }
     invalid('%%%', 'not a cursor made by page()');
+    // Bytes that are not UTF-8 inside a JSON string: refused, not read as U+FFFD (a key page() never wrote).
+    const bytes = utf8(JSON.stringify([SIGNATURE, values]));
+    const at = bytes.findIndex((b, i) => b === 0xc3 && bytes[i + 1] === 0xa9); // the text value 'é'
+    expect(at).toBeGreaterThan(0);
+    const broken = new Uint8Array([...bytes.subarray(0, at), 0xff, ...bytes.subarray(at + 2)]);
+    invalid(toBase64(broken, true), 'not a cursor made by page()');
     invalid(
       forged(['other', values]),
       `it was made by a query with another index or order (other, not ${SIGNATURE})`,

@@ -12,6 +12,7 @@ import {
   text,
   ValidationError,
 } from '../src/index.js';
+import { ColumnRef } from '../src/predicate.js';
 import type { RecordRow } from '../src/types.js';
 import { expectError, fakeShards, jsonSerializer, scriptedShard } from './helpers.js';
 
@@ -305,6 +306,27 @@ describe('select() planning, before any database access', () => {
     selectError(
       () => posts.select(undefined, { orderBy: unrelated.c.time.asc() }),
       'index "unrelated" is not one of',
+    );
+  });
+
+  it('a column reference the index did not make', () => {
+    // Built by hand with the index as owner: not `byTime.c.time`, whatever its name.
+    const alike = new ColumnRef(byTime, 'time', integer());
+    selectError(
+      () => posts.select(alike.gte(1)),
+      `the reference to column "time" is not index "blog_time"'s own: use blog_time.c.time`,
+    );
+    const forged = { column: { owner: byTime, name: 'nope' }, direction: 'asc' } as never;
+    expectError(
+      () => posts.select(undefined, { orderBy: forged }),
+      ValidationError,
+      'VALIDATION',
+      'Index "blog_time" has no column "nope" (its columns: "time")',
+    );
+    // Refused among valid references too, wherever it stands.
+    selectError(
+      () => posts.select(byTime.c.time.gte(1), { orderBy: [byTime.c.time.asc(), alike.desc()] }),
+      'is not index "blog_time"\'s own',
     );
   });
 

@@ -343,6 +343,33 @@ export function replicaSuite(options: ConformanceOptions): void {
       expect(await storedOn(raw[0]!, posts, last.id)).toMatchObject({ version: 1 });
     });
 
+    it("writeQuorum 'all' over three replicas: one copy of two failing leaves 2 holders of 3, a QuorumError", async () => {
+      const { faults, raw, shards } = await setUp('async', false);
+      const everywhere = new Entity<Post>(uniqueName('rall'), {
+        shards: new ShardByPrimaryKey(shards, { replicas: SHARDS }),
+        serializer: options.serializer,
+        writeQuorum: 'all',
+      });
+      await everywhere.create();
+      const all = ownedBy(everywhere, 0, { title: 'all' });
+      await everywhere.save(all);
+      for (const shard of raw)
+        expect(await storedOn(shard, everywhere, all.id)).toMatchObject({ version: 1 });
+      // Shard 2 goes down unbeknown: the commit on shard 0 and the copy on shard 1 stand, the copy on 2 fails.
+      faults[2]!.arm({ failAt: 1, persistent: true });
+      const two = ownedBy(everywhere, 0, { title: 'two of three' });
+      const error = await everywhere.save(two).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(QuorumError);
+      expect(error).toMatchObject({ id: two.id, replicas: 2, required: 3 });
+      expect(two.version).toBe(1);
+      expect(await storedOn(raw[1]!, everywhere, two.id)).toMatchObject({ version: 1 });
+      expect(await storedOn(raw[2]!, everywhere, two.id)).toBeUndefined();
+      faults[2]!.disarm();
+      shardHealth.reportSuccess(shards[2]!);
+      await everywhere.drain();
+      expect(await storedOn(raw[2]!, everywhere, two.id)).toMatchObject({ version: 1, note: null });
+    });
+
     for (const mode of ['sync', 'async'] as WriteMode[]) {
       it(`${mode}: copies and index rows a down replica missed are handed off: delivered in the background once it is back, without drain()`, async () => {
         const { faults, raw, make } = await setUp(mode, false);
