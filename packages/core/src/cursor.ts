@@ -39,7 +39,9 @@ export function decodeCursor(cursor: unknown, signature: string, parts: readonly
   if (values.length !== parts.length) throw invalid('wrong number of key values');
   return parts.map((p, i) => {
     const value = decodeValue(p.ref.type.kind, values[i]);
-    if (value === undefined) throw invalid(`bad value for ${p.ref.name}`);
+    // A record id is never null: a key with none is no key page() wrote (and has nothing after it).
+    if (value === undefined || (value === null && p.position < 0))
+      throw invalid(`bad value for ${p.ref.name}`);
     return value;
   });
 }

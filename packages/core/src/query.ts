@@ -187,8 +187,8 @@ async function* execute<T>(
   await source.ready(p.index);
   const { index, where, recordParts, rowParts } = p;
   await source.queryable(index, p.partial, 'select');
+  // A cursor's key ends with its record's id, never null (decodeCursor): a key always has keys after it.
   const resume = after && afterKey(recordParts, after);
-  if (after && !resume) return; // the previous page ended at the last possible key
   const base = conjunction([where, resume]);
   const pageSize = Math.min(Math.max(limit ?? 500, 16), 1000);
   const order = toIndexOrder(rowParts);

@@ -91,6 +91,21 @@ describe('cursors', () => {
       invalid(forged(shape), 'not a cursor made by page()');
     }
     invalid('%%%', 'not a cursor made by page()');
+    // A key ends with its record's id, never null: a null one is refused, nulls elsewhere are keys.
+    const withId: KeyPart[] = [
+      { ref: ix.c.t, position: 2, direction: 'desc' },
+      { ref: ix.idRef, position: -1, direction: 'desc' },
+    ];
+    expect(decodeCursor(encodeCursor(SIGNATURE, withId, [null, 'r1']), SIGNATURE, withId)).toEqual([
+      null,
+      'r1',
+    ]);
+    expectError(
+      () => decodeCursor(forged([SIGNATURE, [null, null]]), SIGNATURE, withId),
+      ValidationError,
+      'VALIDATION',
+      `Invalid cursor passed as "after": bad value for ${ix.idRef.name}`,
+    );
     // Bytes that are not UTF-8 inside a JSON string: refused, not read as U+FFFD (a key page() never wrote).
     const bytes = utf8(JSON.stringify([SIGNATURE, values]));
     const at = bytes.findIndex((b, i) => b === 0xc3 && bytes[i + 1] === 0xa9); // the text value 'é'
