@@ -150,11 +150,20 @@ interface Item<T> {
   replaces: boolean;
 }
 
-/** The error of a line whose record other writers changed before each of the import's tries to write it. */
-function changedUnder(item: Item<unknown>, error: ConflictError): ImportError {
-  const found = error.deleted
-    ? `deleted at version ${error.currentVersion}`
-    : `version ${error.currentVersion}`;
+/**
+ * The error of a line whose record other writers changed before each of the
+ * import's tries to write it (exported for its test).
+ */
+export function changedUnder(
+  item: Pick<Item<unknown>, 'line' | 'id' | 'pending'>,
+  error: ConflictError,
+): ImportError {
+  const found =
+    error.currentVersion === undefined
+      ? 'no stored record'
+      : error.deleted
+        ? `deleted at version ${error.currentVersion}`
+        : `version ${error.currentVersion}`;
   return new ImportError(
     item.line,
     `record "${item.id}" was changed by another writer before each of the ${RETRIES + 1} tries to write it (the last expected version ${item.pending.expected}, found ${found})`,
