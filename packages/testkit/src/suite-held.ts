@@ -591,6 +591,43 @@ export function heldStepSuite(options: ConformanceOptions): void {
       expect(failed).toBeGreaterThan(0); // some read failed and was made on the other replicas
     });
 
+    // Mutants: the fallback reads a range elsewhere only when its replica is unavailable, never to hide another error.
+    it('a replica read failing with an error other than unavailability fails the query, not read on the other replicas', async () => {
+      const refused = new Error('refused by the test');
+      let armed = false;
+      const shards = (await open(3)).map((s, i) =>
+        i === 1
+          ? wrapShard(
+              s,
+              (operation, run) =>
+                (...args) =>
+                  operation === 'queryIndex' && armed ? Promise.reject(refused) : run(...args),
+            )
+          : s,
+      );
+      const byTag = tagIndex(uniqueName('rby_tag'), new ShardByColumn('tag', shards, { replicas: 2 }));
+      const posts = new Entity<Post>(uniqueName('rpost'), {
+        shards: new ShardByPrimaryKey(shards, { replicas: 2 }),
+        indices: [byTag],
+        serializer: options.serializer,
+      });
+      await posts.create();
+      await posts.saveMany(
+        Array.from({ length: 12 }, (_, i) => posts.new(post({ tags: [TAGS[i % TAGS.length]!], rank: i }))),
+      );
+      const where = byTag.c.rank.gte(0);
+      expect(await posts.count(where)).toBe(12);
+      armed = true;
+      try {
+        await expect(posts.select(where)).rejects.toBe(refused);
+        expect(shardHealth.isUp(shards[1]!)).toBe(true); // a statement's error says nothing of the shard's health
+      } finally {
+        armed = false;
+        reset(shards);
+      }
+      expect(await posts.select(where)).toHaveLength(12);
+    });
+
     // Mutants: putRows over replicas takes every failed put for a replica that missed it (into the note).
     it('a sync write whose index put fails on a replica with an error other than unavailability fails as with one replica, committing nothing', async () => {
       const refused = new Error('refused by the test');
