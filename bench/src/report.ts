@@ -5,7 +5,7 @@
  */
 import { cpus } from 'node:os';
 import type { BenchConfig } from './config.js';
-import { formatNumber, markdownTable } from './harness/markdown.js';
+import { bySide, formatNumber, markdownTable } from './harness/markdown.js';
 import type { DialectResult, ScanResult } from './results.js';
 import { DISPLAY_ORDER, type SideName } from './workload/operations.js';
 
@@ -80,8 +80,8 @@ export function gcNote(result: DialectResult): string | undefined {
   const parts = DISPLAY_ORDER.flatMap((id) => {
     const gc = result.operations.find((o) => o.id === id)?.gcMsPerSecond;
     if (!gc) return [];
-    const sides = Object.entries(gc).map(([side, ms]) => `${side} ${formatNumber(ms)}`);
-    return sides.length > 0 ? [`${id} ${sides.join(', ')}`] : [];
+    const sides = Object.entries(gc);
+    return sides.length > 0 ? [`${id} ${bySide(sides)}`] : [];
   });
   if (parts.length === 0) return undefined;
   return `Garbage collection, ms per second of each side's rounds (medians): ${parts.join('; ')}.`;

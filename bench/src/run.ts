@@ -8,7 +8,7 @@ import type { Dialect } from '@waffle/testkit';
 import { type BenchConfig, measures, runPrefix } from './config.js';
 import type { DialectSetup } from './dialects/dialect.js';
 import { allSettled } from './dialects/dialect.js';
-import { formatNumber } from './harness/markdown.js';
+import { bySide } from './harness/markdown.js';
 import { measureOperations } from './measure.js';
 import { type RawStore, rawSide } from './raw/side.js';
 import type { DialectResult } from './results.js';
@@ -94,10 +94,7 @@ export async function runDialect(
     sides.push(...peers.sides);
     result.notes.push(...peers.notes);
     await measureOperations(sides, config, (op, figures, gc) => {
-      const gcText = [...gc].map(([side, ms]) => `${side} ${formatNumber(ms)}`).join(', ');
-      log(
-        `${op.id} ${[...figures].map(([side, n]) => `${side} ${formatNumber(n)}`).join(', ')} ${op.unit}; GC ms/s ${gcText}`,
-      );
+      log(`${op.id} ${bySide(figures)} ${op.unit}; GC ms/s ${bySide(gc)}`);
       result.operations.push({
         id: op.id,
         label: op.label,

@@ -11,3 +11,8 @@ export function markdownTable(rows: readonly (readonly string[])[]): string {
 export function formatNumber(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
+
+/** Figures by side as text: `raw 1,024, waffle 980`. */
+export function bySide(figures: Iterable<readonly [string, number]>): string {
+  return [...figures].map(([side, n]) => `${side} ${formatNumber(n)}`).join(', ');
+}

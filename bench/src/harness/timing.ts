@@ -34,18 +34,15 @@ export async function rate(run: () => Promise<void>, units: number, ms: number):
  */
 export async function withGcTime<T>(work: () => Promise<T>): Promise<[result: T, gcMs: number]> {
   const profiler = new GCProfiler();
+  let micros = 0;
   profiler.start();
-  let stopped = false;
+  let result: T;
   try {
-    const result = await work();
-    const { statistics } = profiler.stop();
-    stopped = true;
-    let micros = 0;
-    for (const gc of statistics) micros += gc.cost;
-    return [result, micros / 1000];
+    result = await work();
   } finally {
-    if (!stopped) profiler.stop();
+    for (const gc of profiler.stop().statistics) micros += gc.cost;
   }
+  return [result, micros / 1000];
 }
 
 /** Calls per second of a synchronous `work`, called in groups of 8 for at least `ms` milliseconds. */

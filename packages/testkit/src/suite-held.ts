@@ -557,9 +557,8 @@ export function heldStepSuite(options: ConformanceOptions): void {
     const reset = (shards: readonly Shard[]) => {
       for (const s of shards) shardHealth.reportSuccess(s);
     };
-
-    it('a replica that fails a query read as unavailable: its ranges are read on the other replicas, the answer complete', async () => {
-      const { faults, shards } = await wrapped();
+    /** Posts over `shards` with 2 replicas, a by-tag index over them with 2 replicas too, and `count` posts saved. */
+    const postsByTag = async (shards: readonly Shard[], count: number) => {
       const byTag = tagIndex(uniqueName('rby_tag'), new ShardByColumn('tag', shards, { replicas: 2 }));
       const posts = new Entity<Post>(uniqueName('rpost'), {
         shards: new ShardByPrimaryKey(shards, { replicas: 2 }),
@@ -568,8 +567,14 @@ export function heldStepSuite(options: ConformanceOptions): void {
       });
       await posts.create();
       const records = await posts.saveMany(
-        Array.from({ length: 24 }, (_, i) => posts.new(post({ tags: [TAGS[i % TAGS.length]!], rank: i }))),
+        Array.from({ length: count }, (_, i) => posts.new(post({ tags: [TAGS[i % TAGS.length]!], rank: i }))),
       );
+      return { posts, byTag, records };
+    };
+
+    it('a replica that fails a query read as unavailable: its ranges are read on the other replicas, the answer complete', async () => {
+      const { faults, shards } = await wrapped();
+      const { posts, byTag, records } = await postsByTag(shards, 24);
       const where = byTag.c.rank.gte(0);
       const orderBy = [byTag.c.rank.desc()];
       const expected = bruteForce(records, byTag, where, orderBy);
@@ -605,16 +610,7 @@ export function heldStepSuite(options: ConformanceOptions): void {
             )
           : s,
       );
-      const byTag = tagIndex(uniqueName('rby_tag'), new ShardByColumn('tag', shards, { replicas: 2 }));
-      const posts = new Entity<Post>(uniqueName('rpost'), {
-        shards: new ShardByPrimaryKey(shards, { replicas: 2 }),
-        indices: [byTag],
-        serializer: options.serializer,
-      });
-      await posts.create();
-      await posts.saveMany(
-        Array.from({ length: 12 }, (_, i) => posts.new(post({ tags: [TAGS[i % TAGS.length]!], rank: i }))),
-      );
+      const { posts, byTag } = await postsByTag(shards, 12);
       const where = byTag.c.rank.gte(0);
       expect(await posts.count(where)).toBe(12);
       armed = true;
