@@ -143,8 +143,18 @@ export function isUnavailable(error: unknown): boolean {
 const BEGIN: Statement = { sql: 'BEGIN', params: [] };
 const COMMIT: Statement = { sql: 'COMMIT', params: [] };
 
+/**
+ * The rows and count of a finished query. The rows are moved out of
+ * postgres.js's result array into one of waffle's own, which leaves that
+ * array empty: the query (a `Promise` subclass resolved with that array)
+ * can outlive the call. V8 keeps a query of postgres.js alive across young
+ * collections for as long as the function that awaited it has not been
+ * optimized, and with it every row it read, which then fills the old
+ * generation (BENCHMARKS.md, "PostgreSQL Q1"); emptied, it keeps nothing.
+ */
 function result(rows: ArrayLike<unknown>[] & { count?: unknown }): Result {
-  return { rows: rows as unknown as unknown[][], changes: Number(rows.count ?? 0) };
+  const changes = Number(rows.count ?? 0);
+  return { rows: rows.splice(0) as unknown[][], changes };
 }
 
 /** A driver of one PostgreSQL database. */

@@ -435,5 +435,28 @@ describe.skipIf(!dialectEnabled('postgres'))('postgres shard', () => {
       const [{ now }] = (await client`SELECT now() AS now`) as unknown as [{ now: unknown }];
       expect(now).toBeInstanceOf(Date);
     });
+
+    it("leaves no rows in the client's finished queries: the shard moves them out (a query the engine keeps alive keeps nothing)", async () => {
+      const client = openClient(0);
+      const queries: PromiseLike<unknown[]>[] = [];
+      const unsafe = client.unsafe.bind(client);
+      // Every query the shard runs, as postgres.js made it (a Promise subclass resolved with its rows).
+      client.unsafe = ((...args: Parameters<typeof unsafe>) => {
+        const query = unsafe(...args);
+        queries.push(query);
+        return query;
+      }) as typeof unsafe;
+      const shard = postgresShard(client);
+      const table = entitySpec();
+      await shard.createTables([table]);
+      await insertRecord(shard, table, record('a'));
+      await insertRecord(shard, table, record('b'));
+      const before = queries.length;
+      const got = await shard.getRecords(table, ['a', 'b']);
+      expect(got.map((r) => r?.id).sort()).toEqual(['a', 'b']);
+      const ran = queries.slice(before);
+      expect(ran.length).toBeGreaterThan(0);
+      for (const query of ran) expect(await query).toEqual([]);
+    });
   });
 });
