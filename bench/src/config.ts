@@ -36,7 +36,7 @@ export function chosenOps(env: NodeJS.ProcessEnv = process.env): ReadonlySet<str
   return list.length > 0 ? new Set(list) : undefined;
 }
 
-/** Whether `op` (`W1` … `S1`) is measured in this run. */
+/** Whether `op` (`W0` … `S1`) is measured in this run. */
 export function measures(config: BenchConfig, op: string): boolean {
   return config.ops === undefined || config.ops.has(op);
 }

@@ -14,7 +14,7 @@ import { type RawStore, rawSide } from './raw/side.js';
 import type { DialectResult } from './results.js';
 import type { ScanJob } from './scan/job.js';
 import { measureScans } from './scan/spawn.js';
-import { scanEntity } from './sides/entities.js';
+import { plainEntity } from './sides/entities.js';
 import { waffleSide } from './sides/waffle.js';
 import { chunks, makePreload, picks } from './workload/data.js';
 import { benchPost } from './workload/document.js';
@@ -40,7 +40,7 @@ function scanBatches(count: number, batch: number) {
 
 /** Creates waffle's scanned tables (before the raw side copies them). */
 async function createScanTables(records: Shard, tables: readonly string[]): Promise<void> {
-  for (const table of tables) await scanEntity(table, records).create();
+  for (const table of tables) await plainEntity(table, records).create();
 }
 
 /** Fills both sides' scanned tables with the sizes of `config`. */
@@ -51,10 +51,10 @@ async function fillScanTables(
   config: BenchConfig,
 ): Promise<void> {
   for (const [i, size] of config.scanSizes.entries()) {
-    const entity = scanEntity(names.waffle[i]!, records);
+    const entity = plainEntity(names.waffle[i]!, records);
     for (const part of scanBatches(size, config.batch)) {
       await entity.saveMany(part.map(({ id, value }) => entity.new(value, { id })));
-      await store.insertScan(names.raw[i]!, part);
+      await store.insertRecords(names.raw[i]!, part);
     }
   }
 }
@@ -88,7 +88,7 @@ export async function runDialect(
     await createScanTables(records, names.waffle.scan);
     const store = await setup.rawStore(names.waffle, names.raw);
     closers.push(() => store.close());
-    sides.unshift(await rawSide(store, config, preload, pick));
+    sides.unshift(await rawSide(store, config, preload, pick, names.raw.plain));
     const peers = await setup.peers(config, preload, pick);
     closers.push(...peers.sides.map((side) => () => side.close()));
     sides.push(...peers.sides);

@@ -28,7 +28,7 @@ const toRows = (rows: readonly Row[]): RawRow[] =>
   }));
 
 /** The multi-row insert of records `rs` into `table`. */
-function insertRecords(table: string, rs: readonly RawInsert[], codec: string): InStatement {
+function recordsStatement(table: string, rs: readonly RawInsert[], codec: string): InStatement {
   const now = Date.now();
   return {
     sql: `INSERT INTO ${q(table)} (${RECORD_COLUMNS}) VALUES ${list(rs.length, () => '(?, ?, ?, 1, ?, ?)')}`,
@@ -65,7 +65,7 @@ export function libsqlStore(
     );
   return {
     async insert(rs) {
-      await db.batch([insertIndexRows(names.time, rs), insertRecords(names.post, rs, codec)], 'write');
+      await db.batch([insertIndexRows(names.time, rs), recordsStatement(names.post, rs, codec)], 'write');
     },
     async update(id, version, value, oldTime) {
       // The index statements check the new version, so that they change nothing when the compare-and-set failed.
@@ -108,7 +108,7 @@ export function libsqlStore(
     },
     read2: (ids) => byId(names.post2, ids),
     async insert2(rs) {
-      await db.execute(insertRecords(names.post2, rs, codec));
+      await db.execute(recordsStatement(names.post2, rs, codec));
       await Promise.all(
         others.map((client, s) => {
           const mine = rs.filter((r) => shardOf(r.id, others.length) === s);
@@ -116,8 +116,8 @@ export function libsqlStore(
         }),
       );
     },
-    async insertScan(table, rs) {
-      await db.execute(insertRecords(table, rs, codec));
+    async insertRecords(table, rs) {
+      await db.execute(recordsStatement(table, rs, codec));
     },
     async close() {
       for (const client of [db, ...others]) client.close();

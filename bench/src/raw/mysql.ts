@@ -125,7 +125,7 @@ export function mysqlStore(db: Pool, others: readonly Pool[], names: TableNames,
         }),
       );
     },
-    async insertScan(table, rs) {
+    async insertRecords(table, rs) {
       await db.execute(recordsInsert(table, rs.length), recordParams(rs, codec));
     },
     async close() {

@@ -171,7 +171,7 @@ export function postgresStore(
         }),
       );
     },
-    async insertScan(table, rs) {
+    async insertRecords(table, rs) {
       await run(
         `scan:${table}:${rs.length}`,
         () => `INSERT INTO ${q(table)} (${RECORD_COLUMNS}) VALUES ${recordTuples(rs.length, 3)}`,

@@ -38,17 +38,18 @@ export interface RawStore {
   read2(ids: readonly string[]): Promise<RawRow[]>;
   /** Preloads `post2` and its index rows on the other shards (not measured). */
   insert2(records: readonly RawInsert[]): Promise<void>;
-  /** Fills a scanned table (records only, not measured). */
-  insertScan(table: string, records: readonly RawInsert[]): Promise<void>;
+  /** Records only, no index rows, in one statement: W0's table (`plain`), and filling S1's tables. */
+  insertRecords(table: string, records: readonly RawInsert[]): Promise<void>;
   close(): Promise<void>;
 }
 
-/** The raw side over `store`, with `preload` stored. */
+/** The raw side over `store`, with `preload` stored; W0 writes to its table `plain`. */
 export async function rawSide(
   store: RawStore,
   config: BenchConfig,
   preload: Preload,
   pick: Picks,
+  plain: string,
 ): Promise<Side> {
   const loaded: { id: string; value: BenchPost; version: number }[] = [];
   for (const part of preloadChunks(preload, config.batch)) {
@@ -61,6 +62,7 @@ export async function rawSide(
   return {
     name: 'raw',
     ops: {
+      W0: () => store.insertRecords(plain, [fresh()]),
       W1: () => store.insert([fresh()]),
       W2: () => store.insert(Array.from({ length: config.batch }, fresh)),
       async W3() {

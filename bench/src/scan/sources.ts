@@ -23,9 +23,9 @@ async function countPages(pages: AsyncIterable<RawRow[]>): Promise<number> {
 /** Opens `job`'s table for its side. */
 export async function openSource(job: ScanJob): Promise<ScanSource> {
   if (job.side === 'waffle') {
-    const { scanEntity } = await import('../sides/entities.js');
+    const { plainEntity } = await import('../sides/entities.js');
     const shard = await openShard(job.dialect, job.target);
-    const entity = scanEntity(job.table, shard);
+    const entity = plainEntity(job.table, shard);
     return {
       async count() {
         let count = 0;

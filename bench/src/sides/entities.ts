@@ -1,7 +1,8 @@
 /**
  * waffle's entities in the benchmark, built only from the public API: the
  * records with a co-located index (W1-W3, R1, R2, Q1), the records whose
- * index lives on four other databases (Q2), and the scanned ones (S1).
+ * index lives on four other databases (Q2), and records without an index
+ * (W0, and the scanned ones of S1).
  * The scan's child process builds its entity here too, the same way.
  */
 import { Entity, Index, integer, type Shard, ShardByPrimaryKey } from '@waffle/core';
@@ -35,7 +36,7 @@ export function benchEntities(names: TableNames, records: Shard, others: readonl
   return { posts, byTime, posts2, byOther };
 }
 
-/** The entity of a scanned table: records only, on `records`. */
-export function scanEntity(name: string, records: Shard): Entity<BenchPost> {
+/** An entity of records only, without an index, on `records`: W0's, and each scanned table of S1. */
+export function plainEntity(name: string, records: Shard): Entity<BenchPost> {
   return new Entity<BenchPost>(name, { shards: [records], serializer: json() });
 }

@@ -1,6 +1,7 @@
 /**
- * Keyv with @keyv/postgres: a key-value store, so only W1 (set), W2
- * (setMany), R1 (get) and R2 (getMany); no versions, no index, no queries.
+ * Keyv with @keyv/postgres: a key-value store, so only W0 and W1 (set: one
+ * row, without the index row W1's other sides write), W2 (setMany), R1 (get)
+ * and R2 (getMany); no versions, no index, no queries.
  */
 import KeyvPostgres from '@keyv/postgres';
 import Keyv from 'keyv';
@@ -28,6 +29,9 @@ export async function keyvSide(
   return {
     name: 'Keyv',
     ops: {
+      async W0() {
+        sanityCheck(await keyv.set(uuidv7(), benchPost(next++)), 'set');
+      },
       async W1() {
         sanityCheck(await keyv.set(uuidv7(), benchPost(next++)), 'set');
       },

@@ -1,5 +1,6 @@
 /**
- * Pongo (a MongoDB-like API on PostgreSQL JSONB): W1 insertOne, W2
+ * Pongo (a MongoDB-like API on PostgreSQL JSONB): W0 insertOne into a
+ * collection without an index, W1 insertOne, W2
  * insertMany, W3 updateOne (with the expected version, a compare-and-set),
  * R1 findOne by _id, R2 find with _id $in, Q1 find with a range filter on
  * `time` over an expression index on that field. Pongo 0.16's find has no
@@ -30,6 +31,9 @@ export async function pongoSide(
   try {
     const posts = client.db().collection<PongoPost>(name);
     await posts.createCollection();
+    // W0's collection: no index but its key.
+    const plain = client.db().collection<PongoPost>(`${name}_plain`);
+    await plain.createCollection();
     await posts.sql.command(rawSql(`CREATE INDEX "${name}_time" ON "${name}" ((data #>> '{time}'))`));
     const versions: bigint[] = [];
     for (const part of preloadChunks(preload, config.batch)) {
@@ -41,6 +45,12 @@ export async function pongoSide(
     return {
       name: 'Pongo',
       ops: {
+        async W0() {
+          sanityCheck(
+            (await plain.insertOne({ ...benchPost(next++), _id: uuidv7() })).successful,
+            'insertOne',
+          );
+        },
         async W1() {
           sanityCheck(
             (await posts.insertOne({ ...benchPost(next++), _id: uuidv7() })).successful,

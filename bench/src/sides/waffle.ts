@@ -5,7 +5,7 @@ import { type Picks, type Preload, preloadChunks } from '../workload/data.js';
 import { type BenchPost, benchPost, TIME_BASE } from '../workload/document.js';
 import type { TableNames } from '../workload/names.js';
 import { type Side, sanityCheck } from '../workload/operations.js';
-import { benchEntities } from './entities.js';
+import { benchEntities, plainEntity } from './entities.js';
 
 /** Creates waffle's tables on `records` and `others`, stores `preload`, and returns the side. */
 export async function waffleSide(
@@ -17,6 +17,8 @@ export async function waffleSide(
   others: readonly Shard[],
 ): Promise<Side> {
   const { posts, byTime, posts2, byOther } = benchEntities(names, records, others);
+  const plain = plainEntity(names.plain, records);
+  await plain.create();
   await posts.create();
   await posts2.create();
   const loaded: Doc<BenchPost>[] = [];
@@ -28,6 +30,9 @@ export async function waffleSide(
   return {
     name: 'waffle',
     ops: {
+      async W0() {
+        await plain.save(plain.new(benchPost(next++)));
+      },
       async W1() {
         await posts.save(posts.new(benchPost(next++)));
       },

@@ -7,6 +7,8 @@
 
 /** The tables of one side. */
 export interface TableNames {
+  /** Records of W0: records only, no index. */
+  readonly plain: string;
   /** Records of W1-W3, R1, R2, Q1. */
   readonly post: string;
   /** The co-located index of `post` (on the records' own database). */
@@ -23,6 +25,7 @@ export interface TableNames {
 export function tableNames(prefix: string, side: 'w' | 'r'): TableNames {
   const p = `${prefix}_${side}_`;
   return {
+    plain: `${p}plain`,
     post: `${p}post`,
     time: `${p}time`,
     post2: `${p}post2`,
@@ -39,6 +42,7 @@ export function toRawNames(prefix: string, text: string): string {
 /** The tables on the records' database, as pairs of waffle's name and the raw side's. */
 export function recordTablePairs(waffle: TableNames, raw: TableNames): [from: string, to: string][] {
   return [
+    [waffle.plain, raw.plain],
     [waffle.post, raw.post],
     [waffle.time, raw.time],
     [waffle.post2, raw.post2],

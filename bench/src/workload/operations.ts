@@ -4,7 +4,7 @@
  */
 
 /** The operations of the comparison (S1, the scan, is measured apart, in child processes). */
-export type OperationId = 'W1' | 'W2' | 'W3' | 'R1' | 'R2' | 'Q1' | 'Q2';
+export type OperationId = 'W0' | 'W1' | 'W2' | 'W3' | 'R1' | 'R2' | 'Q1' | 'Q2';
 
 /** One operation: its label in the tables, its unit, and how many units one call does. */
 export interface Operation {
@@ -20,6 +20,7 @@ export interface Operation {
  * 100 documents in its range).
  */
 export const OPERATIONS: readonly Operation[] = [
+  { id: 'W0', label: 'W0 save one, no index', unit: 'ops/s', units: () => 1 },
   { id: 'W1', label: 'W1 save one, co-located index', unit: 'ops/s', units: () => 1 },
   { id: 'W2', label: 'W2 saveMany 500', unit: 'docs/s', units: (s) => s.batch },
   { id: 'R1', label: 'R1 get one', unit: 'ops/s', units: () => 1 },
@@ -30,7 +31,7 @@ export const OPERATIONS: readonly Operation[] = [
 ];
 
 /** The order of the rows in the tables: the issue's. */
-export const DISPLAY_ORDER: readonly OperationId[] = ['W1', 'W2', 'W3', 'R1', 'R2', 'Q1', 'Q2'];
+export const DISPLAY_ORDER: readonly OperationId[] = ['W0', 'W1', 'W2', 'W3', 'R1', 'R2', 'Q1', 'Q2'];
 
 /** The names of the compared sides. */
 export type SideName = 'raw' | 'waffle' | 'Keyv' | 'Pongo';
