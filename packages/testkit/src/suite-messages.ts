@@ -121,6 +121,16 @@ export function messageSuite(options: ConformanceOptions): void {
           `Shard ${a.name} holds table "${table}", which waffle did not create as the records of entity "${table}" (its identity there is ${stored}): another application's table of this name? give entity "${table}" another name, or use other databases`,
         );
       }
+      // A history table of another layout (that of the 3 shards above): told as the history's, like a records table.
+      const kept = uniqueName('kept');
+      const created = JSON.parse((await a.readMeta([name])).get(name)!) as Record<string, unknown>;
+      await a.writeMeta(`${kept}__history`, JSON.stringify({ ...created, kind: 'history', position: 1 }));
+      expectShardMap(
+        await rejection(
+          new Entity<Note>(kept, { shards: [a], history: true, serializer: options.serializer }).create(),
+        ),
+        `Shard ${a.name} holds table "${kept}__history" (the history of entity "${kept}") as shards[1] of 3 shards, but 1 shards were given: give the shards in the same order and number as when the data was created`,
+      );
       // Nothing was changed: the entity still reads its record.
       expect((await entity.get('x'))?.value).toEqual({ title: 't' });
     });
