@@ -93,5 +93,27 @@ export function faultSuite(options: ConformanceOptions): void {
         }
       }
     }
+
+    // Mutants: the delete that reads again after a conflict also reads again (and commits again)
+    // after any other failure of its commit, forever while the shard stays down.
+    it('a delete whose commit fails with anything but a conflict throws that error, after one commit', async () => {
+      const faults = new Faults();
+      const shards = (await open(2)).map((s) => faults.wrap(s));
+      const tagShards = await open(2);
+      const { posts } = blog(options, shards, tagShards);
+      await posts.create();
+      const record = posts.new(post({ tags: ['a'], group: 1, title: 'kept' }));
+      await posts.save(record);
+      faults.arm({ failAt: 1, persistent: true, only: ['commit'] });
+      const error = await posts.delete(record.id).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      faults.disarm();
+      expect(ShardUnavailableError.is(error), String(error)).toBe(true);
+      expect((error as Error).message).toMatch(/^Injected fault at call 1 \(commit on /);
+      expect(faults.failures).toBe(1);
+      expect((await posts.get(record.id))?.value.title).toBe('kept');
+    });
   });
 }
