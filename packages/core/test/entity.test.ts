@@ -153,6 +153,14 @@ describe('Entity construction', () => {
       'VALIDATION',
       'Entity "blog": the name "blog__history" is used twice',
     );
+    // Names that differ only by case are one table name on SQLite.
+    const cased = new Index('Blog_Time', { columns: { t: integer() }, shard: shards, mapper: () => [] });
+    expectError(
+      () => new Entity<Post>('blog', { shards, indices: [byTime, cased], serializer: jsonSerializer }),
+      ValidationError,
+      'VALIDATION',
+      'Entity "blog": the names "blog_time" and "Blog_Time" differ only by case (tables share one namespace, and SQLite does not distinguish them)',
+    );
   });
 
   it('refuses write options that are not an object, and bad counts, before anything is read', async () => {
