@@ -42,21 +42,14 @@ export async function pongoSide(
       for (const _ of part) versions.push(1n);
     }
     let next = preload.ids.length;
+    const insertOne = async (into: typeof posts) => {
+      sanityCheck((await into.insertOne({ ...benchPost(next++), _id: uuidv7() })).successful, 'insertOne');
+    };
     return {
       name: 'Pongo',
       ops: {
-        async W0() {
-          sanityCheck(
-            (await plain.insertOne({ ...benchPost(next++), _id: uuidv7() })).successful,
-            'insertOne',
-          );
-        },
-        async W1() {
-          sanityCheck(
-            (await posts.insertOne({ ...benchPost(next++), _id: uuidv7() })).successful,
-            'insertOne',
-          );
-        },
+        W0: () => insertOne(plain),
+        W1: () => insertOne(posts),
         async W2() {
           const docs = Array.from({ length: config.batch }, () => ({ ...benchPost(next++), _id: uuidv7() }));
           sanityCheck((await posts.insertMany(docs)).insertedCount === config.batch, 'insertMany');

@@ -1,5 +1,6 @@
 import { ShardUnavailableError, type WriteMode } from '@waffle/core';
 import { describe, expect, it } from 'vitest';
+import { rejection } from './contract-fixtures.js';
 import { expectRowsOf } from './convergence.js';
 import { Faults } from './faults.js';
 import { blog, type Post, post, shardPool } from './fixtures.js';
@@ -105,13 +106,10 @@ export function faultSuite(options: ConformanceOptions): void {
       const record = posts.new(post({ tags: ['a'], group: 1, title: 'kept' }));
       await posts.save(record);
       faults.arm({ failAt: 1, persistent: true, only: ['commit'] });
-      const error = await posts.delete(record.id).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      const error = await rejection(posts.delete(record.id), 'the delete');
       faults.disarm();
       expect(ShardUnavailableError.is(error), String(error)).toBe(true);
-      expect((error as Error).message).toMatch(/^Injected fault at call 1 \(commit on /);
+      expect(error.message).toMatch(/^Injected fault at call 1 \(commit on /);
       expect(faults.failures).toBe(1);
       expect((await posts.get(record.id))?.value.title).toBe('kept');
     });
